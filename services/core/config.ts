@@ -1,0 +1,99 @@
+// Typed configuration from the environment (DESIGN.md §5). Bad config: one line naming the
+// variable and the problem, exit code 2.
+import { z } from 'zod';
+import { registerSecret, registerUrlSecret } from './redact.ts';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const url = (schemes: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return schemes.includes(new URL(v).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with scheme ${schemes.join(' or ')}` },
+  );
+const name = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label (lowercase letters, digits, -)')
+  .max(63);
+
+/** Every variable a component may read, with its type and default. */
+export const envSchema = {
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'must be host:port[,host:port...]')
+    .transform((v) => v.split(',')),
+  DATABASE_URL: url(['postgres', 'postgresql']),
+  REDIS_URL: url(['redis', 'rediss']),
+  FEED_NAME: name,
+  FEED_NAMESPACE: name.default('default'),
+  SHARD_INDEX: z.coerce.number().int().min(0),
+  SHARD_COUNT: z.coerce.number().int().min(1).max(1024),
+  INSTRUMENTS_FILE: z.string().min(1),
+  GRPC_PORT: port(50051),
+  METRICS_PORT: port(9464),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']).optional(),
+  DHAN_CLIENT_ID: z.string().min(1),
+  DHAN_ACCESS_TOKEN: z.string().min(1),
+  DHAN_FEED_URL: url(['ws', 'wss']).default('wss://api-feed.dhan.co'),
+  DHAN_API_URL: url(['http', 'https']).default('https://api.dhan.co/v2'),
+} as const;
+
+export type EnvName = keyof typeof envSchema;
+type Out<K extends EnvName> = z.output<(typeof envSchema)[K]>;
+export type Config<K extends EnvName> = { [P in K]: Out<P> };
+
+const SECRET_VARS: EnvName[] = ['DHAN_ACCESS_TOKEN'];
+const URL_VARS: EnvName[] = ['DATABASE_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT'];
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`config: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/**
+ * Reads the named variables. Secrets among them are registered for redaction before anything
+ * can log them. Throws ConfigError on the first bad or missing variable.
+ */
+export function loadConfig<K extends EnvName>(names: readonly K[], env: NodeJS.ProcessEnv = process.env): Config<K> {
+  const out: Record<string, unknown> = {};
+  for (const n of names) {
+    const raw = env[n] === '' ? undefined : env[n];
+    if (SECRET_VARS.includes(n)) registerSecret(raw);
+    if (URL_VARS.includes(n)) registerUrlSecret(raw);
+    const parsed = envSchema[n].safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const problem = raw === undefined ? 'is required but not set' : `is invalid: ${issue?.message ?? 'bad value'}`;
+      throw new ConfigError(n, problem);
+    }
+    out[n] = parsed.data;
+  }
+  const shardIndex = out.SHARD_INDEX;
+  const shardCount = out.SHARD_COUNT;
+  if (typeof shardIndex === 'number' && typeof shardCount === 'number' && shardIndex >= shardCount) {
+    throw new ConfigError('SHARD_INDEX', `is invalid: ${shardIndex} must be below SHARD_COUNT (${shardCount})`);
+  }
+  return out as Config<K>;
+}
+
+/** loadConfig for a process: prints one line and exits 2 on bad config. */
+export function loadConfigOrExit<K extends EnvName>(names: readonly K[]): Config<K> {
+  try {
+    return loadConfig(names);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

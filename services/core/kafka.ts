@@ -1,0 +1,69 @@
+// Kafka naming and plumbing shared by every component: topic names, a client that logs through
+// pino, and topics created or grown on purpose (auto-creation is off on our brokers).
+import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
+import type { Logger } from './log.ts';
+
+export const rawTopic = (namespace: string, feed: string, shard: number): string => `market.raw.${namespace}.${feed}.${shard}`;
+export const enrichedTopic = (namespace: string, feed: string, shard: number): string =>
+  `market.enriched.${namespace}.${feed}.${shard}`;
+export const dlqTopic = (namespace: string, feed: string): string => `market.dlq.${namespace}.${feed}`;
+export const consumerGroup = (component: 'processor' | 'storage', namespace: string, feed: string, shard: number): string =>
+  `stockify.${component}.${namespace}.${feed}.${shard}`;
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(brokers: string[], clientId: string, log: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
+  const kafkaLog = log.child({ lib: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        kafkaLog[LEVELS[level] ?? 'info'](rest, message);
+      },
+    ...extra,
+  });
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+}
+
+/** Creates each topic if missing and grows its partitions if it has fewer (never shrinks). */
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<{ created: string[]; grown: string[] }> {
+  const existing = new Set(await admin.listTopics());
+  const toCreate = specs.filter((s) => !existing.has(s.topic));
+  const created: string[] = [];
+  const grown: string[] = [];
+  if (toCreate.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: toCreate.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor })),
+    });
+    created.push(...toCreate.map((s) => s.topic));
+  }
+  const present = specs.filter((s) => existing.has(s.topic));
+  if (present.length > 0) {
+    const meta = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+    const increase = present.filter((s) => {
+      const m = meta.topics.find((t) => t.name === s.topic);
+      return m !== undefined && m.partitions.length < s.partitions;
+    });
+    if (increase.length > 0) {
+      await admin.createPartitions({ topicPartitions: increase.map((s) => ({ topic: s.topic, count: s.partitions })) });
+      grown.push(...increase.map((s) => s.topic));
+    }
+  }
+  return { created, grown };
+}

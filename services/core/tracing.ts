@@ -1,0 +1,52 @@
+// OpenTelemetry: started before anything else; exports over OTLP only when an endpoint is set.
+// W3C trace context rides in Kafka message headers across every hop.
+import { type Context, context, propagation, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+
+let sdk: NodeSDK | undefined;
+
+/** Starts tracing for a service. Without OTEL_EXPORTER_OTLP_ENDPOINT only propagation is set up. */
+export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT || sdk) return;
+  process.env.OTEL_SERVICE_NAME ??= serviceName;
+  // The SDK reads OTEL_EXPORTER_OTLP_ENDPOINT and builds its OTLP exporter from it.
+  sdk = new NodeSDK({ serviceName });
+  sdk.start();
+}
+
+export async function stopTracing(): Promise<void> {
+  await sdk?.shutdown();
+  sdk = undefined;
+}
+
+/** Kafka headers as kafkajs gives and takes them. */
+export type KafkaHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+const setter: TextMapSetter<KafkaHeaders> = {
+  set: (carrier, key, value) => {
+    carrier[key] = value;
+  },
+};
+
+const getter: TextMapGetter<KafkaHeaders> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const v = carrier[key];
+    if (v === undefined) return undefined;
+    const first = Array.isArray(v) ? v[0] : v;
+    return first === undefined ? undefined : first.toString();
+  },
+};
+
+/** Writes the trace context of `ctx` (default: the active one) into Kafka headers. */
+export function injectTraceHeaders(headers: KafkaHeaders = {}, ctx: Context = context.active()): KafkaHeaders {
+  propagation.inject(ctx, headers, setter);
+  return headers;
+}
+
+/** Reads the trace context carried by Kafka headers, as a parent for the consumer's span. */
+export function extractTraceContext(headers: KafkaHeaders | undefined, parent: Context = context.active()): Context {
+  return propagation.extract(parent, headers ?? {}, getter);
+}
