@@ -1,0 +1,121 @@
+// The shard file (INSTRUMENTS_FILE): what one shard of a feed handles and how. The operator writes
+// it into the ConfigMap <feed>-shard-<i> (key shard.json); `stockify up` writes it under .local/.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const segmentSchema = z.enum([
+  'IDX_I',
+  'NSE_EQ',
+  'NSE_FNO',
+  'NSE_CURRENCY',
+  'BSE_EQ',
+  'MCX_COMM',
+  'BSE_CURRENCY',
+  'BSE_FNO',
+]);
+
+/** One instrument as the MarketFeed spec lists it (option contracts are derived from optionChain). */
+export const instrumentSpecSchema = z.object({
+  symbol: z.string().min(1),
+  securityId: z.string().regex(/^\d+$/, 'must be digits'),
+  segment: segmentSchema,
+  /** index | equity | future; options come from optionChain. */
+  kind: z.enum(['index', 'equity', 'future']).default('index'),
+  tickSize: z.number().positive().default(0.05),
+  lotSize: z.number().int().positive().default(1),
+  optionChain: z
+    .object({
+      expiries: z.number().int().min(1).max(12).default(2),
+      strikes: z.number().int().min(1).max(200).default(20),
+      /** Segment of the option contracts (NSE_FNO for NSE underlyings). */
+      segment: segmentSchema.default('NSE_FNO'),
+      lotSize: z.number().int().positive().default(75),
+      strikeStep: z.number().positive().optional(),
+    })
+    .optional(),
+  /** Simulator hints; ignored by other sources. */
+  simulator: z
+    .object({
+      price: z.number().positive().optional(),
+      volatility: z.number().positive().optional(),
+      ticksPerSecond: z.number().positive().optional(),
+    })
+    .optional(),
+});
+export type InstrumentSpec = z.infer<typeof instrumentSpecSchema>;
+
+export const sourceSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('simulator'),
+    seed: z.number().int().default(42),
+    /** Total ticks per second across the shard's instruments. */
+    ticksPerSecond: z.number().positive().default(200),
+    /** Option-chain snapshots per second per underlying and expiry. */
+    chainSnapshotsPerSecond: z.number().positive().default(1),
+    /** Simulated session start (ISO); default: now. */
+    startTime: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('replay'),
+    path: z.string().min(1),
+    format: z.enum(['jsonl', 'csv']).optional(),
+    /** 1 = recorded speed, N = N× faster, 0 = as fast as possible. */
+    speed: z.number().min(0).default(1),
+  }),
+  z.object({
+    type: z.literal('dhan'),
+    mode: z.enum(['ticker', 'quote', 'full']).default('full'),
+    optionChainPollSeconds: z.number().min(3).default(3),
+  }),
+]);
+export type SourceSpec = z.infer<typeof sourceSchema>;
+
+export const shardFileSchema = z.object({
+  feed: z.string().min(1),
+  namespace: z.string().min(1),
+  shard: z.number().int().min(0),
+  shardCount: z.number().int().min(1),
+  source: sourceSchema,
+  kafka: z.object({
+    partitionsPerShard: z.number().int().min(1).default(3),
+    replicationFactor: z.number().int().min(1).default(1),
+  }),
+  pricing: z.object({ riskFreeRate: z.number().default(0.065), dividendYield: z.number().default(0) }).default({
+    riskFreeRate: 0.065,
+    dividendYield: 0,
+  }),
+  /** Storage retention of raw ticks and quotes, in days (0 = keep forever). */
+  retentionDays: z.number().int().min(0).default(30),
+  instruments: z.array(instrumentSpecSchema),
+});
+export type ShardFile = z.infer<typeof shardFileSchema>;
+
+export class ShardFileError extends Error {}
+
+export function parseShardFile(json: unknown, origin = 'shard file'): ShardFile {
+  const parsed = shardFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ShardFileError(`${origin}: ${issue?.path.join('.') || '(root)'} ${issue?.message ?? 'is invalid'}`);
+  }
+  if (parsed.data.shard >= parsed.data.shardCount) {
+    throw new ShardFileError(`${origin}: shard ${parsed.data.shard} must be below shardCount ${parsed.data.shardCount}`);
+  }
+  return parsed.data;
+}
+
+export function readShardFile(path: string): ShardFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ShardFileError(`cannot read INSTRUMENTS_FILE ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ShardFileError(`INSTRUMENTS_FILE ${path} is not JSON: ${(err as Error).message}`);
+  }
+  return parseShardFile(json, `INSTRUMENTS_FILE ${path}`);
+}
