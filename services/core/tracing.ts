@@ -1,6 +1,7 @@
 // OpenTelemetry: started before anything else; exports over OTLP only when an endpoint is set.
 // W3C trace context rides in Kafka message headers across every hop.
 import { type Context, context, propagation, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 
@@ -8,8 +9,13 @@ let sdk: NodeSDK | undefined;
 
 /** Starts tracing for a service. Without OTEL_EXPORTER_OTLP_ENDPOINT only propagation is set up. */
 export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT || sdk) return;
+  if (sdk) return;
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    // No exporter: keep context propagation (logs carry ids; Kafka headers carry context).
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    return;
+  }
   process.env.OTEL_SERVICE_NAME ??= serviceName;
   // The SDK reads OTEL_EXPORTER_OTLP_ENDPOINT and builds its OTLP exporter from it.
   sdk = new NodeSDK({ serviceName });
