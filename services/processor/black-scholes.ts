@@ -22,7 +22,7 @@ export function forward(spot: number, t: number, rate: number, dividendYield: nu
 
 /** The option's price at volatility σ; at T ≤ 0 or σ = 0 the discounted intrinsic value. */
 export function bsmPrice(c: Contract, volatility: number): number {
-  const t = c.t > 0 ? c.t : 0;
+  const t = Math.max(c.t, 0);
   const F = forward(c.spot, t, c.rate, c.dividendYield);
   const discount = Math.exp(-c.rate * t);
   const x = Math.log(F / c.strike);

@@ -26,12 +26,23 @@ export function zeroGreeks(): Greeks {
 
 /** Greeks at volatility σ (σ ≤ 0 or T ≤ 0: the zero-volatility limit). Writes into `out` when given. */
 export function bsmGreeks(c: Contract, volatility: number, out: Greeks = zeroGreeks()): Greeks {
-  const t = c.t > 0 ? c.t : 0;
+  const t = Math.max(c.t, 0);
   const S = c.spot;
   const K = c.strike;
   const dq = Math.exp(-c.dividendYield * t);
   const dr = Math.exp(-c.rate * t);
   const call = c.right === 'call';
+  if (
+    !(S > 0 && K > 0 && Number.isFinite(S) && Number.isFinite(K) && Number.isFinite(c.rate) && Number.isFinite(c.dividendYield))
+  ) {
+    out.price = 0;
+    out.delta = 0;
+    out.gamma = 0;
+    out.theta = 0;
+    out.vega = 0;
+    out.rho = 0;
+    return out;
+  }
   if (!(volatility > 0) || !(t > 0)) {
     intrinsicGreeks(S, K, t, c.rate, c.dividendYield, dq, dr, call, out);
     return out;

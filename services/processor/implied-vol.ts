@@ -5,7 +5,7 @@
 // Notation, as in the paper: x = ln(F/K), s = σ√T, θ = +1 call / −1 put, and the normalised
 // price β = undiscounted price / √(F·K). Everything is first mapped to an out-of-the-money call
 // (x ≤ 0) by subtracting the intrinsic value and using the put/call symmetry b(x) = b(−x).
-import { erfcx, inverseNormCdf, normCdf, normPdf, ONE_OVER_SQRT_TWO, ONE_OVER_SQRT_TWO_PI, SQRT_TWO_PI } from './normal.ts';
+import { erfcx, inverseNormCdf, normCdf, normPdf, ONE_OVER_SQRT_TWO, ONE_OVER_SQRT_TWO_PI } from './normal.ts';
 
 /** No volatility reproduces the price: it is below the option's intrinsic value. */
 export const BELOW_INTRINSIC = -1;
@@ -48,7 +48,7 @@ function smallTBlackCall(h: number, t: number): number {
     cur = odd;
   }
   const b = 2 * ONE_OVER_SQRT_TWO_PI * Math.exp(-0.5 * (h * h + tt)) * sum;
-  return b > 0 ? b : 0;
+  return Math.max(b, 0);
 }
 
 /** The normalised Black call price b(x, s) for any x; never negative, never NaN for s ≥ 0. */
@@ -67,7 +67,7 @@ export function normalisedBlackCall(x: number, s: number): number {
     // One exponential and a difference of two rational functions (Cody's erfcx).
     b = 0.5 * Math.exp(-0.5 * (h * h + t * t)) * (erfcx(-ONE_OVER_SQRT_TWO * (h + t)) - erfcx(-ONE_OVER_SQRT_TWO * (h - t)));
   }
-  return b > 0 ? b : 0;
+  return Math.max(b, 0);
 }
 
 /** ∂b/∂s, the normalised vega. */
