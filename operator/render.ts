@@ -1,5 +1,82 @@
-// Placeholder until this component lands: refuses to run rather than pretend.
-export async function run(_args: string[]): Promise<number> {
-  process.stderr.write('stockify: this command is not implemented yet\n');
-  return 2;
+// `stockify render -f feed.yaml`: prints, as multi-document YAML, the objects the operator would
+// apply for a MarketFeed (builders only, no cluster).
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments, stringify } from 'yaml';
+import { parseCommand } from '../services/core/cli.ts';
+import { desiredObjects } from './build/index.ts';
+import { type SpecError, parseMarketFeed } from './crd/validate.ts';
+import { checkSchedule, isOpen, ScheduleError } from './schedule.ts';
+
+const USAGE = `Usage: stockify render -f <feed.yaml> [--market open|closed|now] [--image <image>]
+
+Prints the objects the operator would apply for each MarketFeed in the file.
+
+Options:
+  -f, --file <path>   MarketFeed YAML ('-' reads stdin)
+  --market <state>    market hours to render for: open (default), closed, or now (from spec.schedule)
+  --image <image>     default image when spec.image is unset (default: $STOCKIFY_IMAGE or stockify:dev)
+  -h, --help          this help`;
+
+export class RenderError extends Error {}
+
+/** Renders every MarketFeed document of a YAML text; throws RenderError naming the bad field. */
+export function renderYaml(text: string, opts: { market?: 'open' | 'closed' | 'now'; image?: string; now?: Date } = {}): string {
+  const docs = parseAllDocuments(text);
+  const out: string[] = [];
+  for (const [i, doc] of docs.entries()) {
+    const where = docs.length > 1 ? `document ${i + 1}: ` : '';
+    if (doc.errors.length > 0) throw new RenderError(`${where}invalid YAML: ${doc.errors[0]?.message ?? 'parse error'}`);
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    let feed: ReturnType<typeof parseMarketFeed>;
+    try {
+      feed = parseMarketFeed(value);
+      checkSchedule(feed.spec.schedule);
+    } catch (err) {
+      if (err instanceof ScheduleError || (err as SpecError).name === 'SpecError') throw new RenderError(`${where}${(err as Error).message}`);
+      throw err;
+    }
+    const market = opts.market ?? 'open';
+    const marketOpen = market === 'now' ? isOpen(feed.spec.schedule, opts.now ?? new Date()).open : market === 'open';
+    for (const object of desiredObjects(feed, { marketOpen, ...(opts.image ? { image: opts.image } : {}) })) {
+      out.push(stringify(object, { lineWidth: 0 }));
+    }
+  }
+  if (out.length === 0) throw new RenderError('no MarketFeed found in the input');
+  return out.map((d) => `---\n${d}`).join('');
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, {
+    usage: USAGE,
+    options: { file: { type: 'string', short: 'f' }, market: { type: 'string' }, image: { type: 'string' } },
+  });
+  if (!parsed.ok) return parsed.exitCode;
+  const { file, market, image } = parsed.parsed.values;
+  if (!file) {
+    process.stderr.write(`stockify render: -f <feed.yaml> is required\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (market !== undefined && market !== 'open' && market !== 'closed' && market !== 'now') {
+    process.stderr.write(`stockify render: --market must be open, closed or now, got ${JSON.stringify(market)}\n`);
+    return 2;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    process.stderr.write(`stockify render: cannot read ${file}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const rendered = renderYaml(text, { ...(market ? { market } : {}), image: image ?? process.env.STOCKIFY_IMAGE ?? 'stockify:dev' });
+    process.stdout.write(rendered);
+    return 0;
+  } catch (err) {
+    if (err instanceof RenderError) {
+      process.stderr.write(`stockify render: ${file}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
 }

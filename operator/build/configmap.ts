@@ -1,0 +1,73 @@
+// ConfigMap <feed>-shard-<i>: the shard file (INSTRUMENTS_FILE) of one shard.
+
+import type { ShardFile, SourceSpec } from '../../services/core/shardfile.ts';
+import { assignShards } from '../../services/core/sharding.ts';
+import type { MarketFeed, MarketFeedSpec } from '../crd/types.ts';
+import { configMapName, type KubeObject, objectMeta, SHARD_FILE_KEY } from './meta.ts';
+
+type Instrument = MarketFeedSpec['instruments'][number];
+
+export const instrumentId = (i: Pick<Instrument, 'segment' | 'securityId'>): string => `${i.segment}:${i.securityId}`;
+
+/** The instruments of every shard, by rendezvous hashing of "<segment>:<securityId>". */
+export function shardInstruments(spec: MarketFeedSpec, shardCount = spec.shards): Instrument[][] {
+  return assignShards(spec.instruments, shardCount, instrumentId);
+}
+
+function sourceOf(spec: MarketFeedSpec): SourceSpec {
+  const s = spec.source;
+  switch (s.type) {
+    case 'simulator':
+      return {
+        type: 'simulator',
+        seed: s.simulator?.seed ?? 42,
+        ticksPerSecond: s.simulator?.ticksPerSecond ?? 200,
+        chainSnapshotsPerSecond: s.simulator?.chainSnapshotsPerSecond ?? 1,
+        ...(s.simulator?.startTime ? { startTime: s.simulator.startTime } : {}),
+      };
+    case 'replay': {
+      if (!s.replay) throw new Error('spec.source.replay is required when source.type is replay');
+      return {
+        type: 'replay',
+        path: s.replay.path,
+        speed: s.replay.speed,
+        ...(s.replay.format ? { format: s.replay.format } : {}),
+      };
+    }
+    case 'dhan':
+      return { type: 'dhan', mode: s.dhan?.mode ?? 'full', optionChainPollSeconds: s.dhan?.optionChainPollSeconds ?? 3 };
+  }
+}
+
+export function shardFile(feed: MarketFeed, shard: number, instruments = shardInstruments(feed.spec)[shard] ?? []): ShardFile {
+  const spec = feed.spec;
+  return {
+    feed: feed.metadata.name,
+    namespace: feed.metadata.namespace,
+    shard,
+    shardCount: spec.shards,
+    source: sourceOf(spec),
+    kafka: { partitionsPerShard: spec.kafka.partitionsPerShard, replicationFactor: spec.kafka.replicationFactor },
+    pricing: { riskFreeRate: spec.pricing.riskFreeRate, dividendYield: spec.pricing.dividendYield },
+    retentionDays: spec.retentionDays,
+    instruments: instruments.map((i) => ({
+      symbol: i.symbol,
+      securityId: i.securityId,
+      segment: i.segment,
+      kind: i.kind,
+      tickSize: i.tickSize,
+      lotSize: i.lotSize,
+      ...(i.optionChain ? { optionChain: i.optionChain } : {}),
+      ...(i.simulator ? { simulator: i.simulator } : {}),
+    })),
+  };
+}
+
+export function shardConfigMap(feed: MarketFeed, file: ShardFile): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: objectMeta(feed, configMapName(feed.metadata.name, file.shard), 'shard', file.shard),
+    data: { [SHARD_FILE_KEY]: `${JSON.stringify(file, null, 2)}\n` },
+  };
+}

@@ -1,0 +1,139 @@
+// Deployments <feed>-<component>-<i>: one per component and shard, restricted pod security, gRPC
+// health probes, the shard file mounted from its ConfigMap and its hash on the pod template.
+import { rawTopic } from '../../services/core/kafka.ts';
+import type { MarketFeed } from '../crd/types.ts';
+import {
+  ANNOTATION_CONFIG_HASH,
+  type Component,
+  configMapName,
+  DEFAULT_IMAGE,
+  deploymentName,
+  GRPC_PORT,
+  type KubeObject,
+  labels,
+  METRICS_PORT,
+  objectMeta,
+  SHARD_FILE_DIR,
+  SHARD_FILE_KEY,
+  selectorLabels,
+  serviceAccountName,
+} from './meta.ts';
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef: { name: string; key: string } };
+}
+
+export interface DeploymentOptions {
+  shard: number;
+  /** Hash of the shard ConfigMap: a changed shard file rolls the pods. */
+  configHash: string;
+  /** Replicas to apply; undefined leaves them to whoever owns them (HPA, kubectl scale). */
+  replicas: number | undefined;
+  image?: string;
+}
+
+export function componentEnv(feed: MarketFeed, component: Component, shard: number): EnvVar[] {
+  const spec = feed.spec;
+  const env: EnvVar[] = [
+    { name: 'KAFKA_BROKERS', value: spec.kafka.bootstrapServers },
+    { name: 'FEED_NAME', value: feed.metadata.name },
+    { name: 'FEED_NAMESPACE', value: feed.metadata.namespace },
+    { name: 'SHARD_INDEX', value: String(shard) },
+    { name: 'SHARD_COUNT', value: String(spec.shards) },
+    { name: 'INSTRUMENTS_FILE', value: `${SHARD_FILE_DIR}/${SHARD_FILE_KEY}` },
+    { name: 'GRPC_PORT', value: String(GRPC_PORT) },
+    { name: 'METRICS_PORT', value: String(METRICS_PORT) },
+    { name: 'LOG_LEVEL', value: spec.logLevel },
+  ];
+  if (component !== 'ingestion') env.push({ name: 'REDIS_URL', value: spec.redis.url });
+  if (component === 'storage') {
+    const ref = spec.postgres.secretRef;
+    env.push({ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
+  }
+  const dhan = spec.source.dhan;
+  if (component === 'ingestion' && spec.source.type === 'dhan' && dhan) {
+    const ref = dhan.credentialsSecretRef;
+    env.push(
+      { name: 'DHAN_CLIENT_ID', valueFrom: { secretKeyRef: { name: ref.name, key: ref.clientIdKey } } },
+      { name: 'DHAN_ACCESS_TOKEN', valueFrom: { secretKeyRef: { name: ref.name, key: ref.accessTokenKey } } },
+    );
+  }
+  return env;
+}
+
+export function deployment(feed: MarketFeed, component: Component, opts: DeploymentOptions): KubeObject {
+  const { shard } = opts;
+  const name = feed.metadata.name;
+  const resources = component === 'ingestion' ? feed.spec.ingestion.resources : feed.spec[component].resources;
+  const spec: Record<string, unknown> = {
+    ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
+    revisionHistoryLimit: 3,
+    // One ingestion pod per shard: a second one would open a second source connection.
+    strategy:
+      component === 'ingestion'
+        ? { type: 'Recreate' }
+        : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+    selector: { matchLabels: selectorLabels(feed, component, shard) },
+    template: {
+      metadata: {
+        labels: labels(feed, component, shard),
+        annotations: {
+          [ANNOTATION_CONFIG_HASH]: opts.configHash,
+          'stockify.io/raw-topic': rawTopic(feed.metadata.namespace, name, shard),
+        },
+      },
+      spec: {
+        serviceAccountName: serviceAccountName(name),
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 30,
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 10001,
+          runAsGroup: 10001,
+          fsGroup: 10001,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [
+          {
+            name: component,
+            image: feed.spec.image ?? opts.image ?? DEFAULT_IMAGE,
+            imagePullPolicy: feed.spec.imagePullPolicy,
+            args: [component],
+            env: componentEnv(feed, component, shard),
+            ports: [
+              { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
+              { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+            ],
+            startupProbe: { grpc: { port: GRPC_PORT }, periodSeconds: 2, failureThreshold: 60 },
+            readinessProbe: { grpc: { port: GRPC_PORT }, periodSeconds: 5, failureThreshold: 2 },
+            livenessProbe: { grpc: { port: GRPC_PORT }, periodSeconds: 10, failureThreshold: 3 },
+            resources,
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              runAsNonRoot: true,
+              capabilities: { drop: ['ALL'] },
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            volumeMounts: [
+              { name: 'shard', mountPath: SHARD_FILE_DIR, readOnly: true },
+              { name: 'tmp', mountPath: '/tmp' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'shard', configMap: { name: configMapName(name, shard) } },
+          { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+        ],
+      },
+    },
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: objectMeta(feed, deploymentName(name, component, shard), component, shard),
+    spec,
+  };
+}

@@ -1,0 +1,16 @@
+// Service <feed>-grpc: MarketData on every storage pod of the feed.
+import type { MarketFeed } from '../crd/types.ts';
+import { GRPC_PORT, grpcServiceName, type KubeObject, LABEL_INSTANCE, LABEL_NAME, objectMeta } from './meta.ts';
+
+export function grpcService(feed: MarketFeed): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: objectMeta(feed, grpcServiceName(feed.metadata.name), 'grpc'),
+    spec: {
+      type: 'ClusterIP',
+      selector: { [LABEL_NAME]: 'storage', [LABEL_INSTANCE]: feed.metadata.name },
+      ports: [{ name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' }],
+    },
+  };
+}

@@ -1,0 +1,553 @@
+// The MarketFeed schema, written once. `node operator/crd/generate.ts` turns it into the CRD YAML
+// (crds/marketfeeds.stockify.io.yaml) and the TypeScript types (operator/crd/types.ts); render and
+// the operator validate and default specs with it (operator/crd/validate.ts).
+import type { Rule, Schema } from './jsonschema.ts';
+
+export const GROUP = 'stockify.io';
+export const VERSION = 'v1alpha1';
+export const KIND = 'MarketFeed';
+export const PLURAL = 'marketfeeds';
+export const SINGULAR = 'marketfeed';
+export const SHORT_NAMES = ['mf'];
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+const HHMM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/** IANA-looking names (Asia/Kolkata, America/Argentina/Buenos_Aires, UTC, Etc/GMT+5); the operator checks the rest. */
+export const TIMEZONE_PATTERN = '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$';
+
+const secretRef = (what: string, keys: Record<string, { key: string; description: string }>): Schema => ({
+  description: `Secret (in the MarketFeed's namespace) holding ${what}. Its values reach the pods only through secretKeyRef, never as literals.`,
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { description: 'Name of the Secret.', type: 'string', pattern: DNS_LABEL, maxLength: 253 },
+    ...Object.fromEntries(
+      Object.entries(keys).map(([field, k]) => [
+        field,
+        { description: k.description, type: 'string', minLength: 1, maxLength: 253, default: k.key } satisfies Schema,
+      ]),
+    ),
+  },
+});
+
+const quantityMap = (what: string): Schema => ({
+  description: `${what} per container, as Kubernetes quantities (cpu: "250m", memory: "256Mi").`,
+  type: 'object',
+  additionalProperties: {
+    description: 'A Kubernetes quantity.',
+    'x-kubernetes-int-or-string': true,
+    pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$',
+  },
+});
+
+const resources: Schema = {
+  description: 'Compute resources of the component container. Requests drive the HPA CPU target, so keep them set.',
+  type: 'object',
+  default: { requests: { cpu: '100m', memory: '128Mi' } },
+  properties: { requests: quantityMap('Requested resources'), limits: quantityMap('Resource limits') },
+};
+
+interface AutoscalingValue {
+  minReplicas: number;
+  maxReplicas: number;
+}
+
+const autoscaling: Schema = {
+  description:
+    'Horizontal Pod Autoscaler (autoscaling/v2) for this component in every shard. When set, the HPA owns the replica count and the operator never sets it; maxReplicas may not exceed kafka.partitionsPerShard (more consumers than partitions would idle).',
+  type: 'object',
+  properties: {
+    minReplicas: {
+      description: 'Fewest replicas while the market is open.',
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: 1,
+    },
+    maxReplicas: {
+      description: 'Most replicas; at most kafka.partitionsPerShard.',
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: 3,
+    },
+    targetCPUUtilization: {
+      description: 'Average CPU utilisation (percent of requests) the HPA aims for.',
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      default: 70,
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: 'self.minReplicas <= self.maxReplicas',
+      message: 'minReplicas must not exceed maxReplicas',
+      fieldPath: '.minReplicas',
+      check: (s: AutoscalingValue) => s.minReplicas <= s.maxReplicas,
+    } satisfies Rule<AutoscalingValue>,
+  ],
+};
+
+const consumerComponent = (name: string, what: string): Schema => ({
+  description: `The ${name} Deployments (one per shard): ${what}`,
+  type: 'object',
+  default: {},
+  properties: {
+    replicas: {
+      description:
+        'Replicas of each shard when autoscaling is not set. Applied when the Deployment is created; afterwards `kubectl scale` owns it.',
+      type: 'integer',
+      minimum: 0,
+      maximum: 64,
+      default: 1,
+    },
+    resources,
+    autoscaling,
+  },
+});
+
+const segment: Schema = {
+  description: 'Dhan exchange segment.',
+  type: 'string',
+  enum: ['IDX_I', 'NSE_EQ', 'NSE_FNO', 'NSE_CURRENCY', 'BSE_EQ', 'MCX_COMM', 'BSE_CURRENCY', 'BSE_FNO'],
+};
+
+const instrument: Schema = {
+  description: 'One instrument to follow; option contracts are derived from optionChain.',
+  type: 'object',
+  required: ['symbol', 'securityId', 'segment'],
+  properties: {
+    symbol: { description: 'Trading symbol (NIFTY, RELIANCE).', type: 'string', minLength: 1, maxLength: 64 },
+    securityId: { description: 'Dhan security id (digits).', type: 'string', pattern: '^[0-9]+$', maxLength: 20 },
+    segment,
+    kind: {
+      description: 'What the instrument is: index, equity or future.',
+      type: 'string',
+      enum: ['index', 'equity', 'future'],
+      default: 'index',
+    },
+    tickSize: { description: 'Price tick size.', type: 'number', minimum: 0.0001, default: 0.05 },
+    lotSize: { description: 'Lot size (units per lot).', type: 'integer', minimum: 1, default: 1 },
+    optionChain: {
+      description: 'Follow the option chain of this underlying (snapshots, IV, Greeks, gamma exposure).',
+      type: 'object',
+      properties: {
+        expiries: { description: 'Nearest expiries to follow.', type: 'integer', minimum: 1, maximum: 12, default: 2 },
+        strikes: { description: 'Strikes on each side of the money.', type: 'integer', minimum: 1, maximum: 200, default: 20 },
+        segment: { ...segment, description: 'Segment of the option contracts.', default: 'NSE_FNO' },
+        lotSize: { description: 'Lot size of the option contracts.', type: 'integer', minimum: 1, default: 75 },
+        strikeStep: {
+          description: 'Distance between strikes; derived from the price when unset.',
+          type: 'number',
+          minimum: 0.01,
+        },
+      },
+    },
+    simulator: {
+      description: 'Hints for the simulator source; ignored by other sources.',
+      type: 'object',
+      properties: {
+        price: { description: 'Starting price.', type: 'number', minimum: 0.01 },
+        volatility: { description: 'Annualised volatility (0.15 = 15%).', type: 'number', minimum: 0.0001 },
+        ticksPerSecond: { description: 'Ticks per second of this instrument.', type: 'number', minimum: 0.001 },
+      },
+    },
+  },
+};
+
+interface SourceValue {
+  type: string;
+  dhan?: unknown;
+  replay?: unknown;
+}
+
+const source: Schema = {
+  description: 'Where market data comes from: the built-in simulator, a recorded file (replay) or the Dhan live feed.',
+  type: 'object',
+  default: { type: 'simulator' },
+  properties: {
+    type: {
+      description: 'simulator, replay or dhan.',
+      type: 'string',
+      enum: ['simulator', 'replay', 'dhan'],
+      default: 'simulator',
+    },
+    simulator: {
+      description: 'Simulator settings (type simulator).',
+      type: 'object',
+      properties: {
+        seed: { description: 'Random seed (the same seed replays the same market).', type: 'integer', default: 42 },
+        ticksPerSecond: { description: 'Ticks per second across a shard.', type: 'number', minimum: 0.001, default: 200 },
+        chainSnapshotsPerSecond: {
+          description: 'Option-chain snapshots per second per underlying and expiry.',
+          type: 'number',
+          minimum: 0.001,
+          default: 1,
+        },
+        startTime: { description: 'Simulated session start (RFC 3339); now when unset.', type: 'string', format: 'date-time' },
+      },
+    },
+    replay: {
+      description: 'Replay settings (type replay).',
+      type: 'object',
+      required: ['path'],
+      properties: {
+        path: { description: 'File inside the pod (image or mounted volume) with the recording.', type: 'string', minLength: 1 },
+        format: { description: 'jsonl or csv; from the file extension when unset.', type: 'string', enum: ['jsonl', 'csv'] },
+        speed: {
+          description: '1 = recorded speed, N = N times faster, 0 = as fast as possible.',
+          type: 'number',
+          minimum: 0,
+          default: 1,
+        },
+      },
+    },
+    dhan: {
+      description: 'Dhan live feed settings (type dhan).',
+      type: 'object',
+      required: ['credentialsSecretRef'],
+      properties: {
+        credentialsSecretRef: secretRef('the Dhan client id and access token', {
+          clientIdKey: { key: 'clientId', description: 'Key of the client id in the Secret.' },
+          accessTokenKey: { key: 'accessToken', description: 'Key of the access token in the Secret.' },
+        }),
+        mode: {
+          description: 'Subscription depth: ticker, quote or full (5-level depth).',
+          type: 'string',
+          enum: ['ticker', 'quote', 'full'],
+          default: 'full',
+        },
+        optionChainPollSeconds: {
+          description: 'Seconds between option-chain requests (Dhan allows one per 3 s).',
+          type: 'number',
+          minimum: 3,
+          default: 3,
+        },
+      },
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: "self.type != 'dhan' || has(self.dhan)",
+      message: 'source.dhan is required when source.type is dhan',
+      check: (s: SourceValue) => s.type !== 'dhan' || s.dhan !== undefined,
+    } satisfies Rule<SourceValue>,
+    {
+      rule: "self.type != 'replay' || has(self.replay)",
+      message: 'source.replay is required when source.type is replay',
+      check: (s: SourceValue) => s.type !== 'replay' || s.replay !== undefined,
+    } satisfies Rule<SourceValue>,
+  ],
+};
+
+interface WindowValue {
+  from: string;
+  to: string;
+}
+
+const schedule: Schema = {
+  description:
+    'Market hours. Inside a window the MarketOpen condition is True and components run at their normal size; outside (and on holidays) ingestion and the HPA minimums drop to closed.minReplicas. Without a schedule the market is always open.',
+  type: 'object',
+  properties: {
+    timezone: {
+      description: 'IANA time zone of the windows and holidays (Asia/Kolkata). Unknown zones set the Degraded condition.',
+      type: 'string',
+      pattern: TIMEZONE_PATTERN,
+      maxLength: 64,
+      default: 'Asia/Kolkata',
+    },
+    open: {
+      description: 'Weekly windows when the market is open.',
+      type: 'array',
+      maxItems: 32,
+      default: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'], from: '09:00', to: '15:45' }],
+      items: {
+        description: 'A window on some weekdays, from (inclusive) to (exclusive), local time.',
+        type: 'object',
+        required: ['days', 'from', 'to'],
+        properties: {
+          days: {
+            description: 'Weekdays of the window.',
+            type: 'array',
+            minItems: 1,
+            maxItems: 7,
+            'x-kubernetes-list-type': 'set',
+            items: { description: 'A weekday.', type: 'string', enum: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] },
+          },
+          from: { description: 'Opening time, HH:MM (24 h).', type: 'string', pattern: HHMM, maxLength: 5 },
+          to: { description: 'Closing time, HH:MM (24 h), after from.', type: 'string', pattern: HHMM, maxLength: 5 },
+        },
+        'x-kubernetes-validations': [
+          {
+            rule: 'self.from < self.to',
+            message: 'from must be before to',
+            fieldPath: '.from',
+            check: (w: WindowValue) => w.from < w.to,
+          } satisfies Rule<WindowValue>,
+        ],
+      },
+    },
+    holidays: {
+      description: 'Dates (YYYY-MM-DD, in the schedule time zone) when the market stays closed.',
+      type: 'array',
+      maxItems: 366,
+      'x-kubernetes-list-type': 'set',
+      default: [],
+      items: {
+        description: 'A date, YYYY-MM-DD.',
+        type: 'string',
+        pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$',
+      },
+    },
+    closed: {
+      description: 'Size outside market hours.',
+      type: 'object',
+      default: {},
+      properties: {
+        minReplicas: {
+          description:
+            'Ingestion replicas and HPA minReplicas while closed. HPAs cannot go below 1 (HPAScaleToZero is alpha), so they stop at 1.',
+          type: 'integer',
+          minimum: 0,
+          maximum: 64,
+          default: 0,
+        },
+      },
+    },
+  },
+};
+
+interface SpecValue {
+  shards: number;
+  kafka: { partitionsPerShard: number };
+  processor: { autoscaling?: AutoscalingValue };
+  storage: { autoscaling?: AutoscalingValue };
+}
+
+export const specSchema: Schema = {
+  description: 'Desired state of a market-data feed: what to ingest, how many shards, and how each component runs.',
+  type: 'object',
+  required: ['instruments', 'kafka', 'postgres', 'redis'],
+  properties: {
+    shards: {
+      description:
+        'Number of instrument shards (scale subresource: `kubectl scale mf/<name> --replicas=N`). Instruments are spread by rendezvous hashing, so resharding moves the fewest; a removed shard is drained before it is deleted.',
+      type: 'integer',
+      minimum: 1,
+      maximum: 256,
+      default: 1,
+    },
+    paused: {
+      description: 'Stop reconciling: the operator leaves every owned object as it is.',
+      type: 'boolean',
+      default: false,
+    },
+    image: {
+      description: 'Container image of the components; the operator default (STOCKIFY_IMAGE) when unset.',
+      type: 'string',
+      minLength: 1,
+    },
+    imagePullPolicy: {
+      description: 'Image pull policy of the component containers.',
+      type: 'string',
+      enum: ['Always', 'IfNotPresent', 'Never'],
+      default: 'IfNotPresent',
+    },
+    logLevel: {
+      description: 'LOG_LEVEL of the components.',
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+    },
+    source,
+    instruments: {
+      description:
+        'Instruments to follow. The id <segment>:<securityId> decides the shard; an option chain lives with its underlying.',
+      type: 'array',
+      minItems: 1,
+      maxItems: 20000,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['segment', 'securityId'],
+      items: instrument,
+    },
+    kafka: {
+      description:
+        'Kafka cluster and topic layout. Topics market.raw|enriched.<namespace>.<feed>.<shard> are created by the operator.',
+      type: 'object',
+      required: ['bootstrapServers'],
+      properties: {
+        bootstrapServers: {
+          description: 'Brokers, host:port[,host:port...].',
+          type: 'string',
+          pattern: '^[^\\s,:]+:[0-9]+(,[^\\s,:]+:[0-9]+)*$',
+        },
+        partitionsPerShard: {
+          description: 'Partitions of each shard topic; the upper bound of processor and storage replicas per shard.',
+          type: 'integer',
+          minimum: 1,
+          maximum: 256,
+          default: 3,
+        },
+        replicationFactor: {
+          description: 'Replication factor of the topics.',
+          type: 'integer',
+          minimum: 1,
+          maximum: 7,
+          default: 1,
+        },
+        deletionPolicy: {
+          description:
+            'Retain keeps the topics when the MarketFeed (or a shard) is deleted; Delete removes them (a finalizer waits for it).',
+          type: 'string',
+          enum: ['Retain', 'Delete'],
+          default: 'Retain',
+        },
+      },
+    },
+    postgres: {
+      description: 'PostgreSQL (TimescaleDB when installed) for history.',
+      type: 'object',
+      required: ['secretRef'],
+      properties: {
+        secretRef: secretRef('the connection URL (DATABASE_URL)', {
+          key: { key: 'url', description: 'Key of the URL in the Secret.' },
+        }),
+      },
+    },
+    redis: {
+      description: 'Redis for latest state and live fan-out.',
+      type: 'object',
+      required: ['url'],
+      properties: { url: { description: 'redis:// or rediss:// URL (REDIS_URL).', type: 'string', pattern: '^rediss?://.+' } },
+    },
+    pricing: {
+      description: 'Inputs of the option pricing model.',
+      type: 'object',
+      default: {},
+      properties: {
+        riskFreeRate: {
+          description: 'Annual risk-free rate (0.065 = 6.5%).',
+          type: 'number',
+          minimum: -1,
+          maximum: 1,
+          default: 0.065,
+        },
+        dividendYield: {
+          description: 'Annual dividend yield of the underlyings.',
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0,
+        },
+      },
+    },
+    retentionDays: {
+      description: 'Days of raw ticks and quotes kept in PostgreSQL (0 = forever).',
+      type: 'integer',
+      minimum: 0,
+      default: 30,
+    },
+    ingestion: {
+      description: 'The ingestion Deployments (one replica per shard: one source connection per shard).',
+      type: 'object',
+      default: {},
+      properties: { resources },
+    },
+    processor: consumerComponent('processor', 'normalise, IV and Greeks, option chains, gamma exposure, bars.'),
+    storage: consumerComponent('storage', 'PostgreSQL history, Redis live state, gRPC MarketData (Service <feed>-grpc).'),
+    schedule,
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: 'self.shards >= 1',
+      message: 'shards must be at least 1',
+      fieldPath: '.shards',
+      check: (s: SpecValue) => s.shards >= 1,
+    } satisfies Rule<SpecValue>,
+    {
+      rule: '!has(self.processor) || !has(self.processor.autoscaling) || self.processor.autoscaling.maxReplicas <= self.kafka.partitionsPerShard',
+      message: 'processor.autoscaling.maxReplicas must not exceed kafka.partitionsPerShard',
+      fieldPath: '.processor.autoscaling.maxReplicas',
+      check: (s: SpecValue) => !s.processor.autoscaling || s.processor.autoscaling.maxReplicas <= s.kafka.partitionsPerShard,
+    } satisfies Rule<SpecValue>,
+    {
+      rule: '!has(self.storage) || !has(self.storage.autoscaling) || self.storage.autoscaling.maxReplicas <= self.kafka.partitionsPerShard',
+      message: 'storage.autoscaling.maxReplicas must not exceed kafka.partitionsPerShard',
+      fieldPath: '.storage.autoscaling.maxReplicas',
+      check: (s: SpecValue) => !s.storage.autoscaling || s.storage.autoscaling.maxReplicas <= s.kafka.partitionsPerShard,
+    } satisfies Rule<SpecValue>,
+  ],
+};
+
+const condition: Schema = {
+  description: 'A condition in the metav1.Condition shape.',
+  type: 'object',
+  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+  properties: {
+    type: { description: 'Ready, Progressing, Degraded or MarketOpen.', type: 'string', maxLength: 316 },
+    status: { description: 'True, False or Unknown.', type: 'string', enum: ['True', 'False', 'Unknown'] },
+    observedGeneration: { description: 'The .metadata.generation the condition was computed from.', type: 'integer', minimum: 0 },
+    lastTransitionTime: { description: 'When the status last changed.', type: 'string', format: 'date-time' },
+    reason: { description: 'CamelCase reason for the last transition.', type: 'string', maxLength: 1024 },
+    message: { description: 'Human-readable details.', type: 'string', maxLength: 32768 },
+  },
+};
+
+export const statusSchema: Schema = {
+  description: 'Observed state, written by the operator.',
+  type: 'object',
+  properties: {
+    observedGeneration: { description: 'The .metadata.generation this status reflects.', type: 'integer' },
+    shards: { description: 'Shards currently running (scale subresource statusReplicasPath).', type: 'integer' },
+    selector: { description: 'Label selector of the feed pods (scale subresource labelSelectorPath).', type: 'string' },
+    readyShards: { description: 'Shards whose Deployments are all available.', type: 'integer' },
+    nextScheduleBoundary: {
+      description: 'When the market next opens or closes (RFC 3339).',
+      type: 'string',
+      format: 'date-time',
+    },
+    conditions: {
+      description: 'Ready, Progressing, Degraded, MarketOpen.',
+      type: 'array',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+      items: condition,
+    },
+    shardStatuses: {
+      description: 'Per shard: instruments, readiness, and consumer lag while draining.',
+      type: 'array',
+      items: {
+        description: 'One shard.',
+        type: 'object',
+        required: ['index', 'instruments', 'ready'],
+        properties: {
+          index: { description: 'Shard index.', type: 'integer' },
+          instruments: { description: 'Instruments assigned to the shard.', type: 'integer' },
+          ready: { description: 'All Deployments of the shard are available.', type: 'boolean' },
+          draining: { description: 'The shard is being removed and waits for its consumers to catch up.', type: 'boolean' },
+          lag: { description: 'Consumer lag (messages) of the shard when last measured.', type: 'integer' },
+        },
+      },
+    },
+  },
+};
+
+export const printerColumns = [
+  { name: 'Shards', type: 'integer', jsonPath: '.status.shards', description: 'Shards running' },
+  {
+    name: 'Ready',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+    description: 'Every shard available',
+  },
+  {
+    name: 'Market',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="MarketOpen")].reason',
+    description: 'Open or closed',
+  },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+];
