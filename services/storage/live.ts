@@ -1,0 +1,107 @@
+// Live state in Redis, best-effort: after each committed batch, latest:<instrument> is replaced
+// when the update is newer and the update is published on live:<instrument>.
+//
+// latest:<instrument> is a hash: `snapshot` = protobuf stockify.v1.Snapshot bytes, `time_ms` and
+// `seq` = what "newer" is decided on (exchange time, then sequence). The same Snapshot bytes are
+// published on live:<instrument>. Stale or duplicate updates (redeliveries) are neither stored nor
+// published. Redis being down never blocks or fails history writes: commands fail fast (offline
+// queue off, short timeout) and are counted.
+import { Redis } from 'ioredis';
+import type { EnrichedRecord, Snapshot } from '../core/messages.ts';
+import { codec } from '../core/proto.ts';
+
+export const latestKey = (id: string): string => `latest:${id}`;
+export const liveChannel = (id: string): string => `live:${id}`;
+
+const SET_LATEST = `
+local cur = redis.call('HMGET', KEYS[1], 'time_ms', 'seq')
+local t = tonumber(ARGV[1])
+local s = tonumber(ARGV[2])
+if cur[1] then
+  local ct = tonumber(cur[1])
+  local cs = tonumber(cur[2]) or 0
+  if ct > t or (ct == t and cs >= s) then return 0 end
+end
+redis.call('HSET', KEYS[1], 'time_ms', ARGV[1], 'seq', ARGV[2], 'snapshot', ARGV[3])
+redis.call('PUBLISH', KEYS[2], ARGV[3])
+return 1`;
+
+export const snapshotCodec = codec<Snapshot>('Snapshot');
+
+export interface LiveUpdate {
+  id: string;
+  timeMs: number;
+  seq: number;
+  bytes: Buffer;
+}
+
+/** The Snapshot a record becomes in Redis; bars and GEX have no live snapshot. */
+export function liveUpdate(r: EnrichedRecord): LiveUpdate | undefined {
+  if (r.payload === 'tick') {
+    const s: Snapshot = { instrumentId: r.tick.instrument.id, timeMs: r.tick.exchangeTimeMs, payload: 'tick', tick: r.tick };
+    return { id: s.instrumentId, timeMs: s.timeMs, seq: r.tick.seq, bytes: snapshotCodec.encode(s) };
+  }
+  if (r.payload === 'optionQuote') {
+    const q = r.optionQuote;
+    const s: Snapshot = { instrumentId: q.instrument.id, timeMs: q.exchangeTimeMs, payload: 'optionQuote', optionQuote: q };
+    return { id: s.instrumentId, timeMs: s.timeMs, seq: q.seq, bytes: snapshotCodec.encode(s) };
+  }
+  return undefined;
+}
+
+type WithSetLatest = Redis & {
+  setLatest(key: string, channel: string, timeMs: string, seq: string, bytes: Buffer): Promise<number>;
+};
+
+export function redisClient(url: string, name: string): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    enableOfflineQueue: false,
+    commandTimeout: 1000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    lazyConnect: false,
+  });
+}
+
+export class LiveWriter {
+  readonly redis: WithSetLatest;
+
+  constructor(redis: Redis) {
+    redis.defineCommand('setLatest', { numberOfKeys: 2, lua: SET_LATEST });
+    this.redis = redis as WithSetLatest;
+  }
+
+  /** Applies the updates in one pipeline; returns how many were newer (stored and published). */
+  async apply(updates: readonly LiveUpdate[]): Promise<{ applied: number; failed: number }> {
+    if (updates.length === 0) return { applied: 0, failed: 0 };
+    const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
+      setLatest(key: string, channel: string, timeMs: string, seq: string, bytes: Buffer): unknown;
+    };
+    for (const u of updates) pipe.setLatest(latestKey(u.id), liveChannel(u.id), String(u.timeMs), String(u.seq), u.bytes);
+    const results = (await pipe.exec()) ?? [];
+    let applied = 0;
+    let failed = 0;
+    for (const [err, res] of results) {
+      if (err) failed += 1;
+      else if (res === 1) applied += 1;
+    }
+    if (results.length === 0) failed = updates.length;
+    return { applied, failed };
+  }
+}
+
+/** Reads latest snapshots; missing instruments are left out. */
+export async function readLatest(redis: Redis, ids: readonly string[]): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  if (ids.length === 0) return out;
+  const pipe = redis.pipeline();
+  for (const id of ids) pipe.hgetBuffer(latestKey(id), 'snapshot');
+  const results = (await pipe.exec()) ?? [];
+  results.forEach(([err, res], i) => {
+    if (err) throw err;
+    const id = ids[i];
+    if (id !== undefined && Buffer.isBuffer(res)) out.set(id, res);
+  });
+  return out;
+}

@@ -1,0 +1,235 @@
+// The gRPC MarketData service: latest snapshots from Redis (PostgreSQL when Redis cannot answer),
+// history from PostgreSQL, and live quotes streamed from Redis pub/sub.
+import * as grpc from '@grpc/grpc-js';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/log.ts';
+import { grpcError } from '../core/grpc.ts';
+import type { Snapshot } from '../core/messages.ts';
+import { liveChannel, readLatest, snapshotCodec } from './live.ts';
+import type { StorageMetrics } from './metrics.ts';
+import { HistoryReader, NotFoundError, type QueryContext } from './queries.ts';
+import {
+  ArgumentError,
+  checkInstrumentList,
+  encodePageToken,
+  parseBarsRequest,
+  parseChainRequest,
+  parseTicksRequest,
+} from './requests.ts';
+
+/** Longest a query may run when the caller sets no deadline. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
+type Listener = (bytes: Buffer) => void;
+
+/** One Redis subscriber connection shared by every stream, with a listener set per channel. */
+export class LiveHub {
+  private readonly sub: Redis;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  constructor(sub: Redis) {
+    this.sub = sub;
+    sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      for (const l of this.listeners.get(channel.toString()) ?? []) l(message);
+    });
+  }
+
+  /** Subscribes before resolving, so nothing published afterwards is missed. Returns the unsubscriber. */
+  async subscribe(ids: readonly string[], listener: Listener): Promise<() => void> {
+    const channels = ids.map(liveChannel);
+    const fresh = channels.filter((ch) => !this.listeners.has(ch));
+    for (const ch of channels) {
+      const set = this.listeners.get(ch) ?? new Set<Listener>();
+      set.add(listener);
+      this.listeners.set(ch, set);
+    }
+    const remove = (): void => {
+      const gone: string[] = [];
+      for (const ch of channels) {
+        const set = this.listeners.get(ch);
+        set?.delete(listener);
+        if (set && set.size === 0) {
+          this.listeners.delete(ch);
+          gone.push(ch);
+        }
+      }
+      if (gone.length > 0) this.sub.unsubscribe(...gone).catch(() => undefined);
+    };
+    try {
+      if (fresh.length > 0) await this.sub.subscribe(...fresh);
+    } catch (err) {
+      remove();
+      throw err;
+    }
+    return remove;
+  }
+}
+
+interface Deps {
+  reader: HistoryReader;
+  redis: Redis;
+  hub: LiveHub;
+  metrics: StorageMetrics;
+  log: Logger;
+}
+
+function queryContext(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): QueryContext {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  const remaining = Number.isFinite(at) ? at - Date.now() : DEFAULT_QUERY_TIMEOUT_MS;
+  return {
+    timeoutMs: Math.max(1, Math.min(remaining, DEFAULT_QUERY_TIMEOUT_MS)),
+    onCancel: (cb) => {
+      call.once('cancelled', cb);
+    },
+  };
+}
+
+/** Maps an error to the gRPC status a client can act on. */
+export function toStatus(err: unknown, deadlineHit: boolean): grpc.ServiceError {
+  if (err instanceof ArgumentError) return grpcError(grpc.status.INVALID_ARGUMENT, err.message);
+  if (err instanceof NotFoundError) return grpcError(grpc.status.NOT_FOUND, err.message);
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === '57014') {
+    return deadlineHit
+      ? grpcError(grpc.status.DEADLINE_EXCEEDED, 'deadline passed while querying PostgreSQL')
+      : grpcError(grpc.status.CANCELLED, 'query cancelled');
+  }
+  if (code?.startsWith('08') || code === '57P01' || code === 'ECONNREFUSED' || /timeout|terminat|connect/i.test(message)) {
+    return grpcError(grpc.status.UNAVAILABLE, `PostgreSQL unavailable: ${message}`);
+  }
+  return grpcError(grpc.status.INTERNAL, message);
+}
+
+function unary<Req, Res>(
+  deps: Deps,
+  name: string,
+  handler: (req: Req, ctx: QueryContext) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const ctx = queryContext(call as grpc.ServerUnaryCall<unknown, unknown>);
+    const started = Date.now();
+    handler(call.request, ctx).then(
+      (res) => callback(null, res),
+      (err: unknown) => {
+        const status = toStatus(err, Date.now() - started >= ctx.timeoutMs - 5);
+        if (status.code === grpc.status.INTERNAL || status.code === grpc.status.UNAVAILABLE) {
+          deps.metrics.dbErrors.inc({ operation: name });
+          deps.log.error({ err, rpc: name }, 'MarketData call failed');
+        }
+        callback(status);
+      },
+    );
+  };
+}
+
+export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImplementation {
+  const { reader, redis, hub, metrics, log } = deps;
+
+  const getLatest = unary<{ instruments?: string[] }, { snapshots: Snapshot[] }>(deps, 'GetLatest', async (req, ctx) => {
+    const ids = checkInstrumentList(req.instruments);
+    let found = new Map<string, Buffer>();
+    try {
+      found = await readLatest(redis, ids);
+    } catch (err) {
+      metrics.redisErrors.inc({ operation: 'get_latest' });
+      log.warn({ err }, 'Redis cannot answer GetLatest; reading PostgreSQL');
+    }
+    const snapshots: Snapshot[] = [];
+    for (const id of ids) {
+      const bytes = found.get(id);
+      if (bytes) {
+        snapshots.push(snapshotCodec.decode(bytes));
+        continue;
+      }
+      const row = await reader.latest(ctx, id);
+      if (row.tick) snapshots.push({ instrumentId: id, timeMs: row.tick.exchangeTimeMs, payload: 'tick', tick: row.tick });
+      else if (row.optionQuote) {
+        snapshots.push({ instrumentId: id, timeMs: row.optionQuote.exchangeTimeMs, payload: 'optionQuote', optionQuote: row.optionQuote });
+      }
+    }
+    return { snapshots };
+  });
+
+  const getTicks = unary<Parameters<typeof parseTicksRequest>[0], { ticks: unknown[]; nextPageToken: string }>(
+    deps,
+    'GetTicks',
+    async (req, ctx) => {
+      const q = parseTicksRequest(req);
+      const page = await reader.ticks(ctx, q);
+      return { ticks: page.ticks, nextPageToken: page.more && page.last ? encodePageToken(q, page.last) : '' };
+    },
+  );
+
+  const getBars = unary<Parameters<typeof parseBarsRequest>[0], { bars: unknown[] }>(deps, 'GetBars', async (req, ctx) => ({
+    bars: await reader.bars(ctx, parseBarsRequest(req)),
+  }));
+
+  const getOptionChain = unary<Parameters<typeof parseChainRequest>[0], unknown>(deps, 'GetOptionChain', (req, ctx) =>
+    reader.optionChain(ctx, parseChainRequest(req)),
+  );
+
+  const streamQuotes: grpc.handleServerStreamingCall<{ instruments?: string[] }, Snapshot> = (call) => {
+    let ids: string[];
+    try {
+      ids = checkInstrumentList(call.request.instruments);
+    } catch (err) {
+      call.destroy(toStatus(err, false));
+      return;
+    }
+    // Updates that arrive while snapshots are read wait here, then go out after them.
+    let pending: Buffer[] | undefined = [];
+    const sentAt = new Map<string, number>();
+    const forward = (bytes: Buffer): void => {
+      let s: Snapshot;
+      try {
+        s = snapshotCodec.decode(bytes);
+      } catch {
+        return;
+      }
+      if ((sentAt.get(s.instrumentId) ?? 0) > s.timeMs) return;
+      sentAt.set(s.instrumentId, s.timeMs);
+      call.write(s);
+    };
+    let unsubscribe: (() => void) | undefined;
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      unsubscribe?.();
+      metrics.streamSubscribers.dec();
+    };
+    metrics.streamSubscribers.inc();
+    call.on('cancelled', close);
+    call.on('close', close);
+    call.on('error', close);
+    hub
+      .subscribe(ids, (bytes) => {
+        if (pending) pending.push(bytes);
+        else forward(bytes);
+      })
+      .then(async (remove) => {
+        unsubscribe = remove;
+        if (closed) return remove();
+        const snaps = await readLatest(redis, ids);
+        for (const bytes of snaps.values()) forward(bytes);
+        const queued = pending ?? [];
+        pending = undefined;
+        for (const bytes of queued) if (![...snaps.values()].some((b) => b.equals(bytes))) forward(bytes);
+      })
+      .catch((err: unknown) => {
+        metrics.redisErrors.inc({ operation: 'stream' });
+        log.warn({ err }, 'StreamQuotes: Redis unavailable');
+        call.destroy(grpcError(grpc.status.UNAVAILABLE, `live quotes unavailable: ${(err as Error).message}`));
+        close();
+      });
+  };
+
+  return {
+    GetLatest: getLatest,
+    GetTicks: getTicks,
+    GetBars: getBars,
+    GetOptionChain: getOptionChain,
+    StreamQuotes: streamQuotes,
+  } as grpc.UntypedServiceImplementation;
+}

@@ -1,0 +1,192 @@
+// Schema migrations, applied once under a PostgreSQL advisory lock and recorded in
+// schema_migrations. Time partitioning: TimescaleDB hypertables when the extension is available,
+// otherwise native daily range partitions managed by pg_partman, otherwise by ourselves
+// (partitions.ts). Every storage replica calls migrate(); the lock makes the first one do the work.
+import type pg from 'pg';
+import type { Logger } from '../core/log.ts';
+import { TABLE_SPECS, TABLES, type TableSpec } from './tables.ts';
+
+export type PartitionStrategy = 'timescaledb' | 'partman' | 'native';
+
+export interface SchemaInfo {
+  schema: string;
+  strategy: PartitionStrategy;
+  /** Where pg_partman lives when strategy = partman. */
+  partmanSchema?: string;
+  partmanMajor?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function validSchemaName(name: string): boolean {
+  return SCHEMA_NAME.test(name);
+}
+
+/** A quoted identifier (our names are validated, this keeps SQL text honest anyway). */
+export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+export const qualified = (schema: string, table: string): string => `${ident(schema)}.${ident(table)}`;
+
+export function createTableSql(schema: string, spec: TableSpec, partitioned: boolean): string {
+  const cols = spec.columns.map((col) => `  ${ident(col.name)} ${col.type}`).join(',\n');
+  const key = spec.key.map(ident).join(', ');
+  const partition = partitioned ? ` PARTITION BY RANGE (${ident(spec.partitionColumn)})` : '';
+  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, spec.name)} (\n${cols},\n  PRIMARY KEY (${key})\n)${partition}`;
+}
+
+/** Indexes for the MarketData queries beyond the natural keys. */
+export function indexSql(schema: string): string[] {
+  return [
+    // GetTicks / GetBars / latest rows per contract use the primary keys (instrument_id, time, ...).
+    `CREATE INDEX IF NOT EXISTS option_quotes_chain_idx ON ${qualified(schema, 'option_quotes')} (underlying_id, expiry, exchange_time DESC)`,
+    `CREATE INDEX IF NOT EXISTS gex_latest_idx ON ${qualified(schema, 'gex')} (underlying_id, time DESC)`,
+    `CREATE INDEX IF NOT EXISTS instruments_symbol_idx ON ${qualified(schema, 'instruments')} (upper(symbol))`,
+    `CREATE INDEX IF NOT EXISTS instruments_chain_idx ON ${qualified(schema, 'instruments')} (underlying_id, expiry)`,
+  ];
+}
+
+export function instrumentsTableSql(schema: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, 'instruments')} (
+  id text PRIMARY KEY,
+  symbol text NOT NULL,
+  segment text NOT NULL,
+  security_id text NOT NULL,
+  underlying_id text NOT NULL DEFAULT '',
+  expiry date,
+  strike double precision NOT NULL DEFAULT 0,
+  option_type text NOT NULL DEFAULT 'OPTION_TYPE_UNSPECIFIED',
+  first_seen timestamptz NOT NULL DEFAULT now()
+)`;
+}
+
+interface Migration {
+  version: number;
+  name: string;
+  apply(client: pg.ClientBase, info: SchemaInfo, log: Logger): Promise<void>;
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'history tables, instruments, time partitioning',
+    async apply(client, info, log) {
+      const partitioned = info.strategy !== 'timescaledb';
+      for (const t of TABLES) await client.query(createTableSql(info.schema, TABLE_SPECS[t], partitioned));
+      await client.query(instrumentsTableSql(info.schema));
+      for (const sql of indexSql(info.schema)) await client.query(sql);
+      for (const t of TABLES) {
+        const spec = TABLE_SPECS[t];
+        const table = `${info.schema}.${spec.name}`;
+        if (info.strategy === 'timescaledb') {
+          await client.query(
+            `SELECT create_hypertable($1::regclass, $2::name, chunk_time_interval => interval '1 day', if_not_exists => true)`,
+            [qualified(info.schema, spec.name), spec.partitionColumn],
+          );
+        } else if (info.strategy === 'partman') {
+          const p = ident(info.partmanSchema ?? 'partman');
+          if ((info.partmanMajor ?? 4) >= 5) {
+            await client.query(
+              `SELECT ${p}.create_parent(p_parent_table => $1, p_control => $2, p_interval => '1 day', p_premake => 7)`,
+              [table, spec.partitionColumn],
+            );
+          } else {
+            await client.query(
+              `SELECT ${p}.create_parent(p_parent_table => $1, p_control => $2, p_type => 'native', p_interval => 'daily', p_premake => 7, p_jobmon => false)`,
+              [table, spec.partitionColumn],
+            );
+          }
+        } else {
+          // Self-managed: a default partition catches anything outside the daily ones.
+          await client.query(
+            `CREATE TABLE IF NOT EXISTS ${qualified(info.schema, `${spec.name}_default`)} PARTITION OF ${qualified(info.schema, spec.name)} DEFAULT`,
+          );
+        }
+      }
+      log.info({ schema: info.schema, strategy: info.strategy }, 'created history tables');
+    },
+  },
+];
+
+export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/** Which partitioning this database supports, installing pg_partman when it is available but missing. */
+export async function detectStrategy(client: pg.ClientBase, schema: string, log: Logger): Promise<SchemaInfo> {
+  const avail = await client.query<{ name: string; installed: string | null }>(
+    `SELECT name, installed_version AS installed FROM pg_available_extensions WHERE name IN ('timescaledb', 'pg_partman')`,
+  );
+  const names = new Set(avail.rows.map((r) => r.name));
+  if (names.has('timescaledb')) {
+    try {
+      await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+      return { schema, strategy: 'timescaledb' };
+    } catch (err) {
+      log.warn({ err }, 'timescaledb is available but cannot be created here (it must be preloaded); trying pg_partman');
+    }
+  }
+  if (names.has('pg_partman')) {
+    const installed = avail.rows.find((r) => r.name === 'pg_partman')?.installed;
+    if (!installed) {
+      try {
+        await client.query('CREATE SCHEMA IF NOT EXISTS partman');
+        await client.query('CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman');
+        log.info('created extension pg_partman in schema partman');
+      } catch (err) {
+        log.warn({ err }, 'pg_partman is available but could not be created; managing partitions ourselves');
+        return { schema, strategy: 'native' };
+      }
+    }
+    const ext = await client.query<{ nspname: string; extversion: string }>(
+      `SELECT n.nspname, e.extversion FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'`,
+    );
+    const row = ext.rows[0];
+    if (row) return { schema, strategy: 'partman', partmanSchema: row.nspname, partmanMajor: Number(row.extversion.split('.')[0]) };
+  }
+  log.warn('neither timescaledb nor pg_partman is available: creating daily partitions ahead ourselves');
+  return { schema, strategy: 'native' };
+}
+
+/** Applies pending migrations once (advisory lock), returns what the schema is made of. */
+export async function migrate(pool: pg.Pool, schema: string, log: Logger): Promise<SchemaInfo> {
+  if (!validSchemaName(schema)) throw new Error(`DB_SCHEMA '${schema}' must match ${SCHEMA_NAME}`);
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`stockify.migrate.${schema}`]);
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${qualified(schema, 'schema_migrations')} (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  strategy text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`);
+      const done = await client.query<{ version: number; strategy: string }>(
+        `SELECT version, strategy FROM ${qualified(schema, 'schema_migrations')} ORDER BY version`,
+      );
+      const applied = new Set(done.rows.map((r) => r.version));
+      const detected = await detectStrategy(client, schema, log);
+      // Once tables exist their partitioning is fixed: keep the strategy they were created with.
+      const first = done.rows[0];
+      const info: SchemaInfo = first ? { ...detected, strategy: first.strategy as PartitionStrategy } : detected;
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await m.apply(client, info, log);
+          await client.query(
+            `INSERT INTO ${qualified(schema, 'schema_migrations')} (version, name, strategy) VALUES ($1, $2, $3)`,
+            [m.version, m.name, info.strategy],
+          );
+          await client.query('COMMIT');
+          log.info({ schema, version: m.version, name: m.name }, 'applied migration');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+        }
+      }
+      return info;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`stockify.migrate.${schema}`]);
+    }
+  } finally {
+    client.release();
+  }
+}

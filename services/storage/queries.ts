@@ -1,0 +1,336 @@
+// History reads for MarketData, each in one read-only transaction whose statement_timeout is the
+// call's remaining deadline; a cancelled call cancels its backend query.
+import type pg from 'pg';
+import type { Bar, GammaExposure, OptionChain, OptionQuote, Segment, Tick } from '../core/messages.ts';
+import { qualified } from './migrations.ts';
+import type { BarsQuery, ChainQuery, TickCursor, TicksQuery } from './requests.ts';
+
+export class NotFoundError extends Error {}
+
+export interface QueryContext {
+  /** Milliseconds the statement may run. */
+  timeoutMs: number;
+  /** Registers a callback run when the caller goes away. */
+  onCancel(cb: () => void): void;
+}
+
+const ms = (col: string, as: string): string => `(extract(epoch from ${col}) * 1000)::bigint AS ${as}`;
+
+export class HistoryReader {
+  private readonly pool: pg.Pool;
+  private readonly schema: string;
+  constructor(pool: pg.Pool, schema: string) {
+    this.pool = pool;
+    this.schema = schema;
+  }
+
+  private t(name: string): string {
+    return qualified(this.schema, name);
+  }
+
+  async readOnly<T>(ctx: QueryContext, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const pid = (client as unknown as { processID?: number }).processID;
+    let failed: Error | undefined;
+    ctx.onCancel(() => {
+      if (pid !== undefined) this.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    });
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ctx.timeoutMs))}`);
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      failed = err instanceof Error ? err : new Error(String(err));
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw failed;
+    } finally {
+      client.release(failed && !(failed instanceof NotFoundError) ? failed : undefined);
+    }
+  }
+
+  async ticks(ctx: QueryContext, q: TicksQuery): Promise<{ ticks: Tick[]; last?: TickCursor; more: boolean }> {
+    return this.readOnly(ctx, async (c) => {
+      const params: unknown[] = [q.instrument, new Date(q.fromMs).toISOString(), new Date(q.toMs).toISOString(), q.limit + 1];
+      let after = '';
+      if (q.after) {
+        params.push(new Date(q.after.timeMs).toISOString(), q.after.seq);
+        after = 'AND (exchange_time, seq) > ($5::timestamptz, $6::bigint)';
+      }
+      const res = await c.query<TickRow>(
+        `SELECT instrument_id, symbol, ${ms('exchange_time', 'exchange_time_ms')}, seq, ${ms('received_time', 'received_time_ms')},
+  last_price, last_quantity, volume, open_interest, average_price, open, high, low, close,
+  total_buy_quantity, total_sell_quantity, depth, underlying_id, source
+FROM ${this.t('ticks')}
+WHERE instrument_id = $1 AND exchange_time >= $2 AND exchange_time <= $3 ${after}
+ORDER BY exchange_time, seq LIMIT $4`,
+        params,
+      );
+      const more = res.rows.length > q.limit;
+      const rows = more ? res.rows.slice(0, q.limit) : res.rows;
+      const ticks = rows.map(tickFromRow);
+      const lastTick = ticks[ticks.length - 1];
+      return { ticks, more, ...(lastTick ? { last: { timeMs: lastTick.exchangeTimeMs, seq: lastTick.seq } } : {}) };
+    });
+  }
+
+  /** The newest stored tick or option quote of an instrument (used when Redis cannot answer). */
+  async latest(ctx: QueryContext, id: string): Promise<{ tick?: Tick; optionQuote?: OptionQuote }> {
+    return this.readOnly(ctx, async (c) => {
+      const t = await c.query<TickRow>(
+        `SELECT instrument_id, symbol, ${ms('exchange_time', 'exchange_time_ms')}, seq, ${ms('received_time', 'received_time_ms')},
+  last_price, last_quantity, volume, open_interest, average_price, open, high, low, close,
+  total_buy_quantity, total_sell_quantity, depth, underlying_id, source
+FROM ${this.t('ticks')} WHERE instrument_id = $1 ORDER BY exchange_time DESC, seq DESC LIMIT 1`,
+        [id],
+      );
+      const tickRow = t.rows[0];
+      if (tickRow) return { tick: tickFromRow(tickRow) };
+      const q = await c.query<QuoteRow>(`${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = $1 ORDER BY exchange_time DESC, seq DESC LIMIT 1`, [
+        id,
+      ]);
+      const quoteRow = q.rows[0];
+      return quoteRow ? { optionQuote: quoteFromRow(quoteRow) } : {};
+    });
+  }
+
+  async bars(ctx: QueryContext, q: BarsQuery): Promise<Bar[]> {
+    return this.readOnly(ctx, async (c) => {
+      const res = await c.query<BarRow>(
+        `SELECT instrument_id, ${ms('minute_start', 'minute_start_ms')}, open, high, low, close, volume, open_interest, tick_count,
+  ${ms('open_time', 'open_time_ms')}, ${ms('close_time', 'close_time_ms')}, volume_cum_start, volume_cum_end, final
+FROM ${this.t('bars_1m')} WHERE instrument_id = $1 AND minute_start >= $2 AND minute_start <= $3 ORDER BY minute_start`,
+        [q.instrument, new Date(q.fromMs).toISOString(), new Date(q.toMs).toISOString()],
+      );
+      return res.rows.map((r) => ({
+        instrumentId: r.instrument_id,
+        minuteStartMs: Number(r.minute_start_ms),
+        open: r.open,
+        high: r.high,
+        low: r.low,
+        close: r.close,
+        volume: Number(r.volume),
+        openInterest: Number(r.open_interest),
+        tickCount: r.tick_count,
+        openTimeMs: Number(r.open_time_ms),
+        closeTimeMs: Number(r.close_time_ms),
+        volumeCumStart: Number(r.volume_cum_start),
+        volumeCumEnd: Number(r.volume_cum_end),
+        final: r.final,
+      }));
+    });
+  }
+
+  async optionChain(ctx: QueryContext, q: ChainQuery): Promise<OptionChain> {
+    return this.readOnly(ctx, async (c) => {
+      let underlyingId: string;
+      if ('id' in q.underlying) underlyingId = q.underlying.id;
+      else {
+        const r = await c.query<{ id: string }>(
+          `SELECT id FROM ${this.t('instruments')} WHERE upper(symbol) = $1 AND underlying_id = '' ORDER BY first_seen LIMIT 1`,
+          [q.underlying.symbol],
+        );
+        const found = r.rows[0];
+        if (!found) throw new NotFoundError(`no underlying with symbol '${q.underlying.symbol}' has been stored`);
+        underlyingId = found.id;
+      }
+      let expiry = q.expiry;
+      if (expiry === '') {
+        // Nearest expiry from today (IST) on; when every stored expiry has passed, the last one.
+        const r = await c.query<{ expiry: string | null }>(
+          `SELECT coalesce(
+  (SELECT min(expiry) FROM ${this.t('instruments')} WHERE underlying_id = $1 AND expiry >= (now() AT TIME ZONE 'Asia/Kolkata')::date),
+  (SELECT max(expiry) FROM ${this.t('instruments')} WHERE underlying_id = $1))::text AS expiry`,
+          [underlyingId],
+        );
+        const e = r.rows[0]?.expiry;
+        if (!e) throw new NotFoundError(`no option contracts of ${underlyingId} have been stored`);
+        expiry = e;
+      }
+      const quotes = await c.query<QuoteRow>(
+        `SELECT q.* FROM ${this.t('instruments')} i
+CROSS JOIN LATERAL (${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = i.id ORDER BY exchange_time DESC, seq DESC LIMIT 1) q
+WHERE i.underlying_id = $1 AND i.expiry = $2::date
+ORDER BY q.strike, q.option_type`,
+        [underlyingId, expiry],
+      );
+      const g = await c.query<GexRow>(
+        `SELECT underlying_id, expiry::text AS expiry, ${ms('time', 'time_ms')}, spot, net_gex, call_gex, put_gex,
+  zero_gamma_available, zero_gamma_level, strikes
+FROM ${this.t('gex')} WHERE underlying_id = $1 AND expiry = $2::date ORDER BY time DESC LIMIT 1`,
+        [underlyingId, expiry],
+      );
+      const list = quotes.rows.map(quoteFromRow);
+      const gexRow = g.rows[0];
+      const gex: GammaExposure | null = gexRow
+        ? {
+            underlyingId: gexRow.underlying_id,
+            expiry: gexRow.expiry,
+            timeMs: Number(gexRow.time_ms),
+            spot: gexRow.spot,
+            netGex: gexRow.net_gex,
+            callGex: gexRow.call_gex,
+            putGex: gexRow.put_gex,
+            zeroGammaAvailable: gexRow.zero_gamma_available,
+            zeroGammaLevel: gexRow.zero_gamma_level,
+            strikes: gexRow.strikes,
+          }
+        : null;
+      if (list.length === 0 && !gex) throw new NotFoundError(`no option chain of ${underlyingId} for expiry ${expiry} has been stored`);
+      // Spot: from whichever is newer, the GEX row or the newest quote.
+      const newest = list.reduce<OptionQuote | undefined>((a, b) => (!a || b.exchangeTimeMs > a.exchangeTimeMs ? b : a), undefined);
+      const spot = gex && (!newest || gex.timeMs >= newest.exchangeTimeMs) ? gex.spot : (newest?.underlyingPrice ?? 0);
+      return { underlyingId, expiry, spot, quotes: list, gex };
+    });
+  }
+}
+
+const QUOTE_SELECT = (table: string): string =>
+  `SELECT instrument_id, symbol, underlying_id, expiry::text AS expiry, strike, option_type, lot_size,
+  ${ms('exchange_time', 'exchange_time_ms')}, seq, ${ms('received_time', 'received_time_ms')}, underlying_price, price, bid_price,
+  ask_price, open_interest, volume, time_to_expiry_years, iv_available, iv, delta, gamma, theta, vega, rho, gex
+FROM ${table}`;
+
+interface TickRow {
+  instrument_id: string;
+  symbol: string;
+  exchange_time_ms: string;
+  seq: string;
+  received_time_ms: string;
+  last_price: number;
+  last_quantity: string;
+  volume: string;
+  open_interest: string;
+  average_price: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  total_buy_quantity: string;
+  total_sell_quantity: string;
+  depth: Tick['depth'] | null;
+  underlying_id: string;
+  source: string;
+}
+
+interface QuoteRow {
+  instrument_id: string;
+  symbol: string;
+  underlying_id: string;
+  expiry: string;
+  strike: number;
+  option_type: string;
+  lot_size: number;
+  exchange_time_ms: string;
+  seq: string;
+  received_time_ms: string;
+  underlying_price: number;
+  price: number;
+  bid_price: number;
+  ask_price: number;
+  open_interest: string;
+  volume: string;
+  time_to_expiry_years: number;
+  iv_available: boolean;
+  iv: number;
+  delta: number;
+  gamma: number;
+  theta: number;
+  vega: number;
+  rho: number;
+  gex: number;
+}
+
+interface BarRow {
+  instrument_id: string;
+  minute_start_ms: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: string;
+  open_interest: string;
+  tick_count: number;
+  open_time_ms: string;
+  close_time_ms: string;
+  volume_cum_start: string;
+  volume_cum_end: string;
+  final: boolean;
+}
+
+interface GexRow {
+  underlying_id: string;
+  expiry: string;
+  time_ms: string;
+  spot: number;
+  net_gex: number;
+  call_gex: number;
+  put_gex: number;
+  zero_gamma_available: boolean;
+  zero_gamma_level: number;
+  strikes: GammaExposure['strikes'];
+}
+
+/** "NSE_FNO:43521" → segment and security id. */
+export function splitId(id: string): { segment: Segment; securityId: string } {
+  const at = id.indexOf(':');
+  return { segment: id.slice(0, at) as Segment, securityId: id.slice(at + 1) };
+}
+
+function tickFromRow(r: TickRow): Tick {
+  return {
+    instrument: { id: r.instrument_id, symbol: r.symbol, ...splitId(r.instrument_id) },
+    exchangeTimeMs: Number(r.exchange_time_ms),
+    receivedTimeMs: Number(r.received_time_ms),
+    seq: Number(r.seq),
+    lastPrice: r.last_price,
+    lastQuantity: Number(r.last_quantity),
+    volume: Number(r.volume),
+    openInterest: Number(r.open_interest),
+    averagePrice: r.average_price,
+    open: r.open,
+    high: r.high,
+    low: r.low,
+    close: r.close,
+    totalBuyQuantity: Number(r.total_buy_quantity),
+    totalSellQuantity: Number(r.total_sell_quantity),
+    depth: r.depth ?? [],
+    meta: r.underlying_id
+      ? { underlying: r.underlying_id, expiry: '', strike: 0, optionType: 'OPTION_TYPE_UNSPECIFIED', lotSize: 0, tickSize: 0 }
+      : null,
+    source: r.source,
+  };
+}
+
+function quoteFromRow(r: QuoteRow): OptionQuote {
+  return {
+    instrument: { id: r.instrument_id, symbol: r.symbol, ...splitId(r.instrument_id) },
+    meta: {
+      underlying: r.underlying_id,
+      expiry: r.expiry,
+      strike: r.strike,
+      optionType: r.option_type as OptionQuote['meta']['optionType'],
+      lotSize: r.lot_size,
+      tickSize: 0,
+    },
+    exchangeTimeMs: Number(r.exchange_time_ms),
+    receivedTimeMs: Number(r.received_time_ms),
+    seq: Number(r.seq),
+    underlyingPrice: r.underlying_price,
+    price: r.price,
+    bidPrice: r.bid_price,
+    askPrice: r.ask_price,
+    openInterest: Number(r.open_interest),
+    volume: Number(r.volume),
+    timeToExpiryYears: r.time_to_expiry_years,
+    ivAvailable: r.iv_available,
+    iv: r.iv,
+    delta: r.delta,
+    gamma: r.gamma,
+    theta: r.theta,
+    vega: r.vega,
+    rho: r.rho,
+    gex: r.gex,
+  };
+}

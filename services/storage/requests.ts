@@ -1,0 +1,133 @@
+// MarketData request validation and page tokens. Pure: every bad argument becomes an ArgumentError
+// whose message the server returns verbatim with INVALID_ARGUMENT.
+
+export const MAX_TICKS_LIMIT = 10_000;
+export const DEFAULT_TICKS_LIMIT = 1_000;
+export const MAX_INSTRUMENTS = 1_000;
+export const MAX_BARS_RANGE_MS = 31 * 86_400_000;
+
+export class ArgumentError extends Error {}
+
+const ID = /^[A-Z_]+:[A-Za-z0-9._-]+$/;
+const EXPIRY = /^\d{4}-\d{2}-\d{2}$/;
+
+export function checkInstrumentId(id: string, field = 'instrument'): string {
+  if (id === '') throw new ArgumentError(`${field} is required`);
+  if (!ID.test(id)) throw new ArgumentError(`${field} '${id}' is not an instrument id like IDX_I:13`);
+  return id;
+}
+
+export function checkInstrumentList(ids: readonly string[] | undefined): string[] {
+  const list = ids ?? [];
+  if (list.length === 0) throw new ArgumentError('instruments must name at least one instrument');
+  if (list.length > MAX_INSTRUMENTS) throw new ArgumentError(`instruments must be ≤ ${MAX_INSTRUMENTS}, got ${list.length}`);
+  list.forEach((id, i) => {
+    checkInstrumentId(id, `instruments[${i}]`);
+  });
+  return [...new Set(list)];
+}
+
+function checkRange(fromMs: number, toMs: number): void {
+  if (!Number.isSafeInteger(fromMs) || fromMs < 0) throw new ArgumentError(`from_ms must be a non-negative epoch in ms, got ${fromMs}`);
+  if (!Number.isSafeInteger(toMs) || toMs <= 0) throw new ArgumentError(`to_ms must be a positive epoch in ms, got ${toMs}`);
+  if (fromMs > toMs) throw new ArgumentError(`from_ms must be ≤ to_ms (from_ms ${fromMs} > to_ms ${toMs})`);
+}
+
+/** Keyset position: the last row of the previous page. */
+export interface TickCursor {
+  timeMs: number;
+  seq: number;
+}
+
+export interface TicksQuery {
+  instrument: string;
+  fromMs: number;
+  toMs: number;
+  limit: number;
+  after?: TickCursor;
+}
+
+interface TokenBody {
+  v: 1;
+  i: string;
+  f: number;
+  t: number;
+  at: number;
+  as: number;
+}
+
+/** Opaque base64url token; it carries the query it belongs to so it cannot be used for another. */
+export function encodePageToken(q: Omit<TicksQuery, 'limit' | 'after'>, after: TickCursor): string {
+  const body: TokenBody = { v: 1, i: q.instrument, f: q.fromMs, t: q.toMs, at: after.timeMs, as: after.seq };
+  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+}
+
+export function decodePageToken(token: string, q: Omit<TicksQuery, 'limit' | 'after'>): TickCursor {
+  let body: Partial<TokenBody>;
+  try {
+    body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<TokenBody>;
+  } catch {
+    throw new ArgumentError('page_token is not a token this server issued');
+  }
+  if (body.v !== 1 || typeof body.at !== 'number' || typeof body.as !== 'number') {
+    throw new ArgumentError('page_token is not a token this server issued');
+  }
+  if (body.i !== q.instrument || body.f !== q.fromMs || body.t !== q.toMs) {
+    throw new ArgumentError('page_token belongs to a different query (instrument, from_ms and to_ms must not change between pages)');
+  }
+  return { timeMs: body.at, seq: body.as };
+}
+
+export function parseTicksRequest(req: {
+  instrument?: string;
+  fromMs?: number;
+  toMs?: number;
+  limit?: number;
+  pageToken?: string;
+}): TicksQuery {
+  const instrument = checkInstrumentId(req.instrument ?? '');
+  const fromMs = Number(req.fromMs ?? 0);
+  const toMs = Number(req.toMs ?? 0);
+  checkRange(fromMs, toMs);
+  const rawLimit = Number(req.limit ?? 0);
+  if (rawLimit > MAX_TICKS_LIMIT) throw new ArgumentError(`limit must be ≤ ${MAX_TICKS_LIMIT}, got ${rawLimit}`);
+  const limit = rawLimit === 0 ? DEFAULT_TICKS_LIMIT : rawLimit;
+  const base = { instrument, fromMs, toMs, limit };
+  if (req.pageToken) return { ...base, after: decodePageToken(req.pageToken, base) };
+  return base;
+}
+
+export interface BarsQuery {
+  instrument: string;
+  fromMs: number;
+  toMs: number;
+}
+
+export function parseBarsRequest(req: { instrument?: string; fromMs?: number; toMs?: number }): BarsQuery {
+  const instrument = checkInstrumentId(req.instrument ?? '');
+  const fromMs = Number(req.fromMs ?? 0);
+  const toMs = Number(req.toMs ?? 0);
+  checkRange(fromMs, toMs);
+  if (toMs - fromMs > MAX_BARS_RANGE_MS) {
+    throw new ArgumentError(`to_ms - from_ms must be ≤ 31 days of bars, got ${((toMs - fromMs) / 86_400_000).toFixed(1)} days`);
+  }
+  return { instrument, fromMs, toMs };
+}
+
+export interface ChainQuery {
+  /** An instrument id, or a symbol to resolve (upper-cased). */
+  underlying: { id: string } | { symbol: string };
+  expiry: string;
+}
+
+export function parseChainRequest(req: { underlying?: string; expiry?: string }): ChainQuery {
+  const u = (req.underlying ?? '').trim();
+  if (u === '') throw new ArgumentError('underlying is required (an instrument id like IDX_I:13 or a symbol like NIFTY)');
+  const expiry = req.expiry ?? '';
+  if (expiry !== '' && (!EXPIRY.test(expiry) || Number.isNaN(Date.parse(expiry)))) {
+    throw new ArgumentError(`expiry must be YYYY-MM-DD or empty for the nearest, got '${expiry}'`);
+  }
+  if (u.includes(':')) return { underlying: { id: checkInstrumentId(u, 'underlying') }, expiry };
+  if (!/^[A-Za-z0-9&._ -]{1,64}$/.test(u)) throw new ArgumentError(`underlying '${u}' is neither an instrument id nor a symbol`);
+  return { underlying: { symbol: u.toUpperCase() }, expiry };
+}
