@@ -1,0 +1,245 @@
+// What the processor does to one raw record, apart from Kafka: decode, validate, normalise,
+// enrich, split chains, compute GEX and bars. Outputs depend only on the records and their order
+// within a partition, so processing a record again yields the same enriched records.
+import type { Bar, EnrichedRecord, InstrumentMeta, OptionChainSnapshot, RawRecord, Tick } from '../core/messages.ts';
+import { codec, SCHEMA_VERSION } from '../core/proto.ts';
+import type { ShardFile } from '../core/shardfile.ts';
+import { BarBuilder, type BarOptions } from './bars.ts';
+import { chainMetas, type Pricing, splitChain } from './chain.ts';
+import { normaliseTime, roundToTick, timeToExpiryYears, validPrice } from './normalise.ts';
+
+export type RejectReason =
+  | 'undecodable'
+  | 'schema-too-new'
+  | 'unknown-instrument'
+  | 'invalid-price'
+  | 'invalid-time'
+  | 'invalid-expiry'
+  | 'empty-record';
+
+export interface Rejection {
+  reason: RejectReason;
+  detail: string;
+  instrumentId: string;
+  source: string;
+}
+
+export interface Output {
+  key: string;
+  value: EnrichedRecord;
+}
+
+export interface RecordResult {
+  outputs: Output[];
+  rejection?: Rejection;
+  ivFailures: number;
+  lateTicksDropped: number;
+  /** Event time of the record (UTC ms), when it had one. */
+  timeMs?: number;
+}
+
+const rawCodec = codec<RawRecord>('RawRecord');
+
+/** Static metadata of the shard's own instruments (underlyings, equities, futures). */
+export function instrumentCatalogue(shard: ShardFile): Map<string, InstrumentMeta> {
+  const metas = new Map<string, InstrumentMeta>();
+  for (const i of shard.instruments) {
+    metas.set(`${i.segment}:${i.securityId}`, {
+      underlying: '',
+      expiry: '',
+      strike: 0,
+      optionType: 'OPTION_TYPE_UNSPECIFIED',
+      lotSize: i.lotSize,
+      tickSize: i.tickSize,
+    });
+  }
+  return metas;
+}
+
+export class RecordProcessor {
+  private readonly instruments: Map<string, InstrumentMeta>;
+  /** Option contracts learned from chain snapshots. */
+  private readonly contracts = new Map<string, InstrumentMeta>();
+  private readonly pricing: Pricing;
+  private readonly barOptions: Partial<BarOptions>;
+  private readonly bars = new Map<number, BarBuilder>();
+
+  constructor(shard: ShardFile, barOptions: Partial<BarOptions> = {}) {
+    this.instruments = instrumentCatalogue(shard);
+    this.pricing = shard.pricing;
+    this.barOptions = barOptions;
+  }
+
+  get instrumentCount(): number {
+    return this.instruments.size + this.contracts.size;
+  }
+
+  /** Processes one Kafka value of partition `partition` at `offset`. */
+  process(bytes: Buffer | null, partition: number, offset: number): RecordResult {
+    const result: RecordResult = { outputs: [], ivFailures: 0, lateTicksDropped: 0 };
+    const reject = (reason: RejectReason, detail: string, instrumentId = '', source = ''): RecordResult => {
+      result.rejection = { reason, detail, instrumentId, source };
+      return result;
+    };
+    if (!bytes || bytes.length === 0) return reject('empty-record', 'record has no value');
+    let raw: RawRecord;
+    try {
+      raw = rawCodec.decode(bytes);
+    } catch (err) {
+      return reject('undecodable', `not a RawRecord: ${(err as Error).message}`);
+    }
+    if (raw.schemaVersion > SCHEMA_VERSION) {
+      return reject('schema-too-new', `schema version ${raw.schemaVersion} is newer than ${SCHEMA_VERSION}`);
+    }
+    switch (raw.payload) {
+      case 'tick':
+        return this.tick(raw.tick, partition, offset, result, reject);
+      case 'chain':
+        return this.chain(raw.chain, result, reject);
+      case 'status': {
+        // Market closed for a segment: its bars are complete.
+        if (raw.status.state.toUpperCase() === 'CLOSED') {
+          const prefix = `${raw.status.segment}:`;
+          this.pushBars(
+            result,
+            this.builder(partition).closeWhere((id) => id.startsWith(prefix)),
+          );
+        }
+        return result;
+      }
+      default:
+        return reject('empty-record', 'RawRecord carries no payload');
+    }
+  }
+
+  /** The offset a restart of `partition` must resume from to rebuild its open bars (undefined: none). */
+  oldestOffsetHeld(partition: number): number | undefined {
+    return this.bars.get(partition)?.oldestOffsetHeld();
+  }
+
+  /** Forgets a partition's bar state (it was revoked: another consumer rebuilds it from the committed offset). */
+  dropPartition(partition: number): void {
+    this.bars.delete(partition);
+  }
+
+  private builder(partition: number): BarBuilder {
+    let b = this.bars.get(partition);
+    if (!b) {
+      b = new BarBuilder(this.barOptions);
+      this.bars.set(partition, b);
+    }
+    return b;
+  }
+
+  private pushBars(result: RecordResult, events: ReturnType<BarBuilder['onTick']>): void {
+    for (const e of events) {
+      if (e.kind === 'emit') result.outputs.push({ key: e.bar.instrumentId, value: barRecord(e.bar) });
+      else result.lateTicksDropped += 1;
+    }
+  }
+
+  private tick(
+    tick: Tick,
+    partition: number,
+    offset: number,
+    result: RecordResult,
+    reject: (r: RejectReason, d: string, id?: string, src?: string) => RecordResult,
+  ): RecordResult {
+    const id = tick.instrument?.id ?? '';
+    const meta = this.instruments.get(id) ?? this.contracts.get(id);
+    if (!meta) return reject('unknown-instrument', `instrument '${id}' is not in this shard`, id, tick.source);
+    if (!validPrice(tick.lastPrice) || tick.lastPrice === 0) {
+      return reject('invalid-price', `lastPrice ${tick.lastPrice} is not a positive number`, id, tick.source);
+    }
+    for (const [name, v] of [
+      ['open', tick.open],
+      ['high', tick.high],
+      ['low', tick.low],
+      ['close', tick.close],
+      ['averagePrice', tick.averagePrice],
+    ] as const) {
+      if (!validPrice(v)) return reject('invalid-price', `${name} ${v} is not a price`, id, tick.source);
+    }
+    const timeMs = normaliseTime(tick.exchangeTimeMs, tick.receivedTimeMs);
+    if (timeMs === undefined) return reject('invalid-time', 'neither exchange nor receive time is usable', id, tick.source);
+    const ts = meta.tickSize;
+    const enriched: Tick = {
+      ...tick,
+      exchangeTimeMs: timeMs,
+      lastPrice: roundToTick(tick.lastPrice, ts),
+      averagePrice: roundToTick(tick.averagePrice, ts),
+      open: roundToTick(tick.open, ts),
+      high: roundToTick(tick.high, ts),
+      low: roundToTick(tick.low, ts),
+      close: roundToTick(tick.close, ts),
+      depth: (tick.depth ?? []).map((d) => ({
+        ...d,
+        bidPrice: validPrice(d.bidPrice) ? roundToTick(d.bidPrice, ts) : 0,
+        askPrice: validPrice(d.askPrice) ? roundToTick(d.askPrice, ts) : 0,
+      })),
+      meta,
+    };
+    result.timeMs = timeMs;
+    result.outputs.push({ key: id, value: { schemaVersion: SCHEMA_VERSION, payload: 'tick', tick: enriched } });
+    this.pushBars(
+      result,
+      this.builder(partition).onTick({
+        instrumentId: id,
+        timeMs,
+        price: enriched.lastPrice,
+        cumulativeVolume: tick.volume,
+        lastQuantity: tick.lastQuantity,
+        openInterest: tick.openInterest,
+        offset,
+      }),
+    );
+    return result;
+  }
+
+  private chain(
+    chain: OptionChainSnapshot,
+    result: RecordResult,
+    reject: (r: RejectReason, d: string, id?: string, src?: string) => RecordResult,
+  ): RecordResult {
+    const id = chain.underlying?.id ?? '';
+    if (!this.instruments.has(id))
+      return reject('unknown-instrument', `underlying '${id}' is not in this shard`, id, chain.source);
+    if (!validPrice(chain.underlyingPrice) || chain.underlyingPrice === 0) {
+      return reject('invalid-price', `underlyingPrice ${chain.underlyingPrice} is not a positive number`, id, chain.source);
+    }
+    for (const row of chain.rows) {
+      if (!(Number.isFinite(row.strike) && row.strike > 0)) {
+        return reject('invalid-price', `strike ${row.strike} is not a positive number`, id, chain.source);
+      }
+      for (const leg of [row.call, row.put]) {
+        if (!leg) continue;
+        for (const v of [leg.lastPrice, leg.bidPrice, leg.askPrice]) {
+          if (!validPrice(v)) {
+            return reject('invalid-price', `leg ${leg.instrument?.id ?? '?'} price ${v} is not a price`, id, chain.source);
+          }
+        }
+      }
+    }
+    const timeMs = normaliseTime(chain.exchangeTimeMs, chain.receivedTimeMs);
+    if (timeMs === undefined) return reject('invalid-time', 'neither exchange nor receive time is usable', id, chain.source);
+    if (timeToExpiryYears(chain.expiry, timeMs) === undefined) {
+      return reject('invalid-expiry', `expiry '${chain.expiry}' is not a YYYY-MM-DD date`, id, chain.source);
+    }
+    for (const [contract, meta] of chainMetas(chain)) this.contracts.set(contract, meta);
+    const split = splitChain(chain, timeMs, this.pricing);
+    result.timeMs = timeMs;
+    result.ivFailures = split.ivFailures;
+    for (const q of split.quotes) {
+      result.outputs.push({
+        key: q.instrument.id,
+        value: { schemaVersion: SCHEMA_VERSION, payload: 'optionQuote', optionQuote: q },
+      });
+    }
+    result.outputs.push({ key: id, value: { schemaVersion: SCHEMA_VERSION, payload: 'gex', gex: split.gex } });
+    return result;
+  }
+}
+
+function barRecord(bar: Bar): EnrichedRecord {
+  return { schemaVersion: SCHEMA_VERSION, payload: 'bar', bar };
+}
