@@ -1,0 +1,283 @@
+// The Dhan v2 source: live market feed over WebSocket (JSON subscribe, binary responses) plus the
+// option-chain REST poller.
+//
+// Connections: instruments are split into connections of at most 5,000 (at most 5 connections;
+// beyond 25,000 the excess is refused with a log line) and subscribed in messages of at most 100.
+// A dropped connection reconnects with jittered exponential back-off. An expired or invalid token
+// (disconnect reason 807/808/809, or HTTP 401 on the upgrade or the REST API) is not retried: the
+// state becomes EXPIRED_TOKEN (one error line, a metric), and the process keeps serving health,
+// metrics and status so that operators and alerts see it.
+//
+// Back-pressure: when the publisher's buffer is full the socket is paused (TCP flow control holds
+// the data at Dhan) and resumed at the low-water mark; packets already received are kept. Nothing
+// is dropped on our side; if Dhan gives up on a slow reader, we reconnect.
+import WebSocket from 'ws';
+import type { Logger } from '../../core/log.ts';
+import { instrumentId, type Segment } from '../../core/messages.ts';
+import type { IngestionMetrics } from '../metrics.ts';
+import type { ConnectionState, Sink, Source } from '../source.ts';
+import {
+  ChainPlanner,
+  type ChainUnderlying,
+  chainRecord,
+  HttpStatusError,
+  parseExpiryList,
+  parseOptionChain,
+  postJson,
+} from './optionchain.ts';
+import { PacketReader } from './packet.ts';
+import { backoffDelay, CircuitBreaker } from './resilience.ts';
+import type { ScripMaster } from './scrip-master.ts';
+import { DhanState } from './state.ts';
+
+export const REQUEST_CODES = { ticker: 15, quote: 17, full: 21 } as const;
+export const MAX_PER_MESSAGE = 100;
+export const MAX_PER_CONNECTION = 5_000;
+export const MAX_CONNECTIONS = 5;
+const AUTH_REASONS = new Set([807, 808, 809]);
+
+export interface DhanInstrument {
+  segment: Segment;
+  securityId: string;
+  symbol: string;
+}
+
+export interface DhanSourceOptions {
+  feedUrl: string;
+  apiUrl: string;
+  clientId: string;
+  accessToken: string;
+  mode: 'ticker' | 'quote' | 'full';
+  instruments: readonly DhanInstrument[];
+  chains: readonly ChainUnderlying[];
+  chainPollMs: number;
+  scripMaster?: ScripMaster;
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+  breakerFailures?: number;
+  breakerCoolDownMs?: number;
+  log: Logger;
+  metrics: IngestionMetrics;
+}
+
+/** The subscribe messages for one connection's instruments (≤100 each). */
+export function subscribeMessages(mode: DhanSourceOptions['mode'], instruments: readonly DhanInstrument[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < instruments.length; i += MAX_PER_MESSAGE) {
+    const group = instruments.slice(i, i + MAX_PER_MESSAGE);
+    out.push(
+      JSON.stringify({
+        RequestCode: REQUEST_CODES[mode],
+        InstrumentCount: group.length,
+        InstrumentList: group.map((x) => ({ ExchangeSegment: x.segment, SecurityId: x.securityId })),
+      }),
+    );
+  }
+  return out;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export class DhanSource implements Source {
+  readonly name = 'dhan' as const;
+  private readonly opts: DhanSourceOptions;
+  private readonly connStates: ConnectionState[] = [];
+  private expired = false;
+  private readonly book: DhanState;
+  private readonly symbols: Map<string, string>;
+
+  constructor(opts: DhanSourceOptions) {
+    this.opts = opts;
+    this.symbols = new Map(opts.instruments.map((i) => [instrumentId(i.segment, i.securityId), i.symbol]));
+    this.book = new DhanState(this.symbols);
+  }
+
+  state(): ConnectionState {
+    if (this.expired) return 'EXPIRED_TOKEN';
+    if (this.connStates.length === 0) return this.opts.chains.length > 0 ? 'CONNECTED' : 'STARTING';
+    if (this.connStates.every((s) => s === 'CONNECTED')) return 'CONNECTED';
+    if (this.connStates.includes('RECONNECTING')) return 'RECONNECTING';
+    return this.connStates[0] ?? 'STARTING';
+  }
+
+  private tokenExpired(detail: string): void {
+    if (!this.expired) {
+      this.opts.log.error(
+        { detail },
+        'Dhan access token expired or invalid: stopped reconnecting; renew DHAN_ACCESS_TOKEN and restart',
+      );
+    }
+    this.expired = true;
+  }
+
+  async run(sink: Sink, signal: AbortSignal): Promise<void> {
+    const capacity = MAX_PER_CONNECTION * MAX_CONNECTIONS;
+    const instruments = this.opts.instruments.slice(0, capacity);
+    if (this.opts.instruments.length > capacity) {
+      this.opts.log.error(
+        { instruments: this.opts.instruments.length, capacity },
+        'more instruments than Dhan allows on 5 connections; the excess is not subscribed (use more shards)',
+      );
+    }
+    const groups: DhanInstrument[][] = [];
+    for (let i = 0; i < instruments.length; i += MAX_PER_CONNECTION) groups.push(instruments.slice(i, i + MAX_PER_CONNECTION));
+    const tasks = groups.map((g, i) => {
+      this.connStates[i] = 'STARTING';
+      return this.connection(i, g, sink, signal);
+    });
+    if (this.opts.chains.length > 0) tasks.push(this.pollChains(sink, signal));
+    await Promise.all(tasks);
+  }
+
+  private async connection(index: number, instruments: DhanInstrument[], sink: Sink, signal: AbortSignal): Promise<void> {
+    const log = this.opts.log.child({ connection: index });
+    let attempt = 0;
+    while (!signal.aborted && !this.expired) {
+      const outcome = await this.connectOnce(index, instruments, sink, signal, log);
+      if (signal.aborted || this.expired) break;
+      if (outcome === 'connected') attempt = 0;
+      this.connStates[index] = 'RECONNECTING';
+      this.opts.metrics.reconnects.inc({ source: 'dhan' });
+      const delay = backoffDelay(attempt++, this.opts.reconnectBaseMs ?? 1_000, this.opts.reconnectMaxMs ?? 60_000);
+      log.warn({ delayMs: delay, attempt }, 'Dhan feed connection lost; reconnecting');
+      await sleep(delay, signal);
+    }
+    this.connStates[index] = this.expired ? 'EXPIRED_TOKEN' : 'STOPPED';
+  }
+
+  /** One connection's life: resolves when it closes ('connected' if it got as far as open). */
+  private connectOnce(
+    index: number,
+    instruments: DhanInstrument[],
+    sink: Sink,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<'connected' | 'failed'> {
+    const url = new URL(this.opts.feedUrl);
+    url.searchParams.set('version', '2');
+    url.searchParams.set('token', this.opts.accessToken);
+    url.searchParams.set('clientId', this.opts.clientId);
+    url.searchParams.set('authType', '2');
+    const reader = new PacketReader();
+    return new Promise((resolve) => {
+      let opened = false;
+      const ws = new WebSocket(url, { handshakeTimeout: 15_000 });
+      const onAbort = (): void => ws.close(1000, 'shutting down');
+      signal.addEventListener('abort', onAbort, { once: true });
+      ws.on('unexpected-response', (_req, res) => {
+        if (res.statusCode === 401 || res.statusCode === 403) this.tokenExpired(`feed upgrade answered HTTP ${res.statusCode}`);
+        else log.warn({ status: res.statusCode }, 'Dhan feed refused the WebSocket upgrade');
+        res.resume();
+        ws.terminate();
+      });
+      ws.on('open', () => {
+        opened = true;
+        this.connStates[index] = 'CONNECTED';
+        log.info({ instruments: instruments.length }, 'Dhan feed connected; subscribing');
+        for (const m of subscribeMessages(this.opts.mode, instruments)) ws.send(m);
+      });
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) return;
+        const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+        const received = Date.now();
+        const { packets, malformed } = reader.push(frame);
+        for (const m of malformed) {
+          sink.emit({
+            kind: 'reject',
+            source: 'dhan',
+            reason: 'malformed',
+            detail: m.detail,
+            instrumentId: m.instrumentId,
+            payload: m.bytes,
+          });
+        }
+        for (const { packet, bytes } of packets) {
+          if (packet.type === 'disconnect') {
+            if (AUTH_REASONS.has(packet.reason)) this.tokenExpired(`feed disconnect reason ${packet.reason}`);
+            else log.warn({ reason: packet.reason }, 'Dhan feed sent a disconnect');
+            continue;
+          }
+          const out = this.book.apply(packet, received);
+          if (out) sink.emit({ kind: 'record', source: 'dhan', key: out.key, record: out.record, raw: bytes });
+        }
+        if (!sink.hasRoom() && !ws.isPaused) {
+          this.opts.metrics.paused.inc({ source: 'dhan' });
+          ws.pause();
+          void sink.waitForRoom().then(() => ws.resume());
+        }
+      });
+      ws.on('error', (err) => log.warn({ err: err.message }, 'Dhan feed connection error'));
+      ws.on('close', (code) => {
+        signal.removeEventListener('abort', onAbort);
+        reader.reset();
+        if (!signal.aborted && !this.expired) log.warn({ code }, 'Dhan feed connection closed');
+        resolve(opened ? 'connected' : 'failed');
+      });
+    });
+  }
+
+  private async pollChains(sink: Sink, signal: AbortSignal): Promise<void> {
+    const planner = new ChainPlanner(this.opts.chains);
+    const breaker = new CircuitBreaker(this.opts.breakerFailures ?? 5, this.opts.breakerCoolDownMs ?? 30_000);
+    const rest = { apiUrl: this.opts.apiUrl, clientId: this.opts.clientId, accessToken: this.opts.accessToken };
+    const log = this.opts.log.child({ part: 'optionchain' });
+    let lastDay = new Date().toISOString().slice(0, 10);
+    while (!signal.aborted && !this.expired) {
+      const started = Date.now();
+      const today = new Date(started).toISOString().slice(0, 10);
+      if (today !== lastDay) {
+        planner.refresh();
+        lastDay = today;
+      }
+      const step = planner.next();
+      if (step && breaker.allow(started)) {
+        try {
+          if (step.kind === 'expirylist') {
+            const body = await postJson(rest, '/optionchain/expirylist', {
+              UnderlyingScrip: Number(step.u.securityId),
+              UnderlyingSeg: step.u.segment,
+            });
+            planner.setExpiries(step.u, parseExpiryList(body));
+          } else {
+            const body = await postJson(rest, '/optionchain', {
+              UnderlyingScrip: Number(step.u.securityId),
+              UnderlyingSeg: step.u.segment,
+              Expiry: step.expiry,
+            });
+            const now = Date.now();
+            const key = instrumentId(step.u.segment, step.u.securityId);
+            const snapshot = parseOptionChain(
+              body,
+              step.u,
+              step.expiry,
+              now,
+              planner.seq.next(`${key}|${step.expiry}`, now),
+              this.opts.scripMaster,
+            );
+            if (!sink.hasRoom()) await sink.waitForRoom();
+            sink.emit({ kind: 'record', source: 'dhan', key, record: chainRecord(snapshot) });
+          }
+          breaker.success();
+        } catch (err) {
+          if (err instanceof HttpStatusError && err.status === 401) {
+            this.tokenExpired('option chain API answered HTTP 401');
+            break;
+          }
+          breaker.failure(Date.now());
+          log.warn({ err: (err as Error).message, breaker: breaker.state(Date.now()) }, 'option chain request failed');
+        }
+      }
+      // One request per poll interval (≥ 3 s) across the process, whatever the outcome.
+      await sleep(Math.max(0, this.opts.chainPollMs - (Date.now() - started)), signal);
+    }
+  }
+}

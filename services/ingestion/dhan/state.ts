@@ -1,0 +1,107 @@
+// Turns decoded Dhan packets into RawRecords (pure): each instrument's latest values are merged,
+// so a ticker packet after a quote still carries the day's volume, and an OI or previous-close
+// packet publishes the instrument's whole state with the new value.
+import { instrumentId, type RawRecord, type Tick } from '../../core/messages.ts';
+import { SCHEMA_VERSION } from '../../core/proto.ts';
+import { SeqClock } from '../seq.ts';
+import { type DhanPacket, istEpochSecondsToUtcMs } from './packet.ts';
+
+export class DhanState {
+  private readonly ticks = new Map<string, Tick>();
+  private readonly seq = new SeqClock();
+  private readonly symbols: ReadonlyMap<string, string>;
+
+  constructor(symbols: ReadonlyMap<string, string>) {
+    this.symbols = symbols;
+  }
+
+  /** The record a packet produces, or undefined (disconnect; OI before any price). */
+  apply(packet: DhanPacket, receivedMs: number): { key: string; record: RawRecord } | undefined {
+    const id = instrumentId(packet.segment, packet.securityId);
+    if (packet.type === 'disconnect') return undefined;
+    if (packet.type === 'marketStatus') {
+      return {
+        key: id,
+        record: {
+          schemaVersion: SCHEMA_VERSION,
+          payload: 'status',
+          status: { segment: packet.segment, state: 'OPEN', timeMs: receivedMs },
+        },
+      };
+    }
+    let t = this.ticks.get(id);
+    if (!t) {
+      t = {
+        instrument: {
+          id,
+          symbol: this.symbols.get(id) ?? packet.securityId,
+          segment: packet.segment,
+          securityId: packet.securityId,
+        },
+        exchangeTimeMs: 0,
+        receivedTimeMs: 0,
+        seq: 0,
+        lastPrice: 0,
+        lastQuantity: 0,
+        volume: 0,
+        openInterest: 0,
+        averagePrice: 0,
+        open: 0,
+        high: 0,
+        low: 0,
+        close: 0,
+        totalBuyQuantity: 0,
+        totalSellQuantity: 0,
+        depth: [],
+        meta: null,
+        source: 'dhan',
+      };
+      this.ticks.set(id, t);
+    }
+    switch (packet.type) {
+      case 'ticker':
+        t.lastPrice = packet.ltp;
+        t.exchangeTimeMs = istEpochSecondsToUtcMs(packet.ltt);
+        break;
+      case 'quote':
+      case 'full':
+        t.lastPrice = packet.ltp;
+        t.lastQuantity = packet.ltq;
+        t.exchangeTimeMs = istEpochSecondsToUtcMs(packet.ltt);
+        t.averagePrice = packet.atp;
+        t.volume = packet.volume;
+        t.totalSellQuantity = packet.totalSellQuantity;
+        t.totalBuyQuantity = packet.totalBuyQuantity;
+        t.open = packet.open;
+        t.close = packet.close;
+        t.high = packet.high;
+        t.low = packet.low;
+        if (packet.type === 'full') {
+          t.openInterest = packet.oi;
+          t.depth = packet.depth.map((d) => ({
+            bidPrice: d.bidPrice,
+            bidQuantity: d.bidQuantity,
+            bidOrders: d.bidOrders,
+            askPrice: d.askPrice,
+            askQuantity: d.askQuantity,
+            askOrders: d.askOrders,
+          }));
+        }
+        break;
+      case 'oi':
+        t.openInterest = packet.oi;
+        break;
+      case 'prevClose':
+        t.close = packet.prevClose;
+        break;
+    }
+    // OI and previous close alone carry no time: they are stamped with the time they arrived.
+    if (packet.type === 'oi' || packet.type === 'prevClose') {
+      if (t.lastPrice === 0) return undefined;
+      t.exchangeTimeMs = receivedMs;
+    }
+    t.receivedTimeMs = receivedMs;
+    t.seq = this.seq.next(id, t.exchangeTimeMs);
+    return { key: id, record: { schemaVersion: SCHEMA_VERSION, payload: 'tick', tick: { ...t, depth: [...t.depth] } } };
+  }
+}

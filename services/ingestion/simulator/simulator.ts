@@ -1,0 +1,318 @@
+// The market simulator: a believable NSE session as a pure, deterministic stream of RawRecords.
+// Underlyings move by geometric Brownian motion; traded quantity follows a U-shaped intraday
+// profile; option chains (several weekly or monthly expiries, strikes around the money, a skewed
+// smile) are priced with Black–Scholes on the current spot. The sequence of records is a function
+// of the seed, the instruments and the simulated start time only — pacing is the caller's job.
+import { instrumentId, type OptionChainSnapshot, type RawRecord, type Segment, type Tick } from '../../core/messages.ts';
+import { SCHEMA_VERSION } from '../../core/proto.ts';
+import type { InstrumentSpec } from '../../core/shardfile.ts';
+import { hash53 } from '../../core/sharding.ts';
+import { SeqClock } from '../seq.ts';
+import { bsPrice } from './black-scholes.ts';
+import { optionSecurityId } from './ids.ts';
+import { Prng } from './prng.ts';
+import { defaultStrikeStep, expiryCloseMs, nextExpiries, TRADING_SECONDS_PER_YEAR, volumeProfile } from './session.ts';
+
+export interface SimulatorConfig {
+  seed: number;
+  /** Total ticks per second across instruments without their own rate. */
+  ticksPerSecond: number;
+  /** Chain snapshots per second per underlying and expiry. */
+  chainSnapshotsPerSecond: number;
+  startTimeMs: number;
+  instruments: readonly InstrumentSpec[];
+  pricing: { riskFreeRate: number; dividendYield: number };
+}
+
+export interface SimEvent {
+  /** Simulated time of the event (UTC ms). */
+  timeMs: number;
+  /** Kafka key: the instrument id, or the underlying id for a chain snapshot. */
+  key: string;
+  record: RawRecord;
+}
+
+interface Underlying {
+  spec: InstrumentSpec;
+  id: string;
+  rate: number;
+  nextAt: number;
+  price: number;
+  vol: number;
+  prevClose: number;
+  open: number;
+  high: number;
+  low: number;
+  volume: number;
+  turnover: number;
+  oi: number;
+  totalBuy: number;
+  totalSell: number;
+}
+
+interface Chain {
+  under: Underlying;
+  expiry: string;
+  periodMs: number;
+  nextAt: number;
+  step: number;
+}
+
+interface Contract {
+  oi: number;
+  volume: number;
+}
+
+const round = (v: number, step: number): number => Math.round(v / step) * step;
+const toTick = (v: number, tick: number): number => Number((Math.round(v / tick) * tick).toFixed(6));
+
+function defaultPrice(spec: InstrumentSpec): number {
+  // A stable, plausible price per instrument when the shard file gives none.
+  const h = hash53(spec.symbol) % 1000;
+  return spec.kind === 'index' ? 10_000 + h * 40 : 100 + h * 3;
+}
+
+export class MarketSimulator {
+  private readonly rng: Prng;
+  private readonly seq = new SeqClock();
+  private readonly underlyings: Underlying[] = [];
+  private readonly chains: Chain[] = [];
+  private readonly contracts = new Map<string, Contract>();
+  private readonly cfg: SimulatorConfig;
+  private lastTimeMs: number;
+
+  constructor(cfg: SimulatorConfig) {
+    this.cfg = cfg;
+    this.rng = new Prng(cfg.seed);
+    this.lastTimeMs = cfg.startTimeMs;
+    const explicit = cfg.instruments.filter((i) => i.simulator?.ticksPerSecond !== undefined);
+    const explicitSum = explicit.reduce((s, i) => s + (i.simulator?.ticksPerSecond ?? 0), 0);
+    const shared = cfg.instruments.length - explicit.length;
+    const sharedRate = shared > 0 ? Math.max(0.01, (cfg.ticksPerSecond - explicitSum) / shared) : 0;
+    for (const spec of cfg.instruments) {
+      const price = spec.simulator?.price ?? defaultPrice(spec);
+      const rate = spec.simulator?.ticksPerSecond ?? sharedRate;
+      const u: Underlying = {
+        spec,
+        id: instrumentId(spec.segment, spec.securityId),
+        rate,
+        nextAt: cfg.startTimeMs + this.rng.exponential(rate) * 1000,
+        price,
+        vol: spec.simulator?.volatility ?? (spec.kind === 'equity' ? 0.28 : 0.14),
+        prevClose: price,
+        open: price,
+        high: price,
+        low: price,
+        volume: 0,
+        turnover: 0,
+        oi: spec.kind === 'future' ? spec.lotSize * this.rng.int(20_000, 80_000) : 0,
+        totalBuy: 0,
+        totalSell: 0,
+      };
+      this.underlyings.push(u);
+      if (spec.optionChain) {
+        const isBse = spec.segment.startsWith('BSE') || spec.optionChain.segment === 'BSE_FNO';
+        const expiries = nextExpiries(cfg.startTimeMs, spec.optionChain.expiries, {
+          weekday: isBse ? 4 : 2,
+          monthly: spec.kind === 'equity',
+        });
+        const periodMs = 1000 / cfg.chainSnapshotsPerSecond;
+        expiries.forEach((expiry, i) => {
+          this.chains.push({
+            under: u,
+            expiry,
+            periodMs,
+            // Staggered so that snapshots of one underlying do not all land on the same instant.
+            nextAt: cfg.startTimeMs + ((i + 1) * periodMs) / (expiries.length + 1),
+            step: spec.optionChain?.strikeStep ?? defaultStrikeStep(price),
+          });
+        });
+      }
+    }
+    if (this.underlyings.length === 0) throw new Error('simulator: the shard has no instruments to simulate');
+  }
+
+  /** How many underlyings this simulator moves. */
+  get instrumentCount(): number {
+    return this.underlyings.length;
+  }
+
+  /** The next event in simulated time (the stream never ends). */
+  next(): SimEvent {
+    let tickIdx = -1;
+    let tickAt = Number.POSITIVE_INFINITY;
+    this.underlyings.forEach((u, i) => {
+      if (u.nextAt < tickAt) {
+        tickAt = u.nextAt;
+        tickIdx = i;
+      }
+    });
+    let chainIdx = -1;
+    let chainAt = Number.POSITIVE_INFINITY;
+    this.chains.forEach((c, i) => {
+      if (c.nextAt < chainAt) {
+        chainAt = c.nextAt;
+        chainIdx = i;
+      }
+    });
+    if (chainIdx >= 0 && chainAt <= tickAt) {
+      const chain = this.chains[chainIdx] as Chain;
+      chain.nextAt += chain.periodMs;
+      this.lastTimeMs = chainAt;
+      return this.snapshot(chain, chainAt);
+    }
+    const u = this.underlyings[tickIdx] as Underlying;
+    u.nextAt = tickAt + this.rng.exponential(u.rate) * 1000;
+    const dtSeconds = Math.max(0, tickAt - this.lastTimeMs) / 1000;
+    this.lastTimeMs = tickAt;
+    return this.tick(u, tickAt, dtSeconds);
+  }
+
+  private step(u: Underlying, dtSeconds: number): void {
+    const dt = Math.max(dtSeconds, 0.001) / TRADING_SECONDS_PER_YEAR;
+    const z = this.rng.normal();
+    const next = u.price * Math.exp(-0.5 * u.vol * u.vol * dt + u.vol * Math.sqrt(dt) * z);
+    u.price = Math.max(u.spec.tickSize, next);
+  }
+
+  private tick(u: Underlying, timeMs: number, dtSeconds: number): SimEvent {
+    // The whole market moves on the elapsed time since the last event, this instrument included:
+    // stepping only the ticking instrument would understate its volatility.
+    this.step(u, dtSeconds * this.underlyings.length);
+    const tick = u.spec.tickSize;
+    const last = toTick(u.price, tick);
+    u.high = Math.max(u.high, last);
+    u.low = Math.min(u.low, last);
+    const traded = u.spec.kind !== 'index';
+    let qty = 0;
+    const depth: Tick['depth'] = [];
+    if (traded) {
+      const lots = Math.max(1, Math.round(this.rng.exponential(1 / 8) * volumeProfile(timeMs)));
+      qty = lots * u.spec.lotSize;
+      u.volume += qty;
+      u.turnover += qty * last;
+      const spread = Math.max(tick, toTick(last * 0.0004, tick));
+      for (let level = 0; level < 5; level++) {
+        depth.push({
+          bidPrice: toTick(last - spread * (level + 0.5), tick),
+          bidQuantity: u.spec.lotSize * this.rng.int(1, 200),
+          bidOrders: this.rng.int(1, 40),
+          askPrice: toTick(last + spread * (level + 0.5), tick),
+          askQuantity: u.spec.lotSize * this.rng.int(1, 200),
+          askOrders: this.rng.int(1, 40),
+        });
+      }
+      u.totalBuy = depth.reduce((s, d) => s + d.bidQuantity, 0) * 20;
+      u.totalSell = depth.reduce((s, d) => s + d.askQuantity, 0) * 20;
+      if (u.spec.kind === 'future') u.oi = Math.max(0, u.oi + u.spec.lotSize * this.rng.int(-5, 6));
+    }
+    const t = Math.floor(timeMs);
+    const record: RawRecord = {
+      schemaVersion: SCHEMA_VERSION,
+      payload: 'tick',
+      tick: {
+        instrument: { id: u.id, symbol: u.spec.symbol, segment: u.spec.segment, securityId: u.spec.securityId },
+        exchangeTimeMs: t,
+        receivedTimeMs: t,
+        seq: this.seq.next(u.id, t),
+        lastPrice: last,
+        lastQuantity: qty,
+        volume: u.volume,
+        openInterest: u.oi,
+        averagePrice: u.volume > 0 ? Number((u.turnover / u.volume).toFixed(4)) : 0,
+        open: u.open,
+        high: u.high,
+        low: u.low,
+        close: u.prevClose,
+        totalBuyQuantity: u.totalBuy,
+        totalSellQuantity: u.totalSell,
+        depth,
+        meta: null,
+        source: 'simulator',
+      },
+    };
+    return { timeMs, key: u.id, record };
+  }
+
+  private smileVol(atm: number, spot: number, strike: number): number {
+    const m = Math.log(strike / spot);
+    const v = atm * (1 - 1.2 * m + 6 * m * m);
+    return Math.min(3 * atm, Math.max(0.5 * atm, v));
+  }
+
+  private snapshot(chain: Chain, timeMs: number): SimEvent {
+    const u = chain.under;
+    const spec = u.spec;
+    const oc = spec.optionChain;
+    const segment: Segment = oc?.segment ?? 'NSE_FNO';
+    const lotSize = oc?.lotSize ?? 75;
+    const strikes = oc?.strikes ?? 20;
+    const spot = toTick(u.price, spec.tickSize);
+    const years = Math.max(1e-6, (expiryCloseMs(chain.expiry) - timeMs) / (365 * 86_400_000));
+    const atmVol = u.vol * 1.05;
+    const atm = round(spot, chain.step);
+    const first = atm - Math.floor((strikes - 1) / 2) * chain.step;
+    const profile = volumeProfile(timeMs);
+    const rows: OptionChainSnapshot['rows'] = [];
+    for (let i = 0; i < strikes; i++) {
+      const strike = Number((first + i * chain.step).toFixed(4));
+      if (strike <= 0) continue;
+      const vol = this.smileVol(atmVol, spot, strike);
+      const leg = (call: boolean) => {
+        const type = call ? 'CE' : 'PE';
+        const securityId = optionSecurityId(u.id, chain.expiry, strike, type);
+        const id = instrumentId(segment, securityId);
+        let c = this.contracts.get(id);
+        if (!c) {
+          const moneyness = Math.log(strike / spot);
+          const base = 5_000 * Math.exp(-((moneyness / 0.04) ** 2)) * (0.5 + this.rng.next());
+          c = { oi: lotSize * (10 + Math.round(base)), volume: 0 };
+          this.contracts.set(id, c);
+        }
+        c.oi = Math.max(0, c.oi + lotSize * this.rng.int(-5, 10));
+        c.volume += lotSize * Math.round(this.rng.int(0, 50) * profile);
+        const fair = bsPrice({
+          spot,
+          strike,
+          time: years,
+          rate: this.cfg.pricing.riskFreeRate,
+          dividendYield: this.cfg.pricing.dividendYield,
+          volatility: vol,
+          call,
+        });
+        const last = Math.max(0.05, toTick(fair, 0.05));
+        const half = Math.max(0.05, toTick(last * 0.002, 0.05));
+        return {
+          instrument: { id, symbol: `${spec.symbol} ${chain.expiry} ${strike} ${type}`, segment, securityId },
+          lastPrice: last,
+          bidPrice: Math.max(0.05, toTick(last - half, 0.05)),
+          askPrice: toTick(last + half, 0.05),
+          bidQuantity: lotSize * this.rng.int(1, 40),
+          askQuantity: lotSize * this.rng.int(1, 40),
+          openInterest: c.oi,
+          volume: c.volume,
+          sourceIv: Number((vol * 100).toFixed(4)),
+        };
+      };
+      rows.push({ strike, call: leg(true), put: leg(false) });
+    }
+    const t = Math.floor(timeMs);
+    const seqKey = `${u.id}|${chain.expiry}`;
+    const record: RawRecord = {
+      schemaVersion: SCHEMA_VERSION,
+      payload: 'chain',
+      chain: {
+        underlying: { id: u.id, symbol: spec.symbol, segment: spec.segment, securityId: spec.securityId },
+        expiry: chain.expiry,
+        exchangeTimeMs: t,
+        receivedTimeMs: t,
+        seq: this.seq.next(seqKey, t),
+        underlyingPrice: spot,
+        lotSize,
+        rows,
+        source: 'simulator',
+      },
+    };
+    return { timeMs, key: u.id, record };
+  }
+}

@@ -1,0 +1,63 @@
+// The simulator as a Source: paces the pure MarketSimulator in real time (simulated time follows
+// the wall clock from the start) or as fast as possible, and stops generating while the
+// publisher's buffer is full.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { ConnectionState, Sink, Source } from '../source.ts';
+import { MarketSimulator, type SimulatorConfig } from './simulator.ts';
+
+export interface SimulatorSourceOptions {
+  realTime: boolean;
+  /** Stop after this many records (tests, benchmarks); unlimited by default. */
+  limit?: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export class SimulatorSource implements Source {
+  readonly name = 'simulator' as const;
+  private readonly cfg: SimulatorConfig;
+  private readonly opts: SimulatorSourceOptions;
+  private current: ConnectionState = 'STARTING';
+  generated = 0;
+
+  constructor(cfg: SimulatorConfig, opts: SimulatorSourceOptions) {
+    this.cfg = cfg;
+    this.opts = opts;
+  }
+
+  state(): ConnectionState {
+    return this.current;
+  }
+
+  async run(sink: Sink, signal: AbortSignal): Promise<void> {
+    const sim = new MarketSimulator(this.cfg);
+    const wallStart = Date.now();
+    this.current = 'RUNNING';
+    const limit = this.opts.limit ?? Number.POSITIVE_INFINITY;
+    while (!signal.aborted && this.generated < limit) {
+      if (!sink.hasRoom()) {
+        await Promise.race([sink.waitForRoom(), new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+        continue;
+      }
+      const event = sim.next();
+      if (this.opts.realTime) {
+        const wait = wallStart + (event.timeMs - this.cfg.startTimeMs) - Date.now();
+        if (wait > 1) await sleep(wait, signal);
+        if (signal.aborted) break;
+      }
+      sink.emit({ kind: 'record', source: 'simulator', key: event.key, record: event.record });
+      this.generated += 1;
+      if (!this.opts.realTime && this.generated % 500 === 0) await yieldToLoop();
+    }
+    this.current = signal.aborted ? 'STOPPED' : 'FINISHED';
+  }
+}
