@@ -1,0 +1,83 @@
+// From two scrapes of a process's /metrics to the figures the view shows. Pure.
+import type { ComponentMetricNames, MetricRef } from './metric-names.ts';
+import { type Sample, sumOf } from './prometheus.ts';
+
+export interface Scrape {
+  atMs: number;
+  samples: readonly Sample[];
+}
+
+export interface ComponentStats {
+  /** Throughput per second between the two scrapes (undefined until there are two). */
+  rate?: number;
+  /** Throughput counter now. */
+  total?: number;
+  lag?: number;
+  rows?: number;
+  rowsByTable?: Readonly<Record<string, number>>;
+  errors?: number;
+}
+
+/** The value of the first candidate that is exported. */
+export function firstPresent(samples: readonly Sample[], refs: readonly MetricRef[]): number | undefined {
+  for (const ref of refs) {
+    const v = sumOf(samples, ref.name, ref.labels);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** The sum of every candidate that is exported (error counters are additive). */
+export function sumPresent(samples: readonly Sample[], refs: readonly MetricRef[]): number | undefined {
+  let total: number | undefined;
+  for (const ref of refs) {
+    const v = sumOf(samples, ref.name, ref.labels);
+    if (v !== undefined) total = (total ?? 0) + v;
+  }
+  return total;
+}
+
+function byLabel(samples: readonly Sample[], refs: readonly MetricRef[], label: string): Record<string, number> | undefined {
+  for (const ref of refs) {
+    const out: Record<string, number> = {};
+    let found = false;
+    for (const s of samples) {
+      if (s.name !== ref.name || Number.isNaN(s.value)) continue;
+      const key = s.labels[label];
+      if (key === undefined) continue;
+      found = true;
+      out[key] = (out[key] ?? 0) + s.value;
+    }
+    if (found) return out;
+  }
+  return undefined;
+}
+
+/**
+ * Figures of one process. `earlier` is an older scrape of the same process (a few seconds back
+ * smooths the rate); a counter that went down means the process restarted, so the rate counts
+ * from zero.
+ */
+export function componentStats(names: ComponentMetricNames, current: Scrape, earlier?: Scrape): ComponentStats {
+  const stats: ComponentStats = {};
+  const total = firstPresent(current.samples, names.throughput);
+  if (total !== undefined) {
+    stats.total = total;
+    if (earlier && current.atMs > earlier.atMs) {
+      const before = firstPresent(earlier.samples, names.throughput) ?? 0;
+      const delta = total >= before ? total - before : total;
+      stats.rate = (delta * 1000) / (current.atMs - earlier.atMs);
+    }
+  }
+  const lag = firstPresent(current.samples, names.lag);
+  if (lag !== undefined) stats.lag = lag;
+  const rows = firstPresent(current.samples, names.rows);
+  if (rows !== undefined) stats.rows = rows;
+  if (names.rowsTableLabel) {
+    const tables = byLabel(current.samples, names.rows, names.rowsTableLabel);
+    if (tables) stats.rowsByTable = tables;
+  }
+  const errors = sumPresent(current.samples, names.errors);
+  if (errors !== undefined) stats.errors = errors;
+  return stats;
+}
