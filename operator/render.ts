@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { parseCommand } from '../services/core/cli.ts';
 import { desiredObjects } from './build/index.ts';
-import { type SpecError, parseMarketFeed } from './crd/validate.ts';
+import { parseMarketFeed, type SpecError } from './crd/validate.ts';
 import { checkSchedule, isOpen, ScheduleError } from './schedule.ts';
 
 const USAGE = `Usage: stockify render -f <feed.yaml> [--market open|closed|now] [--image <image>]
@@ -33,7 +33,8 @@ export function renderYaml(text: string, opts: { market?: 'open' | 'closed' | 'n
       feed = parseMarketFeed(value);
       checkSchedule(feed.spec.schedule);
     } catch (err) {
-      if (err instanceof ScheduleError || (err as SpecError).name === 'SpecError') throw new RenderError(`${where}${(err as Error).message}`);
+      if (err instanceof ScheduleError || (err as SpecError).name === 'SpecError')
+        throw new RenderError(`${where}${(err as Error).message}`);
       throw err;
     }
     const market = opts.market ?? 'open';
@@ -69,7 +70,10 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    const rendered = renderYaml(text, { ...(market ? { market } : {}), image: image ?? process.env.STOCKIFY_IMAGE ?? 'stockify:dev' });
+    const rendered = renderYaml(text, {
+      ...(market ? { market } : {}),
+      image: image ?? process.env.STOCKIFY_IMAGE ?? 'stockify:dev',
+    });
     process.stdout.write(rendered);
     return 0;
   } catch (err) {

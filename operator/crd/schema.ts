@@ -83,7 +83,7 @@ const autoscaling: Schema = {
   'x-kubernetes-validations': [
     {
       rule: 'self.minReplicas <= self.maxReplicas',
-      message: 'minReplicas must not exceed maxReplicas',
+      message: 'must not exceed maxReplicas',
       fieldPath: '.minReplicas',
       check: (s: AutoscalingValue) => s.minReplicas <= s.maxReplicas,
     } satisfies Rule<AutoscalingValue>,
@@ -231,12 +231,12 @@ const source: Schema = {
   'x-kubernetes-validations': [
     {
       rule: "self.type != 'dhan' || has(self.dhan)",
-      message: 'source.dhan is required when source.type is dhan',
+      message: 'needs dhan (credentialsSecretRef) when type is dhan',
       check: (s: SourceValue) => s.type !== 'dhan' || s.dhan !== undefined,
     } satisfies Rule<SourceValue>,
     {
       rule: "self.type != 'replay' || has(self.replay)",
-      message: 'source.replay is required when source.type is replay',
+      message: 'needs replay (path) when type is replay',
       check: (s: SourceValue) => s.type !== 'replay' || s.replay !== undefined,
     } satisfies Rule<SourceValue>,
   ],
@@ -283,7 +283,7 @@ const schedule: Schema = {
         'x-kubernetes-validations': [
           {
             rule: 'self.from < self.to',
-            message: 'from must be before to',
+            message: 'must be before to',
             fieldPath: '.from',
             check: (w: WindowValue) => w.from < w.to,
           } satisfies Rule<WindowValue>,
@@ -463,19 +463,19 @@ export const specSchema: Schema = {
   'x-kubernetes-validations': [
     {
       rule: 'self.shards >= 1',
-      message: 'shards must be at least 1',
+      message: 'must be at least 1',
       fieldPath: '.shards',
       check: (s: SpecValue) => s.shards >= 1,
     } satisfies Rule<SpecValue>,
     {
       rule: '!has(self.processor) || !has(self.processor.autoscaling) || self.processor.autoscaling.maxReplicas <= self.kafka.partitionsPerShard',
-      message: 'processor.autoscaling.maxReplicas must not exceed kafka.partitionsPerShard',
+      message: 'must not exceed kafka.partitionsPerShard',
       fieldPath: '.processor.autoscaling.maxReplicas',
       check: (s: SpecValue) => !s.processor.autoscaling || s.processor.autoscaling.maxReplicas <= s.kafka.partitionsPerShard,
     } satisfies Rule<SpecValue>,
     {
       rule: '!has(self.storage) || !has(self.storage.autoscaling) || self.storage.autoscaling.maxReplicas <= self.kafka.partitionsPerShard',
-      message: 'storage.autoscaling.maxReplicas must not exceed kafka.partitionsPerShard',
+      message: 'must not exceed kafka.partitionsPerShard',
       fieldPath: '.storage.autoscaling.maxReplicas',
       check: (s: SpecValue) => !s.storage.autoscaling || s.storage.autoscaling.maxReplicas <= s.kafka.partitionsPerShard,
     } satisfies Rule<SpecValue>,

@@ -1,0 +1,30 @@
+// metav1.Condition bookkeeping: lastTransitionTime moves only when the status flips.
+import type { MarketFeedStatus } from '../crd/types.ts';
+
+export type Condition = NonNullable<MarketFeedStatus['conditions']>[number];
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'MarketOpen';
+
+export interface ConditionInput {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/** The conditions after setting one, keeping lastTransitionTime unless its status changed. */
+export function setCondition(
+  conditions: readonly Condition[],
+  input: ConditionInput,
+  generation: number,
+  now: Date,
+): Condition[] {
+  const previous = conditions.find((c) => c.type === input.type);
+  const lastTransitionTime =
+    previous && previous.status === input.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const next: Condition = { ...input, observedGeneration: generation, lastTransitionTime };
+  return [...conditions.filter((c) => c.type !== input.type), next].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+export function conditionOf(status: MarketFeedStatus | undefined, type: ConditionType): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === type);
+}
