@@ -1,0 +1,48 @@
+// Events (core/v1) on the MarketFeed for each significant action: kubectl describe shows them.
+import type { Logger } from '../../services/core/log.ts';
+import { redact } from '../../services/core/redact.ts';
+import type { MarketFeed } from '../crd/types.ts';
+import type { Clock } from './clock.ts';
+import { describeError, type Kube } from './kube.ts';
+
+export type EventType = 'Normal' | 'Warning';
+
+export class EventRecorder {
+  private readonly kube: Kube;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly identity: string;
+  constructor(kube: Kube, clock: Clock, log: Logger, identity: string) {
+    this.kube = kube;
+    this.clock = clock;
+    this.log = log;
+    this.identity = identity;
+  }
+
+  async record(feed: MarketFeed, type: EventType, reason: string, message: string): Promise<void> {
+    const now = new Date(this.clock.now());
+    const { name, namespace, uid } = feed.metadata;
+    this.log.info({ feed: `${namespace}/${name}`, reason, type }, redact(message));
+    try {
+      await this.kube.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${name}.`, namespace },
+          involvedObject: { apiVersion: feed.apiVersion, kind: feed.kind, name, namespace, ...(uid ? { uid } : {}) },
+          type,
+          reason,
+          message: redact(message).slice(0, 1024),
+          source: { component: 'stockify-operator' },
+          reportingComponent: 'stockify.io/operator',
+          reportingInstance: this.identity,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (err) {
+      // An event is best effort: never fail a reconcile over it.
+      this.log.warn({ err: describeError(err), reason }, 'could not record event');
+    }
+  }
+}

@@ -1,0 +1,144 @@
+// Informers (list + watch + cache) on MarketFeeds and on the objects the operator owns. client-node's
+// ListWatch resumes a dropped watch from the last resourceVersion and relists on 410 Gone; on any
+// other error it stops, so this restarts it with back-off.
+import { type Informer, type KubernetesObject, makeInformer, type ObjectCache } from '@kubernetes/client-node';
+import { MANAGED_SELECTOR } from '../build/meta.ts';
+import { GROUP, PLURAL, VERSION } from '../crd/schema.ts';
+import type { Clock, Timer } from './clock.ts';
+import type { Kube } from './kube.ts';
+
+export interface OwnedKind {
+  apiVersion: string;
+  kind: string;
+  /** Collection path without namespace, e.g. /apis/apps/v1/deployments. */
+  path: string;
+}
+
+export const OWNED_KINDS: readonly OwnedKind[] = [
+  { apiVersion: 'apps/v1', kind: 'Deployment', path: '/apis/apps/v1/deployments' },
+  { apiVersion: 'v1', kind: 'ConfigMap', path: '/api/v1/configmaps' },
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', path: '/apis/autoscaling/v2/horizontalpodautoscalers' },
+  { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', path: '/apis/policy/v1/poddisruptionbudgets' },
+  { apiVersion: 'v1', kind: 'ServiceAccount', path: '/api/v1/serviceaccounts' },
+];
+
+export const FEED_KIND: OwnedKind = {
+  apiVersion: `${GROUP}/${VERSION}`,
+  kind: 'MarketFeed',
+  path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+};
+
+function namespacedPath(path: string, namespace: string | undefined): string {
+  if (!namespace) return path;
+  const i = path.lastIndexOf('/');
+  return `${path.slice(0, i)}/namespaces/${namespace}${path.slice(i)}`;
+}
+
+export type Handler<T> = (obj: T) => void;
+
+/** One informer that keeps itself running. */
+export class Watcher<T extends KubernetesObject = KubernetesObject> {
+  readonly kind: OwnedKind;
+  readonly informer: Informer<T> & ObjectCache<T>;
+  private synced = false;
+  private stopped = false;
+  private failures = 0;
+  private retry: Timer | undefined;
+  private readonly clock: Clock;
+  private readonly onProblem: (kind: string, err: unknown) => void;
+
+  constructor(
+    kube: Kube,
+    kind: OwnedKind,
+    opts: { namespace?: string; labelSelector?: string; clock: Clock; onProblem: (kind: string, err: unknown) => void },
+  ) {
+    this.kind = kind;
+    this.clock = opts.clock;
+    this.onProblem = opts.onProblem;
+    const list = () =>
+      kube.objects.list<T>(
+        kind.apiVersion,
+        kind.kind,
+        opts.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        opts.labelSelector,
+      );
+    this.informer = makeInformer<T>(kube.config, namespacedPath(kind.path, opts.namespace), list, opts.labelSelector);
+    this.informer.on('error', (err) => {
+      this.synced = false;
+      this.onProblem(kind.kind, err);
+      this.scheduleRestart();
+    });
+    this.informer.on('connect', () => {
+      this.failures = 0;
+    });
+  }
+
+  on(handler: Handler<T>): void {
+    this.informer.on('add', handler);
+    this.informer.on('update', handler);
+    this.informer.on('delete', handler);
+  }
+
+  /** Starts the informer; resolves after the first list, true when it succeeded. */
+  async start(): Promise<boolean> {
+    this.stopped = false;
+    let failed = false;
+    const onError = (): void => {
+      failed = true;
+    };
+    this.informer.on('error', onError);
+    try {
+      await this.informer.start();
+    } catch (err) {
+      failed = true;
+      this.onProblem(this.kind.kind, err);
+      this.scheduleRestart();
+    } finally {
+      this.informer.off('error', onError);
+    }
+    this.synced = !failed;
+    return this.synced;
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopped || this.retry) return;
+    this.failures++;
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(this.failures - 1, 10));
+    this.retry = this.clock.setTimer(() => {
+      this.retry = undefined;
+      if (!this.stopped) void this.start();
+    }, delay);
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.retry?.cancel();
+    this.retry = undefined;
+    this.synced = false;
+    await this.informer.stop();
+  }
+
+  get(name: string, namespace: string): T | undefined {
+    return this.informer.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.informer.list(namespace);
+  }
+}
+
+export function ownedWatchers(
+  kube: Kube,
+  opts: { namespace?: string; clock: Clock; onProblem: (kind: string, err: unknown) => void },
+): Map<string, Watcher> {
+  return new Map(OWNED_KINDS.map((k) => [k.kind, new Watcher(kube, k, { ...opts, labelSelector: MANAGED_SELECTOR })]));
+}

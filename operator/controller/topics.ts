@@ -1,0 +1,96 @@
+// Kafka side of a feed: topics created and grown through the admin API, consumer lag of a shard
+// (to know when a removed shard has drained), topics deleted under deletionPolicy Delete.
+import type { Admin } from 'kafkajs';
+import {
+  consumerGroup,
+  createKafka,
+  dlqTopic,
+  enrichedTopic,
+  ensureTopics,
+  rawTopic,
+  type TopicSpec,
+} from '../../services/core/kafka.ts';
+import type { Logger } from '../../services/core/log.ts';
+import type { MarketFeed } from '../crd/types.ts';
+
+export function feedTopics(feed: MarketFeed, shards = feed.spec.shards): TopicSpec[] {
+  const { namespace, name } = feed.metadata;
+  const { partitionsPerShard: partitions, replicationFactor } = feed.spec.kafka;
+  const out: TopicSpec[] = [{ topic: dlqTopic(namespace, name), partitions: 1, replicationFactor }];
+  for (let i = 0; i < shards; i++) {
+    out.push({ topic: rawTopic(namespace, name, i), partitions, replicationFactor });
+    out.push({ topic: enrichedTopic(namespace, name, i), partitions, replicationFactor });
+  }
+  return out;
+}
+
+export function shardTopics(feed: MarketFeed, shard: number): string[] {
+  const { namespace, name } = feed.metadata;
+  return [rawTopic(namespace, name, shard), enrichedTopic(namespace, name, shard)];
+}
+
+export class TopicManager {
+  private readonly admins = new Map<string, Promise<Admin>>();
+  private readonly log: Logger;
+  constructor(log: Logger) {
+    this.log = log;
+  }
+
+  private admin(bootstrap: string): Promise<Admin> {
+    let admin = this.admins.get(bootstrap);
+    if (!admin) {
+      const kafka = createKafka(bootstrap.split(','), 'stockify-operator', this.log, {
+        connectionTimeout: 3_000,
+        requestTimeout: 10_000,
+        retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
+      });
+      const a = kafka.admin();
+      admin = a.connect().then(() => a);
+      admin.catch(() => this.admins.delete(bootstrap));
+      this.admins.set(bootstrap, admin);
+    }
+    return admin;
+  }
+
+  async ensure(feed: MarketFeed): Promise<{ created: string[]; grown: string[] }> {
+    return ensureTopics(await this.admin(feed.spec.kafka.bootstrapServers), feedTopics(feed));
+  }
+
+  /** Messages the shard's processor and storage groups have not committed yet. */
+  async shardLag(feed: MarketFeed, shard: number): Promise<number> {
+    const admin = await this.admin(feed.spec.kafka.bootstrapServers);
+    const { namespace, name } = feed.metadata;
+    const existing = new Set(await admin.listTopics());
+    let lag = 0;
+    for (const [group, topic] of [
+      [consumerGroup('processor', namespace, name, shard), rawTopic(namespace, name, shard)],
+      [consumerGroup('storage', namespace, name, shard), enrichedTopic(namespace, name, shard)],
+    ] as const) {
+      if (!existing.has(topic)) continue;
+      const ends = await admin.fetchTopicOffsets(topic);
+      const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      for (const p of ends) {
+        const high = Number(p.high);
+        const low = Number(p.low);
+        const c = byPartition.get(p.partition) ?? -1;
+        lag += c < 0 ? high - low : Math.max(0, high - c);
+      }
+    }
+    return lag;
+  }
+
+  async deleteTopics(feed: MarketFeed, topics: string[]): Promise<string[]> {
+    const admin = await this.admin(feed.spec.kafka.bootstrapServers);
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length > 0) await admin.deleteTopics({ topics: present, timeout: 10_000 });
+    return present;
+  }
+
+  async close(): Promise<void> {
+    const admins = [...this.admins.values()];
+    this.admins.clear();
+    await Promise.allSettled(admins.map(async (a) => (await a).disconnect()));
+  }
+}
