@@ -76,8 +76,9 @@ export class StorageConsumer {
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
       maxWaitTimeInMs: MAX_BATCH_WAIT_MS,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // Short session: a killed replica's partitions move on quickly; a held batch heartbeats.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
     });
     this.producer = o.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });

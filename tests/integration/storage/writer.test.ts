@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type pg from 'pg';
+import { migrate, type SchemaInfo } from '../../../services/storage/migrations.ts';
+import { maintainPartitions } from '../../../services/storage/partitions.ts';
+import { HistoryReader } from '../../../services/storage/queries.ts';
+import { addRecord, emptyBatch } from '../../../services/storage/tables.ts';
+import { PgWriter } from '../../../services/storage/writer.ts';
+import { bar, gex, quote, rec, T0, tick } from '../../unit/storage/fixtures.ts';
+import { count, dropSchema, quietLog, testPool, uniqueName } from './helpers.ts';
+
+const ctx = { timeoutMs: 10_000, onCancel: () => undefined };
+
+describe('PostgreSQL writer', () => {
+  let pool: pg.Pool;
+  let schema: string;
+  let info: SchemaInfo;
+  let writer: PgWriter;
+
+  before(async () => {
+    pool = testPool();
+    schema = uniqueName('st_writer');
+    info = await migrate(pool, schema, quietLog);
+    await maintainPartitions(pool, info, 30, quietLog);
+    writer = new PgWriter(pool, schema);
+  });
+  after(async () => {
+    await dropSchema(pool, schema);
+    await pool.end();
+  });
+
+  test('migrations run once and are recorded, even when two replicas start together', async () => {
+    const again = await Promise.all([migrate(pool, schema, quietLog), migrate(pool, schema, quietLog)]);
+    assert.equal(again[0].strategy, info.strategy);
+    const r = await pool.query(`SELECT version FROM "${schema}".schema_migrations`);
+    assert.equal(r.rowCount, 1);
+  });
+
+  test('history tables are time-partitioned', async () => {
+    const r = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace s ON s.oid = p.relnamespace
+       WHERE s.nspname = $1 AND p.relname = 'ticks'`,
+      [schema],
+    );
+    assert.ok((r.rows[0]?.n ?? 0) >= 2, `ticks has ${r.rows[0]?.n} partitions (strategy ${info.strategy})`);
+  });
+
+  test('N records give N rows, also when every record is written twice', async () => {
+    const N = 2_000;
+    const b = emptyBatch();
+    for (let i = 1; i <= N; i++) addRecord(b, rec.tick(tick('IDX_I:13', i)));
+    const first = await writer.write(b);
+    assert.equal(first.written.ticks, N);
+    const second = await writer.write(b);
+    assert.equal(second.written.ticks, 0);
+    // Duplicates inside one batch are also ignored.
+    const doubled = emptyBatch();
+    for (let i = 1; i <= 10; i++) {
+      addRecord(doubled, rec.tick(tick('IDX_I:25', i)));
+      addRecord(doubled, rec.tick(tick('IDX_I:25', i)));
+    }
+    assert.equal((await writer.write(doubled)).written.ticks, 10);
+    assert.equal(await count(pool, schema, 'ticks'), N + 10);
+  });
+
+  test('partial bars of one minute merge into one right bar, in any order and redelivered', async () => {
+    const m = T0 + 3_600_000;
+    const early = bar('IDX_I:99', m, {
+      open: 100, high: 104, low: 99, close: 101, openTimeMs: m + 1_000, closeTimeMs: m + 20_000,
+      volumeCumStart: 1_000, volumeCumEnd: 1_040, tickCount: 4,
+    });
+    const late = bar('IDX_I:99', m, {
+      open: 101.5, high: 103, low: 97, close: 102, openTimeMs: m + 30_000, closeTimeMs: m + 59_000,
+      volumeCumStart: 1_040, volumeCumEnd: 1_100, tickCount: 6, final: true,
+    });
+    const b1 = emptyBatch();
+    addRecord(b1, rec.bar(late));
+    await writer.write(b1);
+    const b2 = emptyBatch();
+    addRecord(b2, rec.bar(early));
+    addRecord(b2, rec.bar(late));
+    await writer.write(b2);
+    await writer.write(b2);
+    const bars = await new HistoryReader(pool, schema).bars(ctx, { instrument: 'IDX_I:99', fromMs: m, toMs: m });
+    assert.equal(bars.length, 1);
+    const got = bars[0];
+    assert.ok(got);
+    assert.deepEqual(
+      { open: got.open, high: got.high, low: got.low, close: got.close, volume: got.volume, final: got.final, tickCount: got.tickCount },
+      { open: 100, high: 104, low: 97, close: 102, volume: 100, final: true, tickCount: 6 },
+    );
+  });
+
+  test('quotes and GEX are stored once and read back as a chain with Greeks, by symbol or id', async () => {
+    const b = emptyBatch();
+    addRecord(b, rec.tick(tick('IDX_I:13', 50_000)));
+    for (const [i, strike] of [24_900, 25_000, 25_100].entries()) {
+      addRecord(b, rec.quote(quote(`NSE_FNO:${100 + i}`, strike, 'CALL', 1)));
+      addRecord(b, rec.quote(quote(`NSE_FNO:${200 + i}`, strike, 'PUT', 1)));
+      addRecord(b, rec.quote(quote(`NSE_FNO:${100 + i}`, strike, 'CALL', 2)));
+    }
+    addRecord(b, rec.gex(gex('IDX_I:13', T0 + 100)));
+    addRecord(b, rec.gex(gex('IDX_I:13', T0 + 100)));
+    const res = await writer.write(b);
+    assert.equal(res.written.option_quotes, 9);
+    assert.equal(res.written.gex, 1);
+    const reader = new HistoryReader(pool, schema);
+    const chain = await reader.optionChain(ctx, { underlying: { symbol: 'NIFTY' }, expiry: '' });
+    assert.equal(chain.underlyingId, 'IDX_I:13');
+    assert.equal(chain.expiry, '2026-11-26');
+    assert.equal(chain.quotes.length, 6);
+    assert.ok(chain.quotes.every((q) => q.seq === (q.meta.optionType === 'CALL' ? 2 : 1)), 'latest quote per contract');
+    assert.equal(chain.quotes[0]?.delta, 0.52);
+    assert.equal(chain.gex?.zeroGammaLevel, 24_870.5);
+    const byId = await reader.optionChain(ctx, { underlying: { id: 'IDX_I:13' }, expiry: '2026-11-26' });
+    assert.equal(byId.quotes.length, 6);
+  });
+
+  test('ticks come back in pages that together hold every tick once', async () => {
+    const reader = new HistoryReader(pool, schema);
+    const seen: number[] = [];
+    let afterCursor: { timeMs: number; seq: number } | undefined;
+    for (let page = 0; page < 10; page++) {
+      const q = { instrument: 'IDX_I:13', fromMs: T0, toMs: T0 + 30_000, limit: 700, ...(afterCursor ? { after: afterCursor } : {}) };
+      const res = await reader.ticks(ctx, q);
+      seen.push(...res.ticks.map((t) => t.seq));
+      if (!res.more) break;
+      afterCursor = res.last;
+    }
+    assert.equal(seen.length, 2_000);
+    assert.equal(new Set(seen).size, 2_000);
+  });
+
+  test('a query past its deadline is cancelled by PostgreSQL', async () => {
+    const reader = new HistoryReader(pool, schema);
+    await assert.rejects(
+      reader.readOnly({ timeoutMs: 50, onCancel: () => undefined }, (c) => c.query('SELECT pg_sleep(2)')),
+      (e: { code?: string }) => e.code === '57014',
+    );
+  });
+});
