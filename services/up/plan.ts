@@ -11,10 +11,21 @@ export const COMPONENTS: readonly Component[] = ['ingestion', 'processor', 'stor
 export const SERVICE_VARIABLES = ['KAFKA_BROKERS', 'DATABASE_URL', 'REDIS_URL'] as const;
 
 /**
- * Variables of `stockify up` that every child sees, as a pod sees its image's environment; nothing
- * else leaks in, so a child runs with exactly the Deployment's configuration.
+ * Variables of `stockify up` that every child sees, as a pod sees its image's environment (and
+ * DB_SCHEMA, to keep a local run's tables apart); nothing else leaks in, so a child runs with
+ * exactly the Deployment's configuration.
  */
-export const PASSTHROUGH = ['PATH', 'HOME', 'TMPDIR', 'TZ', 'LANG', 'LC_ALL', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS'] as const;
+export const PASSTHROUGH = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TZ',
+  'LANG',
+  'LC_ALL',
+  'NODE_OPTIONS',
+  'NODE_EXTRA_CA_CERTS',
+  'DB_SCHEMA',
+] as const;
 
 export interface ProcessPlan {
   /** The Deployment it stands for: <feed>-<component>-<shard>. */

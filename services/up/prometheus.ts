@@ -109,18 +109,21 @@ export function parsePrometheus(text: string): Exposition {
 }
 
 /**
- * Sum of the samples named `name` whose labels include `match` (all label sets when empty);
- * undefined when no such sample exists, so "not exported" differs from "zero".
+ * Sum of the samples named `name` whose labels include `match` and none of `exclude` (all label
+ * sets when both are empty); undefined when no such sample exists, so "not exported" differs from
+ * "zero".
  */
 export function sumOf(
   samples: readonly Sample[],
   name: string,
   match: Readonly<Record<string, string>> = {},
+  exclude: Readonly<Record<string, string>> = {},
 ): number | undefined {
   let total: number | undefined;
   for (const s of samples) {
     if (s.name !== name) continue;
     if (!Object.entries(match).every(([k, v]) => s.labels[k] === v)) continue;
+    if (Object.entries(exclude).some(([k, v]) => s.labels[k] === v)) continue;
     if (Number.isNaN(s.value)) continue;
     total = (total ?? 0) + s.value;
   }

@@ -21,7 +21,7 @@ export interface ComponentStats {
 /** The value of the first candidate that is exported. */
 export function firstPresent(samples: readonly Sample[], refs: readonly MetricRef[]): number | undefined {
   for (const ref of refs) {
-    const v = sumOf(samples, ref.name, ref.labels);
+    const v = sumOf(samples, ref.name, ref.labels, ref.exclude);
     if (v !== undefined) return v;
   }
   return undefined;
@@ -31,7 +31,7 @@ export function firstPresent(samples: readonly Sample[], refs: readonly MetricRe
 export function sumPresent(samples: readonly Sample[], refs: readonly MetricRef[]): number | undefined {
   let total: number | undefined;
   for (const ref of refs) {
-    const v = sumOf(samples, ref.name, ref.labels);
+    const v = sumOf(samples, ref.name, ref.labels, ref.exclude);
     if (v !== undefined) total = (total ?? 0) + v;
   }
   return total;
@@ -43,6 +43,7 @@ function byLabel(samples: readonly Sample[], refs: readonly MetricRef[], label: 
     let found = false;
     for (const s of samples) {
       if (s.name !== ref.name || Number.isNaN(s.value)) continue;
+      if (Object.entries(ref.exclude ?? {}).some(([k, v]) => s.labels[k] === v)) continue;
       const key = s.labels[label];
       if (key === undefined) continue;
       found = true;
@@ -80,4 +81,29 @@ export function componentStats(names: ComponentMetricNames, current: Scrape, ear
   const errors = sumPresent(current.samples, names.errors);
   if (errors !== undefined) stats.errors = errors;
   return stats;
+}
+
+/** Rows and errors of earlier runs of a process: its counters restart from zero with each run. */
+export interface Carried {
+  rows?: number;
+  rowsByTable: Record<string, number>;
+  errors?: number;
+}
+
+const addTo = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
+
+/** The figures of a process across its runs: this run's counters plus what earlier runs wrote. */
+export function withCarried(stats: ComponentStats, carried: Carried): ComponentStats {
+  const out: ComponentStats = { ...stats };
+  const rows = addTo(stats.rows, carried.rows);
+  if (rows !== undefined) out.rows = rows;
+  const errors = addTo(stats.errors, carried.errors);
+  if (errors !== undefined) out.errors = errors;
+  if (stats.rowsByTable || Object.keys(carried.rowsByTable).length > 0) {
+    const tables: Record<string, number> = { ...carried.rowsByTable };
+    for (const [t, n] of Object.entries(stats.rowsByTable ?? {})) tables[t] = (tables[t] ?? 0) + n;
+    out.rowsByTable = tables;
+  }
+  return out;
 }

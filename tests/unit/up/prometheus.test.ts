@@ -61,3 +61,10 @@ describe('Prometheus text parser', () => {
     assert.deepEqual(parsePrometheus('').samples, []);
   });
 });
+
+describe('label exclusion', () => {
+  test('samples carrying an excluded label value are left out of the sum', () => {
+    const { samples } = parsePrometheus('p_total{source="simulator"} 10\np_total{source="dlq"} 2\n');
+    assert.equal(sumOf(samples, 'p_total', {}, { source: 'dlq' }), 10);
+  });
+});

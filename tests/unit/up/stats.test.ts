@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ComponentMetricNames } from '../../../services/up/metric-names.ts';
 import { parsePrometheus } from '../../../services/up/prometheus.ts';
-import { componentStats } from '../../../services/up/stats.ts';
+import { componentStats, withCarried } from '../../../services/up/stats.ts';
 
 const NAMES: ComponentMetricNames = {
   throughput: [{ name: 'old_records_total' }, { name: 'records_total' }],
@@ -62,5 +62,19 @@ describe('component figures from two scrapes', () => {
   test('metrics a process does not export stay undefined', () => {
     const stats = componentStats(NAMES, scrape(1_000, 'process_cpu_seconds_total 1\n'));
     assert.deepEqual(stats, {});
+  });
+});
+
+describe('figures across restarts', () => {
+  test('rows and errors of earlier runs are added to the current run, per table too', () => {
+    const stats = withCarried(
+      { rate: 5, rows: 10, rowsByTable: { ticks: 10 }, errors: 1 },
+      { rows: 100, rowsByTable: { ticks: 90, gex: 10 }, errors: 2 },
+    );
+    assert.deepEqual(stats, { rate: 5, rows: 110, rowsByTable: { ticks: 100, gex: 10 }, errors: 3 });
+  });
+
+  test('with nothing carried the figures are unchanged, and nothing is invented', () => {
+    assert.deepEqual(withCarried({ rate: 1 }, { rowsByTable: {} }), { rate: 1 });
   });
 });
