@@ -63,7 +63,7 @@ export function makeContracts(n: number, seed = 7): ContractBatch {
 export interface BenchResult {
   contracts: number;
   ours: { seconds: number; contractsPerSecond: number; ivFailures: number };
-  reference: { library: string; ivSeconds: number; greeksSeconds: number; contractsPerSecond: number } | { error: string };
+  reference: { library: string; contracts: number; seconds: number; contractsPerSecond: number } | { error: string };
   ratio: number | null;
 }
 
@@ -89,12 +89,12 @@ function referenceRun(batch: ContractBatch, n: number): BenchResult['reference']
       encoding: 'utf8',
       maxBuffer: 16 * 1024 * 1024,
     });
-    const parsed = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ivSeconds: number; greeksSeconds: number };
+    const parsed = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { library: string; n: number; seconds: number };
     return {
-      library: 'py_vollib_vectorized (numba, 1 thread)',
-      ivSeconds: parsed.ivSeconds,
-      greeksSeconds: parsed.greeksSeconds,
-      contractsPerSecond: n / (parsed.ivSeconds + parsed.greeksSeconds),
+      library: parsed.library,
+      contracts: parsed.n,
+      seconds: parsed.seconds,
+      contractsPerSecond: parsed.n / parsed.seconds,
     };
   } catch (err) {
     return { error: `reference library unavailable: ${(err as Error).message.split('\n')[0]}` };
@@ -123,7 +123,9 @@ if (import.meta.main) {
     `  ours       ${fmt(result.ours.contractsPerSecond)} contracts/s (${result.ours.seconds.toFixed(3)} s, ${result.ours.ivFailures} without IV)\n`,
   );
   if ('contractsPerSecond' in result.reference) {
-    process.stdout.write(`  reference  ${fmt(result.reference.contractsPerSecond)} contracts/s — ${result.reference.library}\n`);
+    process.stdout.write(
+      `  reference  ${fmt(result.reference.contractsPerSecond)} contracts/s — ${result.reference.library}, timed on ${fmt(result.reference.contracts)} contracts\n`,
+    );
     process.stdout.write(`  ratio      ${result.ratio?.toFixed(2)}× the reference\n`);
   } else {
     process.stdout.write(`  reference  ${result.reference.error}\n`);
