@@ -171,7 +171,11 @@ export class StorageConsumer {
           status.errors += 1;
           status.databaseUp = false;
           metrics.dbErrors.inc({ operation: 'write_batch' });
-          this.limited.warn('db-write', { err, attempt, rows: batchSize(rows), partition: batch.partition }, 'batch not written; holding it and retrying');
+          this.limited.warn(
+            'db-write',
+            { err, attempt, rows: batchSize(rows), partition: batch.partition },
+            'batch not written; holding it and retrying',
+          );
           await sleep(Math.min(100 * 2 ** attempt, 5_000));
           try {
             await heartbeat();
@@ -190,7 +194,9 @@ export class StorageConsumer {
 
       const last = chunk[chunk.length - 1];
       if (!last) continue;
-      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      await this.consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+      ]);
       resolveOffset(last.offset);
       await this.publishLive(updates);
       await heartbeat();

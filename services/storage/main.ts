@@ -1,12 +1,12 @@
 // `stockify storage`: one storage shard. Consumes market.enriched.<ns>.<feed>.<i>, writes history
 // to PostgreSQL and live state to Redis, and serves gRPC MarketData and Shard status.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { parseCommand } from '../core/cli.ts';
 import { loadConfigOrExit } from '../core/config.ts';
 import { startGrpcServer } from '../core/grpc.ts';
 import { consumerGroup, createKafka, dlqTopic, enrichedTopic, ensureTopics } from '../core/kafka.ts';
-import { Lifecycle, fatal } from '../core/lifecycle.ts';
+import { fatal, Lifecycle } from '../core/lifecycle.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import type { ShardStatus } from '../core/messages.ts';
 import { createRegistry, serveMetrics } from '../core/metrics.ts';
@@ -42,7 +42,13 @@ const pgTypes = {
 };
 
 export function createPool(url: string, max: number, log: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, types: pgTypes });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    types: pgTypes,
+  });
   // Idle connections dropped by the server (restart, failover) must not crash the process.
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection lost'));
   return pool;
@@ -214,7 +220,10 @@ export async function run(args: string[]): Promise<number> {
   });
   lifecycle.onStop('metrics', () => http.close());
   await consumer.start();
-  log.info({ topic, schema, strategy: info.strategy, grpcPort: grpcServer.port, metricsPort: http.port }, 'storage shard running');
+  log.info(
+    { topic, schema, strategy: info.strategy, grpcPort: grpcServer.port, metricsPort: http.port },
+    'storage shard running',
+  );
 
   await lifecycle.handleSignals();
   return 0;

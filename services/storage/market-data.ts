@@ -2,12 +2,12 @@
 // history from PostgreSQL, and live quotes streamed from Redis pub/sub.
 import * as grpc from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../core/log.ts';
 import { grpcError } from '../core/grpc.ts';
+import type { Logger } from '../core/log.ts';
 import type { Snapshot } from '../core/messages.ts';
 import { liveChannel, readLatest, snapshotCodec } from './live.ts';
 import type { StorageMetrics } from './metrics.ts';
-import { HistoryReader, NotFoundError, type QueryContext } from './queries.ts';
+import { type HistoryReader, NotFoundError, type QueryContext } from './queries.ts';
 import {
   ArgumentError,
   checkInstrumentList,
@@ -145,7 +145,12 @@ export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImpleme
       const row = await reader.latest(ctx, id);
       if (row.tick) snapshots.push({ instrumentId: id, timeMs: row.tick.exchangeTimeMs, payload: 'tick', tick: row.tick });
       else if (row.optionQuote) {
-        snapshots.push({ instrumentId: id, timeMs: row.optionQuote.exchangeTimeMs, payload: 'optionQuote', optionQuote: row.optionQuote });
+        snapshots.push({
+          instrumentId: id,
+          timeMs: row.optionQuote.exchangeTimeMs,
+          payload: 'optionQuote',
+          optionQuote: row.optionQuote,
+        });
       }
     }
     return { snapshots };

@@ -138,7 +138,8 @@ export async function detectStrategy(client: pg.ClientBase, schema: string, log:
       `SELECT n.nspname, e.extversion FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'`,
     );
     const row = ext.rows[0];
-    if (row) return { schema, strategy: 'partman', partmanSchema: row.nspname, partmanMajor: Number(row.extversion.split('.')[0]) };
+    if (row)
+      return { schema, strategy: 'partman', partmanSchema: row.nspname, partmanMajor: Number(row.extversion.split('.')[0]) };
   }
   log.warn('neither timescaledb nor pg_partman is available: creating daily partitions ahead ourselves');
   return { schema, strategy: 'native' };

@@ -18,7 +18,11 @@ export function dayTag(ms: number): string {
 }
 
 /** Partition names and bounds for today-1 .. today+premake (UTC days). */
-export function plannedPartitions(table: string, nowMs: number, premake = PREMAKE_DAYS): { name: string; from: string; to: string }[] {
+export function plannedPartitions(
+  table: string,
+  nowMs: number,
+  premake = PREMAKE_DAYS,
+): { name: string; from: string; to: string }[] {
   const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
   const out: { name: string; from: string; to: string }[] = [];
   for (let d = -1; d <= premake; d++) {

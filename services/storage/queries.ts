@@ -87,9 +87,10 @@ FROM ${this.t('ticks')} WHERE instrument_id = $1 ORDER BY exchange_time DESC, se
       );
       const tickRow = t.rows[0];
       if (tickRow) return { tick: tickFromRow(tickRow) };
-      const q = await c.query<QuoteRow>(`${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = $1 ORDER BY exchange_time DESC, seq DESC LIMIT 1`, [
-        id,
-      ]);
+      const q = await c.query<QuoteRow>(
+        `${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = $1 ORDER BY exchange_time DESC, seq DESC LIMIT 1`,
+        [id],
+      );
       const quoteRow = q.rows[0];
       return quoteRow ? { optionQuote: quoteFromRow(quoteRow) } : {};
     });
@@ -177,9 +178,13 @@ FROM ${this.t('gex')} WHERE underlying_id = $1 AND expiry = $2::date ORDER BY ti
             strikes: gexRow.strikes,
           }
         : null;
-      if (list.length === 0 && !gex) throw new NotFoundError(`no option chain of ${underlyingId} for expiry ${expiry} has been stored`);
+      if (list.length === 0 && !gex)
+        throw new NotFoundError(`no option chain of ${underlyingId} for expiry ${expiry} has been stored`);
       // Spot: from whichever is newer, the GEX row or the newest quote.
-      const newest = list.reduce<OptionQuote | undefined>((a, b) => (!a || b.exchangeTimeMs > a.exchangeTimeMs ? b : a), undefined);
+      const newest = list.reduce<OptionQuote | undefined>(
+        (a, b) => (!a || b.exchangeTimeMs > a.exchangeTimeMs ? b : a),
+        undefined,
+      );
       const spot = gex && (!newest || gex.timeMs >= newest.exchangeTimeMs) ? gex.spot : (newest?.underlyingPrice ?? 0);
       return { underlyingId, expiry, spot, quotes: list, gex };
     });

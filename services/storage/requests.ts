@@ -28,7 +28,8 @@ export function checkInstrumentList(ids: readonly string[] | undefined): string[
 }
 
 function checkRange(fromMs: number, toMs: number): void {
-  if (!Number.isSafeInteger(fromMs) || fromMs < 0) throw new ArgumentError(`from_ms must be a non-negative epoch in ms, got ${fromMs}`);
+  if (!Number.isSafeInteger(fromMs) || fromMs < 0)
+    throw new ArgumentError(`from_ms must be a non-negative epoch in ms, got ${fromMs}`);
   if (!Number.isSafeInteger(toMs) || toMs <= 0) throw new ArgumentError(`to_ms must be a positive epoch in ms, got ${toMs}`);
   if (fromMs > toMs) throw new ArgumentError(`from_ms must be ≤ to_ms (from_ms ${fromMs} > to_ms ${toMs})`);
 }
@@ -73,7 +74,9 @@ export function decodePageToken(token: string, q: Omit<TicksQuery, 'limit' | 'af
     throw new ArgumentError('page_token is not a token this server issued');
   }
   if (body.i !== q.instrument || body.f !== q.fromMs || body.t !== q.toMs) {
-    throw new ArgumentError('page_token belongs to a different query (instrument, from_ms and to_ms must not change between pages)');
+    throw new ArgumentError(
+      'page_token belongs to a different query (instrument, from_ms and to_ms must not change between pages)',
+    );
   }
   return { timeMs: body.at, seq: body.as };
 }

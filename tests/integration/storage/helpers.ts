@@ -1,7 +1,8 @@
 // Shared setup for storage integration tests: a unique schema per run in the shared database,
 // dropped afterwards together with its pg_partman bookkeeping.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { Redis } from 'ioredis';
+import type pg from 'pg';
 import { createLogger } from '../../../services/core/log.ts';
 import { createPool } from '../../../services/storage/main.ts';
 
@@ -37,4 +38,19 @@ export async function dropSchema(pool: pg.Pool, schema: string): Promise<void> {
 export async function count(pool: pg.Pool, schema: string, table: string): Promise<number> {
   const r = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}"."${table}"`);
   return r.rows[0]?.n ?? -1;
+}
+
+/** Deletes the Redis keys a test made; a Redis outage only skips the cleanup. */
+export async function deleteRedisKeys(pattern: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const keys = await redis.keys(pattern);
+    if (keys.length > 0) await redis.del(...keys);
+  } catch {
+    // nothing to clean when Redis is away
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -169,7 +169,9 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+  );
 }
 
 export function marketDataClient(port: number): grpc.Client & Record<string, grpc.MethodDefinition<unknown, unknown> | unknown> {
@@ -179,7 +181,12 @@ export function marketDataClient(port: number): grpc.Client & Record<string, grp
 
 /** Promisified unary call on a dynamic client. */
 export function call<Res>(client: grpc.Client, method: string, req: unknown, deadlineMs = 10_000): Promise<Res> {
-  const fn = (client as unknown as Record<string, (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method];
+  const fn = (
+    client as unknown as Record<
+      string,
+      (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: Res) => void) => void
+    >
+  )[method];
   if (!fn) throw new Error(`no method ${method}`);
   return new Promise((resolve, reject) =>
     fn.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res))),

@@ -2,12 +2,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { Redis } from 'ioredis';
 import type pg from 'pg';
-import type { Bar, EnrichedRecord, GetTicksResponse, OptionChain, Snapshot } from './types.ts';
 import { bar, gex, quote, rec, T0, tick } from '../../unit/storage/fixtures.ts';
-import { count, DATABASE_URL, dropSchema, REDIS_URL, testPool, uniqueName } from './helpers.ts';
-import { call, createFeed, deleteTopics, type Feed, marketDataClient, produce, startStorage, type StorageProcess, waitFor } from './process.ts';
+import { count, DATABASE_URL, deleteRedisKeys, dropSchema, testPool, uniqueName } from './helpers.ts';
+import {
+  call,
+  createFeed,
+  deleteTopics,
+  type Feed,
+  marketDataClient,
+  produce,
+  type StorageProcess,
+  startStorage,
+  waitFor,
+} from './process.ts';
+import type { Bar, EnrichedRecord, GetTicksResponse, OptionChain, Snapshot } from './types.ts';
 
 const RUN = Math.floor(Math.random() * 90_000) + 10_000;
 const UNDERLYING = `IDX_I:${RUN}`;
@@ -51,10 +60,7 @@ describe('stockify storage (process)', () => {
     await pool.end();
     await deleteTopics(feed);
     feed.cleanup();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`latest:*:${RUN}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteRedisKeys(`latest:*:${RUN}*`);
   });
 
   test('N enriched records, each delivered twice, give exactly N rows', async () => {
@@ -78,15 +84,25 @@ describe('stockify storage (process)', () => {
     storage = undefined;
     const batch = market(10_000, 500);
     await produce(feed.topic, batch);
-    const crashing = await startStorage(feed, { schema, databaseUrl: DATABASE_URL, env: { STORAGE_TEST_CRASH_BEFORE_COMMIT: '1' } });
+    const crashing = await startStorage(feed, {
+      schema,
+      databaseUrl: DATABASE_URL,
+      env: { STORAGE_TEST_CRASH_BEFORE_COMMIT: '1' },
+    });
     const exit = await crashing.exited;
     assert.equal(exit.signal, 'SIGKILL', crashing.output());
-    assert.deepEqual(await rows(pool, schema), { ticks: 1_000, option_quotes: 10, bars_1m: 1, gex: 1 }, 'nothing of the crashed batch committed');
+    assert.deepEqual(
+      await rows(pool, schema),
+      { ticks: 1_000, option_quotes: 10, bars_1m: 1, gex: 1 },
+      'nothing of the crashed batch committed',
+    );
     storage = await startStorage(feed, { schema, databaseUrl: DATABASE_URL });
     const want = { ticks: 1_500, option_quotes: 20, bars_1m: 2, gex: 2 };
     await waitFor('rows after restart', async () => {
       const got = await rows(pool, schema);
-      return got.ticks >= want.ticks && got.option_quotes >= want.option_quotes && got.bars_1m >= 2 && got.gex >= 2 ? got : undefined;
+      return got.ticks >= want.ticks && got.option_quotes >= want.option_quotes && got.bars_1m >= 2 && got.gex >= 2
+        ? got
+        : undefined;
     });
     await new Promise((r) => setTimeout(r, 1_000));
     assert.deepEqual(await rows(pool, schema), want);
@@ -98,19 +114,34 @@ describe('stockify storage (process)', () => {
     try {
       const chain = await call<OptionChain>(client, 'GetOptionChain', { underlying: UNDERLYING, expiry: EXPIRY });
       assert.equal(chain.quotes.length, 10);
-      assert.ok(chain.quotes.every((q) => q.ivAvailable && q.iv > 0 && q.gamma > 0 && q.seq === 10_000), 'latest quote per contract with IV and Greeks');
+      assert.ok(
+        chain.quotes.every((q) => q.ivAvailable && q.iv > 0 && q.gamma > 0 && q.seq === 10_000),
+        'latest quote per contract with IV and Greeks',
+      );
       assert.equal(chain.gex?.zeroGammaLevel, 24_870.5);
-      const bySymbolErr = await call<OptionChain>(client, 'GetOptionChain', { underlying: 'NO_SUCH_SYMBOL' }).catch((e: grpc.ServiceError) => e);
+      const bySymbolErr = await call<OptionChain>(client, 'GetOptionChain', { underlying: 'NO_SUCH_SYMBOL' }).catch(
+        (e: grpc.ServiceError) => e,
+      );
       assert.equal((bySymbolErr as grpc.ServiceError).code, grpc.status.NOT_FOUND);
 
-      const bars = await call<{ bars: Bar[] }>(client, 'GetBars', { instrument: UNDERLYING, fromMs: T0, toMs: T0 + 10_000 * 60_000 });
+      const bars = await call<{ bars: Bar[] }>(client, 'GetBars', {
+        instrument: UNDERLYING,
+        fromMs: T0,
+        toMs: T0 + 10_000 * 60_000,
+      });
       assert.equal(bars.bars.length, 2);
 
       const seqs: number[] = [];
       let pageToken = '';
       let pages = 0;
       do {
-        const page = await call<GetTicksResponse>(client, 'GetTicks', { instrument: UNDERLYING, fromMs: T0, toMs: T0 + 86_400_000, limit: 400, pageToken });
+        const page = await call<GetTicksResponse>(client, 'GetTicks', {
+          instrument: UNDERLYING,
+          fromMs: T0,
+          toMs: T0 + 86_400_000,
+          limit: 400,
+          pageToken,
+        });
         seqs.push(...page.ticks.map((t) => t.seq));
         pageToken = page.nextPageToken;
         pages += 1;
@@ -119,10 +150,14 @@ describe('stockify storage (process)', () => {
       assert.equal(seqs.length, 1_500);
       assert.equal(new Set(seqs).size, 1_500);
 
-      const bad = await call(client, 'GetTicks', { instrument: UNDERLYING, fromMs: 10, toMs: 5 }).catch((e: grpc.ServiceError) => e);
+      const bad = await call(client, 'GetTicks', { instrument: UNDERLYING, fromMs: 10, toMs: 5 }).catch(
+        (e: grpc.ServiceError) => e,
+      );
       assert.equal((bad as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
       assert.match((bad as grpc.ServiceError).details, /from_ms must be ≤ to_ms/);
-      const big = await call(client, 'GetTicks', { instrument: UNDERLYING, fromMs: 1, toMs: 5, limit: 20_000 }).catch((e: grpc.ServiceError) => e);
+      const big = await call(client, 'GetTicks', { instrument: UNDERLYING, fromMs: 1, toMs: 5, limit: 20_000 }).catch(
+        (e: grpc.ServiceError) => e,
+      );
       assert.match((big as grpc.ServiceError).details, /limit must be ≤ 10000/);
 
       const latest = await call<{ snapshots: Snapshot[] }>(client, 'GetLatest', { instruments: [UNDERLYING] });

@@ -6,6 +6,7 @@ export type {
   Snapshot as SnapshotUnion,
   Tick,
 } from '../../../services/core/messages.ts';
+
 import type { OptionQuote, Tick } from '../../../services/core/messages.ts';
 
 export interface GetTicksResponse {

@@ -66,12 +66,27 @@ describe('PostgreSQL writer', () => {
   test('partial bars of one minute merge into one right bar, in any order and redelivered', async () => {
     const m = T0 + 3_600_000;
     const early = bar('IDX_I:99', m, {
-      open: 100, high: 104, low: 99, close: 101, openTimeMs: m + 1_000, closeTimeMs: m + 20_000,
-      volumeCumStart: 1_000, volumeCumEnd: 1_040, tickCount: 4,
+      open: 100,
+      high: 104,
+      low: 99,
+      close: 101,
+      openTimeMs: m + 1_000,
+      closeTimeMs: m + 20_000,
+      volumeCumStart: 1_000,
+      volumeCumEnd: 1_040,
+      tickCount: 4,
     });
     const late = bar('IDX_I:99', m, {
-      open: 101.5, high: 103, low: 97, close: 102, openTimeMs: m + 30_000, closeTimeMs: m + 59_000,
-      volumeCumStart: 1_040, volumeCumEnd: 1_100, tickCount: 6, final: true,
+      open: 101.5,
+      high: 103,
+      low: 97,
+      close: 102,
+      openTimeMs: m + 30_000,
+      closeTimeMs: m + 59_000,
+      volumeCumStart: 1_040,
+      volumeCumEnd: 1_100,
+      tickCount: 6,
+      final: true,
     });
     const b1 = emptyBatch();
     addRecord(b1, rec.bar(late));
@@ -86,7 +101,15 @@ describe('PostgreSQL writer', () => {
     const got = bars[0];
     assert.ok(got);
     assert.deepEqual(
-      { open: got.open, high: got.high, low: got.low, close: got.close, volume: got.volume, final: got.final, tickCount: got.tickCount },
+      {
+        open: got.open,
+        high: got.high,
+        low: got.low,
+        close: got.close,
+        volume: got.volume,
+        final: got.final,
+        tickCount: got.tickCount,
+      },
       { open: 100, high: 104, low: 97, close: 102, volume: 100, final: true, tickCount: 6 },
     );
   });
@@ -109,7 +132,10 @@ describe('PostgreSQL writer', () => {
     assert.equal(chain.underlyingId, 'IDX_I:13');
     assert.equal(chain.expiry, '2026-11-26');
     assert.equal(chain.quotes.length, 6);
-    assert.ok(chain.quotes.every((q) => q.seq === (q.meta.optionType === 'CALL' ? 2 : 1)), 'latest quote per contract');
+    assert.ok(
+      chain.quotes.every((q) => q.seq === (q.meta.optionType === 'CALL' ? 2 : 1)),
+      'latest quote per contract',
+    );
     assert.equal(chain.quotes[0]?.delta, 0.52);
     assert.equal(chain.gex?.zeroGammaLevel, 24_870.5);
     const byId = await reader.optionChain(ctx, { underlying: { id: 'IDX_I:13' }, expiry: '2026-11-26' });
@@ -121,7 +147,13 @@ describe('PostgreSQL writer', () => {
     const seen: number[] = [];
     let afterCursor: { timeMs: number; seq: number } | undefined;
     for (let page = 0; page < 10; page++) {
-      const q = { instrument: 'IDX_I:13', fromMs: T0, toMs: T0 + 30_000, limit: 700, ...(afterCursor ? { after: afterCursor } : {}) };
+      const q = {
+        instrument: 'IDX_I:13',
+        fromMs: T0,
+        toMs: T0 + 30_000,
+        limit: 700,
+        ...(afterCursor ? { after: afterCursor } : {}),
+      };
       const res = await reader.ticks(ctx, q);
       seen.push(...res.ticks.map((t) => t.seq));
       if (!res.more) break;

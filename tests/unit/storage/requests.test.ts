@@ -14,11 +14,17 @@ const invalid = (re: RegExp) => (e: unknown) => e instanceof ArgumentError && re
 
 describe('GetTicks arguments', () => {
   test('from_ms after to_ms is refused with both values', () => {
-    assert.throws(() => parseTicksRequest({ instrument: 'IDX_I:13', fromMs: 10, toMs: 5 }), invalid(/from_ms must be ≤ to_ms \(from_ms 10 > to_ms 5\)/));
+    assert.throws(
+      () => parseTicksRequest({ instrument: 'IDX_I:13', fromMs: 10, toMs: 5 }),
+      invalid(/from_ms must be ≤ to_ms \(from_ms 10 > to_ms 5\)/),
+    );
   });
 
   test('a limit above 10000 is refused', () => {
-    assert.throws(() => parseTicksRequest({ instrument: 'IDX_I:13', fromMs: 1, toMs: 5, limit: 10_001 }), invalid(/limit must be ≤ 10000/));
+    assert.throws(
+      () => parseTicksRequest({ instrument: 'IDX_I:13', fromMs: 1, toMs: 5, limit: 10_001 }),
+      invalid(/limit must be ≤ 10000/),
+    );
   });
 
   test('limit 0 means the default page of 1000', () => {

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { addRecord, batchSize, copyLines, copyText, emptyBatch, RowError, TABLE_SPECS, TABLES } from '../../../services/storage/tables.ts';
+import {
+  addRecord,
+  batchSize,
+  copyLines,
+  copyText,
+  emptyBatch,
+  RowError,
+  TABLE_SPECS,
+  TABLES,
+} from '../../../services/storage/tables.ts';
 import { bar, gex, quote, rec, T0, tick } from './fixtures.ts';
 
 describe('COPY rows', () => {
@@ -34,13 +43,19 @@ describe('COPY rows', () => {
 
   test('a record without an exchange time is refused with the field named', () => {
     const b = emptyBatch();
-    assert.throws(() => addRecord(b, rec.tick(tick('IDX_I:13', 1, 0))), (e: Error) => e instanceof RowError && /exchange_time_ms/.test(e.message));
+    assert.throws(
+      () => addRecord(b, rec.tick(tick('IDX_I:13', 1, 0))),
+      (e: Error) => e instanceof RowError && /exchange_time_ms/.test(e.message),
+    );
     assert.equal(batchSize(b), 0);
   });
 
   test('a quote with a malformed expiry is refused', () => {
     const b = emptyBatch();
-    assert.throws(() => addRecord(b, rec.quote(quote('NSE_FNO:1', 1, 'CALL', 1, { expiry: '26-11-2026' }))), /expiry must be YYYY-MM-DD/);
+    assert.throws(
+      () => addRecord(b, rec.quote(quote('NSE_FNO:1', 1, 'CALL', 1, { expiry: '26-11-2026' }))),
+      /expiry must be YYYY-MM-DD/,
+    );
   });
 });
 
@@ -58,6 +73,12 @@ describe('COPY text format', () => {
   });
 
   test('rows become tab-separated lines', () => {
-    assert.equal(copyLines([[1, 'x', null], [2, 'y', true]]), '1\tx\t\\N\n2\ty\tt\n');
+    assert.equal(
+      copyLines([
+        [1, 'x', null],
+        [2, 'y', true],
+      ]),
+      '1\tx\t\\N\n2\ty\tt\n',
+    );
   });
 });
