@@ -10,7 +10,8 @@
 #   env     print the environment of the running parts (what .local/infra.env holds)
 # Env: KAFKA_PORT KAFKA_CONTROLLER_PORT PG_PORT REDIS_PORT KUBE_APISERVER_PORT ETCD_CLIENT_PORT
 #      ETCD_PEER_PORT KUBE_CONTROLLER_MANAGER_PORT KUBE_SCHEDULER_PORT STOCKIFY_CACHE
-#      INFRA_STARTED_FILE (up appends the parts it actually started to this file)
+#      INFRA_STARTED_FILE (up appends the parts it actually started to this file),
+#      INFRA_EPHEMERAL=1 (up marks what it starts as owned by with-infra.sh)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 for part in $ALL_PARTS; do . "$INFRA_DIR/$part/part.sh"; done
@@ -51,21 +52,37 @@ record_started() {
   fi
 }
 
+# A part started by with-infra.sh is marked ephemeral (stopped when its last user is done); a
+# part brought up by a plain `infra.sh up` (make infra-up) is not, and stays up.
+mark_started() {
+  local part
+  for part in "${STARTED_PARTS[@]}"; do
+    if [ -n "${INFRA_EPHEMERAL:-}" ]; then touch "$RUN_DIR/$part.ephemeral"; fi
+  done
+  record_started
+}
+
 case "$cmd" in
   up)
     ensure_dirs
+    state_lock
     t0="$(now_s)"
-    trap record_started EXIT
+    trap mark_started EXIT
     for part in "${PARTS[@]}"; do
+      [ -z "${INFRA_EPHEMERAL:-}" ] && rm -f "$RUN_DIR/$part.ephemeral"
       "${part}_up"
-      record_started; STARTED_PARTS=()
+      mark_started; STARTED_PARTS=()
       write_env
     done
     ok "infra up (${PARTS[*]}) in $(( $(now_s) - t0 ))s; environment: . ${LOCAL#"$ROOT"/}/infra.env"
     ;;
   down)
     ensure_dirs
-    for (( i = ${#PARTS[@]} - 1; i >= 0; i-- )); do "${PARTS[$i]}_down"; done
+    state_lock
+    for (( i = ${#PARTS[@]} - 1; i >= 0; i-- )); do
+      "${PARTS[$i]}_down"
+      rm -f "$RUN_DIR/${PARTS[$i]}.ephemeral"
+    done
     write_env
     # Verify: no process of a stopped part may survive.
     for part in "${PARTS[@]}"; do

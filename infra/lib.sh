@@ -91,13 +91,33 @@ is_running() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
-# start_bg <name> <command...>: detach a process (own session) with its log in $LOG_DIR/<name>.log.
+# start_bg <name> <command...>: detach a process (own session, so a Ctrl-C in the terminal does
+# not reach it) with its log in $LOG_DIR/<name>.log. fd 9 (the state lock) is not inherited.
 start_bg() {
   local name="$1"; shift
   ensure_dirs
   printf '\n===== %s start %s =====\n' "$name" "$(date -u +%FT%TZ)" >>"$LOG_DIR/$name.log"
-  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN_DIR/$name.pid"
+}
+
+# state_lock: serialise the runs that start or stop parts of one .local (infra.sh up/down,
+# with-infra.sh), so that two test runs do not both start Kafka, or stop it under each other.
+# Held on fd 9 until state_unlock or exit; nested calls (INFRA_LOCK_HELD=1) do nothing.
+state_lock() {
+  [ -n "${INFRA_LOCK_HELD:-}" ] && return 0
+  ensure_dirs
+  exec 9>"$RUN_DIR/.lock"
+  if ! flock -n 9; then
+    log "waiting for another infra run in ${LOCAL} to finish"
+    flock 9
+  fi
+  export INFRA_LOCK_HELD=1
+}
+state_unlock() {
+  [ "${INFRA_LOCK_HELD:-}" = 1 ] || return 0
+  exec 9>&-
+  unset INFRA_LOCK_HELD
 }
 
 # stop_pid <name> [timeout_s]: TERM, wait, then KILL the recorded process group.

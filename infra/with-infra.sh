@@ -3,15 +3,15 @@
 #
 # For each part (INFRA_PARTS, default all): if its variable already points at a live service
 # (KAFKA_BROKERS, DATABASE_URL, REDIS_URL, KUBECONFIG) that service is used as is; otherwise the
-# part is started with infra/infra.sh up. The command then runs with the variables exported, and
-# afterwards only the parts started here are stopped again (also on failure or Ctrl-C). Exits
-# with the command's exit code.
+# local part is used, started with infra/infra.sh up if it is not running. The command runs with
+# the variables exported; afterwards the parts started here are stopped again (also on failure or
+# Ctrl-C) unless another with-infra run still uses them. Exits with the command's exit code.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 for part in $ALL_PARTS; do . "$INFRA_DIR/$part/part.sh"; done
 
 if [ $# -eq 0 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-  sed -n '2,8s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,9s/^# \{0,1\}//p' "$0" >&2
   exit 2
 fi
 
@@ -46,28 +46,50 @@ for part in "${parts[@]}"; do
   if external_ok "$part"; then
     log "$part: using $v=$(printf '%s' "${!v}" | sed -E 's#//[^@/]*@#//***@#') (already running)"
   else
-    [ -n "${!v:-}" ] && warn "$part: $v does not answer; starting the local $part instead"
+    [ -n "${!v:-}" ] && warn "$part: $v does not answer; using the local $part instead"
     need+=("$part")
   fi
 done
 
-started_file="$(mktemp)"
-cleanup() {
+# Leases: .local/run/leases/<pid> lists the local parts this run uses. An ephemeral part (started
+# by some with-infra run) is stopped by the last run that still holds a lease on it.
+LEASES="$RUN_DIR/leases"
+lease="$LEASES/$$"
+
+release() {
   local rc=$?
   trap - EXIT INT TERM
-  if [ -s "$started_file" ]; then
-    # shellcheck disable=SC2046 # one part per line
-    "$INFRA_DIR/infra.sh" down $(sort -u "$started_file") || rc=1
+  if [ -f "$lease" ]; then
+    state_lock
+    rm -f "$lease"
+    local stop=() part f pid
+    for part in "${need[@]}"; do
+      [ -f "$RUN_DIR/$part.ephemeral" ] || continue
+      local used=
+      for f in "$LEASES"/*; do
+        [ -f "$f" ] || continue
+        pid="${f##*/}"
+        if kill -0 "$pid" 2>/dev/null; then grep -qx "$part" "$f" && used=1
+        else rm -f "$f"; fi   # a run that died without cleaning up
+      done
+      if [ -n "$used" ]; then log "$part: still used by another with-infra run; leaving it up"
+      else stop+=("$part"); fi
+    done
+    if [ ${#stop[@]} -gt 0 ]; then "$INFRA_DIR/infra.sh" down "${stop[@]}" || rc=1; fi
+    state_unlock
   fi
-  rm -f "$started_file"
   exit "${cmd_rc:-$rc}"
 }
-trap cleanup EXIT
+trap release EXIT
 trap 'cmd_rc=130; exit 130' INT
 trap 'cmd_rc=143; exit 143' TERM
 
 if [ ${#need[@]} -gt 0 ]; then
-  INFRA_STARTED_FILE="$started_file" "$INFRA_DIR/infra.sh" up "${need[@]}" || { cmd_rc=1; exit 1; }
+  state_lock
+  mkdir -p "$LEASES"
+  printf '%s\n' "${need[@]}" >"$lease"
+  INFRA_EPHEMERAL=1 "$INFRA_DIR/infra.sh" up "${need[@]}" || { cmd_rc=1; exit 1; }
+  state_unlock
   for part in "${need[@]}"; do eval "$("${part}_env")"; done
 fi
 # kubectl and helm of the local build on PATH whenever they exist (the tests call helm).

@@ -102,7 +102,7 @@ postgres_up() {
     [ "$(id -u)" -eq 0 ] && chown "${PG_OS_USER:-postgres}" "$LOG_DIR/postgres.log"
     log "postgres: starting PostgreSQL $PG_MAJOR on 127.0.0.1:$PG_PORT"
     # setsid: a Ctrl-C in the terminal must not reach the postmaster (SIGINT = fast shutdown).
-    pg_as setsid -w "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -w -t 60 start >/dev/null 2>&1 ||
+    pg_as setsid -w "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -w -t 60 start >/dev/null 2>&1 9>&- ||
       fail_part postgres "pg_ctl start failed"
     postgres_sync_pid
     STARTED_PARTS+=(postgres)
