@@ -1,0 +1,147 @@
+// Storage write throughput: our writer (COPY into staging + INSERT ... ON CONFLICT into the
+// partitioned history table, one transaction per 5,000 rows) as a ratio of a raw COPY of the same
+// rows, in the same chunks, into a plain table with the same primary key. Target ratio ≥ 0.8.
+// Also reports a plain table without any index, for context. Writes .local/bench/storage.json.
+//   node tests/bench/storage/copy.bench.ts [rows]   (DATABASE_URL, default the local one)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createLogger } from '../../../services/core/log.ts';
+import type { EnrichedRecord } from '../../../services/core/messages.ts';
+import { MAX_ROWS_PER_TRANSACTION } from '../../../services/storage/consumer.ts';
+import { migrate, qualified } from '../../../services/storage/migrations.ts';
+import { maintainPartitions } from '../../../services/storage/partitions.ts';
+import { addRecord, copyLines, emptyBatch, TABLE_SPECS } from '../../../services/storage/tables.ts';
+import { PgWriter } from '../../../services/storage/writer.ts';
+
+const ROWS = Number(process.argv[2] ?? 200_000);
+const URL_ = process.env.DATABASE_URL ?? 'postgres://stockify:stockify@127.0.0.1:5432/stockify';
+const OUT = fileURLToPath(new URL('../../../.local/bench/', import.meta.url));
+const log = createLogger({ component: 'bench', level: 'warn' });
+
+function records(n: number): EnrichedRecord[] {
+  const start = Date.now() - 3_600_000;
+  const out: EnrichedRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `NSE_EQ:${1000 + (i % 50)}`;
+    const t = start + Math.floor(i / 50) * 10;
+    out.push({
+      schemaVersion: 1,
+      payload: 'tick',
+      tick: {
+        instrument: { id, symbol: `SYM${i % 50}`, segment: 'NSE_EQ', securityId: String(1000 + (i % 50)) },
+        exchangeTimeMs: t,
+        receivedTimeMs: t + 2,
+        seq: i,
+        lastPrice: 1000 + (i % 97) * 0.05,
+        lastQuantity: 1 + (i % 10),
+        volume: 10_000 + i,
+        openInterest: 0,
+        averagePrice: 1001.5,
+        open: 990,
+        high: 1010,
+        low: 985,
+        close: 995,
+        totalBuyQuantity: 5_000,
+        totalSellQuantity: 4_800,
+        depth: [],
+        meta: null,
+        source: 'simulator',
+      },
+    });
+  }
+  return out;
+}
+
+const chunksOf = <T>(xs: T[], n: number): T[][] =>
+  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+async function main(): Promise<void> {
+  const pool = new pg.Pool({ connectionString: URL_, max: 2 });
+  const schema = `bench_${Date.now().toString(36)}`;
+  try {
+    const info = await migrate(pool, schema, log);
+    await maintainPartitions(pool, info, 30, log);
+    const cols = TABLE_SPECS.ticks.columns.map((c) => `"${c.name}"`).join(', ');
+    await pool.query(
+      `CREATE TABLE ${qualified(schema, 'ref_keyed')} (LIKE ${qualified(schema, 'ticks')} INCLUDING DEFAULTS, PRIMARY KEY (instrument_id, exchange_time, seq))`,
+    );
+    await pool.query(`CREATE TABLE ${qualified(schema, 'ref_plain')} (LIKE ${qualified(schema, 'ticks')} INCLUDING DEFAULTS)`);
+    const chunks = chunksOf(records(ROWS), MAX_ROWS_PER_TRANSACTION);
+
+    const rawCopy = async (table: string): Promise<number> => {
+      const client = await pool.connect();
+      try {
+        const t0 = performance.now();
+        for (const chunk of chunks) {
+          const b = emptyBatch();
+          for (const r of chunk) addRecord(b, r);
+          await client.query('BEGIN');
+          await pipeline(
+            Readable.from([Buffer.from(copyLines(b.ticks))]),
+            client.query(copyFrom(`COPY ${qualified(schema, table)} (${cols}) FROM STDIN`)),
+          );
+          await client.query('COMMIT');
+        }
+        return ROWS / ((performance.now() - t0) / 1000);
+      } finally {
+        client.release();
+      }
+    };
+    const ours = async (): Promise<number> => {
+      const writer = new PgWriter(pool, schema);
+      const t0 = performance.now();
+      for (const chunk of chunks) {
+        const b = emptyBatch();
+        for (const r of chunk) addRecord(b, r);
+        await writer.write(b);
+      }
+      return ROWS / ((performance.now() - t0) / 1000);
+    };
+
+    // Ours runs first, so it pays any first-use costs: the ratio errs on the low side.
+    const oursRate = await ours();
+    const check = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(schema, 'ticks')}`);
+    if (Number(check.rows[0]?.n) !== ROWS) throw new Error(`writer stored ${check.rows[0]?.n} of ${ROWS} rows`);
+    const keyedRate = await rawCopy('ref_keyed');
+    const plainRate = await rawCopy('ref_plain');
+    const ratio = oursRate / keyedRate;
+    const result = {
+      rows: ROWS,
+      rowsPerTransaction: MAX_ROWS_PER_TRANSACTION,
+      strategy: info.strategy,
+      oursRowsPerSecond: Math.round(oursRate),
+      referenceRowsPerSecond: Math.round(keyedRate),
+      ratio: Number(ratio.toFixed(3)),
+      target: 0.8,
+      unindexedReferenceRowsPerSecond: Math.round(plainRate),
+      ratioToUnindexed: Number((oursRate / plainRate).toFixed(3)),
+      at: new Date().toISOString(),
+    };
+    process.stdout.write(
+      `storage write: ours ${result.oursRowsPerSecond} rows/s, reference raw COPY (plain table, same key) ${result.referenceRowsPerSecond} rows/s, ratio ${result.ratio} (target ≥ 0.8)\n` +
+        `  context: raw COPY into an unindexed plain table ${result.unindexedReferenceRowsPerSecond} rows/s (ratio ${result.ratioToUnindexed})\n`,
+    );
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(`${OUT}storage.json`, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.query(`DELETE FROM partman.part_config WHERE parent_table LIKE $1`, [`${schema}.%`]).catch(() => undefined);
+    const templates = await pool
+      .query<{ relname: string }>(
+        `SELECT relname FROM pg_class WHERE relnamespace = 'partman'::regnamespace AND relname LIKE $1`,
+        [`template_${schema}_%`],
+      )
+      .catch(() => ({ rows: [] as { relname: string }[] }));
+    for (const t of templates.rows) await pool.query(`DROP TABLE IF EXISTS partman."${t.relname}"`);
+    await pool.end();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`storage bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
