@@ -11,7 +11,9 @@ IMAGE_TAG ?= $(shell sed -n 's/^version: *//p' charts/stockify-operator/Chart.ya
 IMAGE_OUT ?= $(CURDIR)/.local/image/stockify.oci.tar
 CONTAINERD_ADDRESS ?= /run/containerd/containerd.sock
 IMAGE_HELM_VERSION := $(shell sed -n 's/^HELM_VERSION=//p' infra/versions.env)
+IMAGE_KUBE_VERSION := $(shell sed -n 's/^KUBE_VERSION=//p' infra/versions.env)
 HELM ?= $(STOCKIFY_CACHE)/helm/$(IMAGE_HELM_VERSION)/bin/helm
+KUBECTL ?= $(STOCKIFY_CACHE)/kube/$(IMAGE_KUBE_VERSION)/bin/kubectl
 CHART := charts/stockify-operator
 
 .PHONY: image image-import chart-crds k8s-base chart-lint chart-test
@@ -33,11 +35,15 @@ chart-crds: ## copy the MarketFeed CRD into the chart and k8s/base
 k8s-base: deps chart-crds | $(HELM) ## regenerate k8s/base (plain manifests) from the chart
 	@HELM="$(HELM)" $(NODE) k8s/base/generate.mjs
 
-chart-lint: deps | $(HELM) ## helm lint --strict and kustomize render
+$(KUBECTL):
+	@infra/kube/build.sh
+
+chart-lint: deps | $(HELM) $(KUBECTL) ## helm lint --strict and kustomize render
 	@$(HELM) lint --strict $(CHART)
 	@$(HELM) lint --strict $(CHART) --set serviceMonitor.enabled=true,podMonitor.enabled=true,prometheusRule.enabled=true
-	@kubectl kustomize k8s/base >/dev/null && echo "==> kubectl kustomize k8s/base renders"
+	@$(KUBECTL) kustomize k8s/base >/dev/null && echo "==> kubectl kustomize k8s/base renders"
 
-chart-test: deps | $(HELM) ## chart and image tests: unit, then helm/kubectl against the local control plane
+
+chart-test: deps | $(HELM) $(KUBECTL) ## chart and image tests: unit, then helm/kubectl/containerd against real services
 	@$(NODE_TEST) 'tests/unit/chart/**/*.test.ts'
-	@HELM="$(HELM)" infra/with-infra.sh $(NODE_TEST) 'tests/integration/chart/**/*.test.ts'
+	@HELM="$(HELM)" KUBECTL="$(KUBECTL)" infra/with-infra.sh $(NODE_TEST) 'tests/integration/chart/**/*.test.ts'
