@@ -2,7 +2,7 @@
 // instruments, runs the configured source (simulator, replay or Dhan) and the gRPC Ingest service
 // into market.raw.<ns>.<feed>.<shard>, refused input into market.dlq.<ns>.<feed>.
 import { readFileSync } from 'node:fs';
-import { CompressionTypes, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
 import { parseCommand } from '../core/cli.ts';
 import { ConfigError, loadConfig } from '../core/config.ts';
 import { startGrpcServer } from '../core/grpc.ts';
@@ -148,7 +148,12 @@ export async function run(args: string[]): Promise<number> {
   const metrics = createIngestionMetrics(registry);
   const kafka = createKafka(env.KAFKA_BROKERS, `stockify-ingestion-${env.FEED_NAME}-${env.SHARD_INDEX}`, log);
   const admin = kafka.admin();
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   try {
     await admin.connect();
     const { created } = await ensureTopics(admin, [
