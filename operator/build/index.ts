@@ -6,6 +6,7 @@ import { shardConfigMap, shardFile, shardInstruments } from './configmap.ts';
 import { deployment, type EnvVar } from './deployment.ts';
 import { hpa } from './hpa.ts';
 import { ANNOTATION_APPLIED_HASH, COMPONENTS, type Component, hashOf, type KubeObject, SHARD_FILE_KEY } from './meta.ts';
+import { networkPolicy } from './networkpolicy.ts';
 import { pdb } from './pdb.ts';
 import { grpcService } from './service.ts';
 import { serviceAccount } from './serviceaccount.ts';
@@ -64,7 +65,7 @@ export function shardObjects(feed: MarketFeed, shard: number, opts: BuildOptions
 /** Every object of the feed, each stamped with stockify.io/applied-hash. */
 export function desiredObjects(feed: MarketFeed, opts: BuildOptions = {}): KubeObject[] {
   const groups = shardInstruments(feed.spec);
-  const objects: KubeObject[] = [serviceAccount(feed), grpcService(feed)];
+  const objects: KubeObject[] = [serviceAccount(feed), grpcService(feed), networkPolicy(feed)];
   for (let shard = 0; shard < feed.spec.shards; shard++) {
     objects.push(...shardObjects(feed, shard, opts, shardFile(feed, shard, groups[shard] ?? [])));
   }

@@ -21,6 +21,7 @@ export const OWNED_KINDS: readonly OwnedKind[] = [
   { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', path: '/apis/policy/v1/poddisruptionbudgets' },
   { apiVersion: 'v1', kind: 'ServiceAccount', path: '/api/v1/serviceaccounts' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', path: '/apis/networking.k8s.io/v1/networkpolicies' },
 ];
 
 export const FEED_KIND: OwnedKind = {

@@ -23,6 +23,7 @@ async function countOwned(feed: string): Promise<number> {
     ['policy/v1', 'PodDisruptionBudget'],
     ['v1', 'Service'],
     ['v1', 'ServiceAccount'],
+    ['networking.k8s.io/v1', 'NetworkPolicy'],
   ] as const) {
     n += (await cluster.list(ns, v, k, `app.kubernetes.io/instance=${feed}`)).length;
   }
@@ -36,9 +37,9 @@ async function main(): Promise<void> {
   const rssBefore = process.memoryUsage().rss;
   const op = await startOperator({ kubeConfig: cluster.kc, namespace: ns, leaderElect: false, log, resyncMs: 600_000 });
   try {
-    // 1. 32 shards: SA + Service + 32 × (ConfigMap + 3 Deployments + 2 HPAs + 2 PDBs)
+    // 1. 32 shards: SA + Service + NetworkPolicy + 32 × (ConfigMap + 3 Deployments + 2 HPAs + 2 PDBs)
     const big = uniqueName('big');
-    const expected = 2 + 32 * 8;
+    const expected = 3 + 32 * 8;
     const t0 = performance.now();
     await cluster.applyFeed(feedManifest(ns, big, { shards: 32, instruments: manyInstruments(2000) }));
     await waitFor('every object of the 32-shard feed', async () => (await countOwned(big)) === expected, 300_000, 100);
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     // 3. 20 MarketFeeds
     const feeds = Array.from({ length: 19 }, () => uniqueName('mf'));
     for (const f of feeds) await cluster.applyFeed(feedManifest(ns, f, { shards: 4, instruments: manyInstruments(200) }));
-    for (const f of feeds) await waitFor(`objects of ${f}`, async () => (await countOwned(f)) === 2 + 4 * 8, 300_000, 250);
+    for (const f of feeds) await waitFor(`objects of ${f}`, async () => (await countOwned(f)) === 3 + 4 * 8, 300_000, 250);
     await waitFor('the queue to drain', async () => op.queueDepth() === 0, 60_000);
     global.gc?.();
     const rss20 = process.memoryUsage().rss;

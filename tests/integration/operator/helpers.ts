@@ -132,10 +132,38 @@ export class Cluster {
     return res.items;
   }
 
-  /** No kubelet here: mark a Deployment available through its status subresource. */
+  /**
+   * No kubelet here: mark a Deployment available through its status subresource, and its pods Ready
+   * through theirs (so the deployment controller, recomputing from the pods, agrees and does not
+   * revert it).
+   */
   async markAvailable(namespace: string, name: string): Promise<void> {
     const d = await this.apps.readNamespacedDeployment({ name, namespace });
     const replicas = d.spec?.replicas ?? 1;
+    const selector = Object.entries(d.spec?.selector.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const now = new Date();
+    for (const pod of (await this.core.listNamespacedPod({ namespace, labelSelector: selector })).items) {
+      if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+      await this.core.patchNamespacedPodStatus(
+        {
+          name: pod.metadata?.name ?? '',
+          namespace,
+          body: {
+            status: {
+              phase: 'Running',
+              conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
+                type,
+                status: 'True',
+                lastTransitionTime: now,
+              })),
+            },
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    }
     await this.apps.patchNamespacedDeploymentStatus(
       {
         name,

@@ -41,6 +41,7 @@ const KINDS: [string, string][] = [
   ['v1', 'Service'],
   ['policy/v1', 'PodDisruptionBudget'],
   ['v1', 'ServiceAccount'],
+  ['networking.k8s.io/v1', 'NetworkPolicy'],
 ];
 
 async function ownedNames(feed: string): Promise<string[]> {
@@ -93,7 +94,7 @@ describe('MarketFeed operator against a real kube-apiserver', () => {
     const expected = desiredObjects(parseMarketFeed(live))
       .map((o) => `${o.kind}/${o.metadata.name}`)
       .sort();
-    assert.equal(expected.length, 2 + 4 * 8);
+    assert.equal(expected.length, 3 + 4 * 8);
     await waitFor('every owned object', async () => (await ownedNames(feed)).length === expected.length);
     assert.deepEqual(await ownedNames(feed), expected);
     for (const [apiVersion, kind] of KINDS) {

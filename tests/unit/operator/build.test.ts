@@ -47,10 +47,10 @@ const find = (objects: KubeObject[], kind: string, name: string): KubeObject | u
   objects.find((o) => o.kind === kind && o.metadata.name === name);
 
 describe('builders', () => {
-  test('a 4-shard feed owns SA, Service and per shard a ConfigMap, 3 Deployments, 2 HPAs and 2 PDBs', () => {
+  test('a 4-shard feed owns SA, Service, NetworkPolicy and per shard a ConfigMap, 3 Deployments, 2 HPAs and 2 PDBs', () => {
     const objects = desiredObjects(feed());
     const names = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    const expected = ['ServiceAccount/nse-live-stockify', 'Service/nse-live-grpc'];
+    const expected = ['ServiceAccount/nse-live-stockify', 'Service/nse-live-grpc', 'NetworkPolicy/nse-live-stockify'];
     for (let i = 0; i < 4; i++) {
       expected.push(`ConfigMap/nse-live-shard-${i}`);
       for (const c of ['ingestion', 'processor', 'storage']) expected.push(`Deployment/nse-live-${c}-${i}`);
