@@ -276,8 +276,9 @@ export class DhanSource implements Source {
           log.warn({ err: (err as Error).message, breaker: breaker.state(Date.now()) }, 'option chain request failed');
         }
       }
-      // One request per poll interval (≥ 3 s) across the process, whatever the outcome.
-      await sleep(Math.max(0, this.opts.chainPollMs - (Date.now() - started)), signal);
+      // One request per poll interval (≥ 3 s) across the process, whatever the outcome; counted
+      // from the end of the previous request, since Dhan counts from their arrival.
+      await sleep(this.opts.chainPollMs + 50, signal);
     }
   }
 }

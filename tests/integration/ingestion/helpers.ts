@@ -68,6 +68,15 @@ export async function consumeAll(brokers: string[], topic: string, expected: num
   const kafka = new Kafka({ clientId: 'ingestion-test', brokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `ingestion-test-${runId()}` });
   const out: Consumed[] = [];
+  // The topic appears when the ingestion process has started; wait for it.
+  const admin = kafka.admin();
+  await admin.connect();
+  const until = Date.now() + timeoutMs;
+  while (!(await admin.listTopics()).includes(topic)) {
+    if (Date.now() > until) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await admin.disconnect();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
