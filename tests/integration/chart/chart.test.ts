@@ -208,7 +208,7 @@ describe('chart: k8s/base plain manifests', () => {
   test('k8s/base is what `make k8s-base` generates from the chart (no drift)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stockify-base-'));
     try {
-      const r = run(process.execPath, [join(root, 'k8s/base/generate.mjs'), dir]);
+      const r = run(process.execPath, [join(root, 'k8s/base/generate.mjs'), dir], undefined, { HELM: helmBin });
       assert.equal(r.code, 0, r.stderr);
       for (const file of ['kustomization.yaml', 'namespace.yaml', 'crd.yaml', 'rbac.yaml', 'deployment.yaml', 'service.yaml']) {
         assert.equal(

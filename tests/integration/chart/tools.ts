@@ -31,8 +31,14 @@ export interface Result {
   stderr: string;
 }
 
-export function run(bin: string, args: string[], input?: string): Result {
-  const r = spawnSync(bin, args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+export function run(bin: string, args: string[], input?: string, env?: Record<string, string>): Result {
+  const r = spawnSync(bin, args, {
+    encoding: 'utf8',
+    input,
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 120_000,
+    env: { ...process.env, ...env },
+  });
   if (r.error) throw new Error(`${bin} ${args.join(' ')}: ${r.error.message}`);
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -7,8 +7,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { desiredObjects } from '../../../operator/build/index.ts';
 import { FEED_KIND, OWNED_KINDS, type OwnedKind } from '../../../operator/controller/informers.ts';
+import { parseMarketFeed } from '../../../operator/crd/validate.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -25,6 +27,30 @@ function resourceOf(kind: OwnedKind): { group: string; resource: string } {
 }
 const owned = OWNED_KINDS.map(resourceOf);
 const feeds = resourceOf(FEED_KIND);
+
+/** Resource of a kind the builders emit: the informer's path when watched, else the regular plural. */
+function resourceOfKind(apiVersion: string, kind: string): { group: string; resource: string } {
+  const known = OWNED_KINDS.find((k) => k.kind === kind);
+  if (known) return resourceOf(known);
+  const lower = kind.toLowerCase();
+  const plural = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : lower.endsWith('s') ? `${lower}es` : `${lower}s`;
+  return { group: apiVersion.includes('/') ? (apiVersion.split('/')[0] ?? '') : '', resource: plural };
+}
+
+/** Every kind the pure builders produce for the sample MarketFeeds: what server-side apply patches. */
+function builtKinds(): { group: string; resource: string }[] {
+  const out = new Map<string, { group: string; resource: string }>();
+  for (const sample of ['simulator', 'dhan', 'replay']) {
+    const doc = parse(readFileSync(join(root, `k8s/samples/${sample}.yaml`), 'utf8'));
+    doc.metadata.uid = 'rbac-test-uid';
+    for (const o of desiredObjects(parseMarketFeed(doc))) {
+      const r = resourceOfKind(o.apiVersion, o.kind);
+      out.set(`${r.group}/${r.resource}`, r);
+    }
+  }
+  return [...out.values()];
+}
+const applied = builtKinds();
 const on = (targets: { group: string; resource: string }[], verb: string): Permission[] => targets.map((t) => ({ ...t, verb }));
 
 /** What each client-node call the operator makes needs. Unknown calls fail the test. */
@@ -33,7 +59,7 @@ const CALLS: Record<string, () => Permission[]> = {
   'objects.list': () => on([feeds, ...owned], 'list'),
   makeInformer: () => on([feeds, ...owned], 'watch'),
   // Server-side apply (and the drain merge patch) of the objects the builders produce.
-  'objects.patch': () => on(owned, 'patch'),
+  'objects.patch': () => on([...owned, ...applied], 'patch'),
   'objects.delete': () => on(owned, 'delete'),
   'custom.patchNamespacedCustomObject': () => on([feeds], 'patch'),
   'custom.patchNamespacedCustomObjectStatus': () => on([{ ...feeds, resource: `${feeds.resource}/status` }], 'patch'),
