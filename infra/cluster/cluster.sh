@@ -1,0 +1,456 @@
+#!/usr/bin/env bash
+# A real single-node Kubernetes cluster on this machine, on top of the local control plane of
+# infra/infra.sh: a private containerd (runc, CNI bridge), a kubelet that registers the node
+# "$CLUSTER_NODE_NAME", a locally built pause image, and metrics-server for HPAs. No Docker, no
+# registry: images are imported into containerd (ctr -n k8s.io images import).
+#
+# Usage: infra/cluster/cluster.sh up|down|status|env|import <oci archive>...
+#   up      start Kafka, PostgreSQL, Redis and the control plane (infra.sh), then containerd,
+#           the kubelet and metrics-server; wait until the node is Ready; write .local/cluster.env
+#   down    stop metrics-server, every pod, the kubelet and containerd; remove the pod network
+#           (the control plane and the data services are left to `make infra-down`)
+#   status  one line per process
+#   env     print .local/cluster.env (the addresses pods use for Kafka, PostgreSQL and Redis)
+#   import  import OCI archives into the cluster's containerd (namespace k8s.io)
+#
+# Pod network: bridge cni0 10.244.0.0/24, gateway $CLUSTER_GATEWAY on this host. Pods reach the
+# host's loopback-only services through DNAT rules on the gateway address (route_localnet):
+#   $CLUSTER_GATEWAY:5432 → PostgreSQL, :6379 → Redis, :$KAFKA_POD_PORT → Kafka's pod listener
+#   (advertised as $CLUSTER_GATEWAY:$KAFKA_POD_PORT), 10.96.0.1:443 → kube-apiserver.
+# There is no kube-proxy: only the Services this script forwards have working ClusterIPs.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+CLUSTER_DIR="$LOCAL/cluster"
+CLUSTER_PKI="$CLUSTER_DIR/pki"
+KUBE_PKI="$LOCAL/kube/pki"
+CLUSTER_NODE_NAME="${CLUSTER_NODE_NAME:-stockify-node}"
+CLUSTER_BRIDGE=cni0
+CLUSTER_SUBNET=10.244.0.0/24
+CLUSTER_GATEWAY=10.244.0.1
+KUBERNETES_SERVICE_IP=10.96.0.1
+METRICS_SERVICE_IP=10.96.0.20
+METRICS_SERVER_PORT="${METRICS_SERVER_PORT:-4443}"
+METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
+METRICS_SERVER_BIN="$STOCKIFY_CACHE/metrics-server/$METRICS_SERVER_VERSION/bin/metrics-server"
+KAFKA_POD_PORT="${KAFKA_POD_PORT:-9094}"
+CONTAINERD_SOCK="$RUN_DIR/containerd.sock"
+PAUSE_IMAGE=localhost/stockify/pause:1.0
+CNI_BIN_DIR=/usr/lib/cni
+IPT_CHAIN=STOCKIFY-CLUSTER
+KUBECTL="$KUBE_BIN/kubectl --kubeconfig $LOCAL/kubeconfig"
+
+ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
+
+# --- prerequisites --------------------------------------------------------------------------------
+cluster_prereqs() {
+  command -v dpkg-query >/dev/null 2>&1 || die "cluster: needs a Debian-based system (apt) for containerd, runc and the CNI plugins"
+  [ "$(id -u)" -eq 0 ] || die "cluster: containerd and the kubelet run as root; run as root"
+  apt_install containerd runc containernetworking-plugins iptables gcc libc6-dev umoci
+  need_cmd umoci "Debian package umoci"
+  [ -x "$CNI_BIN_DIR/bridge" ] || die "cluster: $CNI_BIN_DIR/bridge missing (Debian package containernetworking-plugins)"
+}
+
+# --- pod network ----------------------------------------------------------------------------------
+network_up() {
+  if ! ip link show "$CLUSTER_BRIDGE" >/dev/null 2>&1; then
+    ip link add "$CLUSTER_BRIDGE" type bridge
+  fi
+  ip addr show dev "$CLUSTER_BRIDGE" | grep -q "inet $CLUSTER_GATEWAY/" ||
+    ip addr add "$CLUSTER_GATEWAY/24" dev "$CLUSTER_BRIDGE"
+  ip link set "$CLUSTER_BRIDGE" up
+  # Packets from pods may be DNATed to 127.0.0.1 (the services here listen on loopback only).
+  sysctl -qw "net.ipv4.conf.$CLUSTER_BRIDGE.route_localnet=1"
+  # The ClusterIPs this script serves must route somewhere for the host's own connections.
+  ip route show 10.96.0.0/16 | grep -q . || ip route add 10.96.0.0/16 dev "$CLUSTER_BRIDGE"
+
+  iptables_rules_down
+  iptables -t nat -N "$IPT_CHAIN"
+  local r
+  # Pod → host services on the gateway address.
+  for r in "$PG_PORT:127.0.0.1:$PG_PORT" "$REDIS_PORT:127.0.0.1:$REDIS_PORT" "$KAFKA_POD_PORT:127.0.0.1:$KAFKA_POD_PORT"; do
+    iptables -t nat -A "$IPT_CHAIN" -d "$CLUSTER_GATEWAY" -p tcp --dport "${r%%:*}" -j DNAT --to-destination "${r#*:}"
+  done
+  # The "kubernetes" Service (what in-cluster clients dial) → kube-apiserver on loopback.
+  iptables -t nat -A "$IPT_CHAIN" -d "$KUBERNETES_SERVICE_IP" -p tcp --dport 443 -j DNAT --to-destination "127.0.0.1:$KUBE_APISERVER_PORT"
+  # The metrics-server Service (what the aggregator dials) → metrics-server on the gateway.
+  iptables -t nat -A "$IPT_CHAIN" -d "$METRICS_SERVICE_IP" -p tcp --dport 443 -j DNAT --to-destination "$CLUSTER_GATEWAY:$METRICS_SERVER_PORT"
+  iptables -t nat -I PREROUTING -j "$IPT_CHAIN"
+  iptables -t nat -I OUTPUT -j "$IPT_CHAIN"
+  # Connections from pods to loopback carry a loopback source, so pg_hba's 127.0.0.1 rule and
+  # Redis' protected mode treat them like local clients.
+  iptables -t nat -I INPUT -s "$CLUSTER_SUBNET" -d 127.0.0.1 -j SNAT --to-source 127.0.0.1
+}
+
+iptables_rules_down() {
+  command -v iptables >/dev/null 2>&1 || return 0
+  while iptables -t nat -D PREROUTING -j "$IPT_CHAIN" 2>/dev/null; do :; done
+  while iptables -t nat -D OUTPUT -j "$IPT_CHAIN" 2>/dev/null; do :; done
+  while iptables -t nat -D INPUT -s "$CLUSTER_SUBNET" -d 127.0.0.1 -j SNAT --to-source 127.0.0.1 2>/dev/null; do :; done
+  iptables -t nat -F "$IPT_CHAIN" 2>/dev/null || true
+  iptables -t nat -X "$IPT_CHAIN" 2>/dev/null || true
+}
+
+network_down() {
+  iptables_rules_down
+  ip route del 10.96.0.0/16 dev "$CLUSTER_BRIDGE" 2>/dev/null || true
+  ip link del "$CLUSTER_BRIDGE" 2>/dev/null || true
+  rm -rf "$CLUSTER_DIR/cni/ipam"
+}
+
+write_cni_config() {
+  mkdir -p "$CLUSTER_DIR/cni/net.d" "$CLUSTER_DIR/cni/ipam"
+  cat >"$CLUSTER_DIR/cni/net.d/10-stockify.conflist" <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "stockify",
+  "plugins": [
+    {
+      "type": "bridge", "bridge": "$CLUSTER_BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+      "ipam": {
+        "type": "host-local", "dataDir": "$CLUSTER_DIR/cni/ipam",
+        "ranges": [[{"subnet": "$CLUSTER_SUBNET", "gateway": "$CLUSTER_GATEWAY"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+JSON
+}
+
+# --- containerd -----------------------------------------------------------------------------------
+write_containerd_config() {
+  local d="$CLUSTER_DIR/containerd"
+  mkdir -p "$d/root" "$d/state" "$d/opt"
+  cat >"$d/config.toml" <<TOML
+# Generated by infra/cluster/cluster.sh: a private containerd for the local cluster.
+version = 2
+root = "$d/root"
+state = "$d/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+
+[grpc]
+  address = "$CONTAINERD_SOCK"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$d/opt"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$CNI_BIN_DIR"
+    conf_dir = "$CLUSTER_DIR/cni/net.d"
+TOML
+}
+
+containerd_healthy() { ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
+
+containerd_up() {
+  write_containerd_config
+  if ! is_running containerd; then
+    log "cluster: starting containerd ($(containerd --version | awk '{print $3}')) on ${CONTAINERD_SOCK#"$ROOT"/}"
+    start_bg containerd containerd --config "$CLUSTER_DIR/containerd/config.toml"
+  fi
+  wait_until 60 containerd containerd_healthy
+}
+
+# The pod sandbox image: a static pause binary (pause.c) in a one-layer OCI image built with umoci.
+pause_image() {
+  ctr_ images ls -q | grep -qx "$PAUSE_IMAGE" && return 0
+  local tmp; tmp="$(mktemp -d "$CLUSTER_DIR/pause.XXXXXX")"
+  log "cluster: building the pause image $PAUSE_IMAGE"
+  gcc -static -Os -o "$tmp/pause" "$INFRA_DIR/cluster/pause.c" || die "cluster: compiling pause.c failed (gcc -static needs libc6-dev)"
+  strip "$tmp/pause"
+  umoci init --layout "$tmp/oci" >/dev/null
+  umoci new --image "$tmp/oci:1.0" >/dev/null
+  umoci unpack --image "$tmp/oci:1.0" "$tmp/bundle" >/dev/null
+  install -m 0755 "$tmp/pause" "$tmp/bundle/rootfs/pause"
+  umoci repack --image "$tmp/oci:1.0" "$tmp/bundle" >/dev/null
+  umoci config --image "$tmp/oci:1.0" --config.entrypoint /pause --config.user 65535:65535 \
+    --architecture amd64 --os linux >/dev/null
+  umoci gc --layout "$tmp/oci"
+  sed -i "s#\"org.opencontainers.image.ref.name\":\"1.0\"#&,\"io.containerd.image.name\":\"$PAUSE_IMAGE\"#" "$tmp/oci/index.json"
+  tar -C "$tmp/oci" -cf "$tmp/pause.tar" oci-layout index.json blobs
+  ctr_ images import "$tmp/pause.tar" >/dev/null || die "cluster: importing the pause image failed"
+  rm -rf "$tmp"
+  ctr_ images ls -q | grep -qx "$PAUSE_IMAGE" || die "cluster: pause image not named $PAUSE_IMAGE after import"
+  # The kubelet must never garbage-collect it: pin it.
+  ctr_ images label "$PAUSE_IMAGE" io.cri-containerd.pinned=pinned >/dev/null
+}
+
+import_images() {
+  local f
+  for f in "$@"; do
+    [ -s "$f" ] || die "cluster: no image archive at $f (make image builds it)"
+    log "cluster: importing ${f#"$ROOT"/} into containerd"
+    ctr_ images import --no-unpack=false "$f" >/dev/null || die "cluster: ctr images import $f failed"
+  done
+}
+
+# --- kubelet --------------------------------------------------------------------------------------
+kubelet_pki() {
+  mkdir -p "$CLUSTER_PKI"; chmod 700 "$CLUSTER_PKI"
+  local d="$CLUSTER_PKI" n="kubelet-$CLUSTER_NODE_NAME"
+  [ -s "$d/$n.crt" ] && return 0
+  # The Node authorizer knows a kubelet by this exact subject.
+  openssl genrsa -out "$d/$n.key" 2048 2>/dev/null
+  openssl req -new -key "$d/$n.key" -subj "/O=system:nodes/CN=system:node:$CLUSTER_NODE_NAME" -out "$d/$n.csr" 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$d/$n.ext"
+  openssl x509 -req -in "$d/$n.csr" -CA "$KUBE_PKI/ca.crt" -CAkey "$KUBE_PKI/ca.key" -CAcreateserial \
+    -days 3650 -sha256 -extfile "$d/$n.ext" -out "$d/$n.crt" 2>/dev/null || die "cluster: signing the kubelet certificate failed"
+  rm -f "$d/$n.csr" "$d/$n.ext"
+}
+
+write_kubeconfig() { # <file> <cert> <key>
+  umask 077
+  cat >"$1" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: stockify-local
+  cluster:
+    server: https://127.0.0.1:$KUBE_APISERVER_PORT
+    certificate-authority: $KUBE_PKI/ca.crt
+users:
+- name: user
+  user: {client-certificate: $2, client-key: $3}
+contexts:
+- name: default
+  context: {cluster: stockify-local, user: user}
+current-context: default
+KCFG
+  umask 022
+}
+
+write_kubelet_config() {
+  local d="$CLUSTER_DIR/kubelet"
+  mkdir -p "$d/root" "$d/pod-logs"
+  write_kubeconfig "$d/kubeconfig" "$CLUSTER_PKI/kubelet-$CLUSTER_NODE_NAME.crt" "$CLUSTER_PKI/kubelet-$CLUSTER_NODE_NAME.key"
+  cat >"$d/config.yaml" <<YAML
+# Generated by infra/cluster/cluster.sh.
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $CLUSTER_GATEWAY
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $KUBE_PKI/ca.crt}
+authorization: {mode: Webhook}
+containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
+# This machine mounts cgroup v1 (kubelet 1.35+ refuses it unless told otherwise); no systemd.
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+cgroupsPerQOS: ${CLUSTER_CGROUPS_PER_QOS:-true}
+enforceNodeAllocatable: []
+podLogsDir: $d/pod-logs
+# Images come from ctr import, not a registry: never garbage-collect them.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: 100Mi, nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+serializeImagePulls: false
+maxPods: 80
+resolvConf: /etc/resolv.conf
+staticPodPath: ""
+rotateCertificates: false
+serverTLSBootstrap: false
+# Short enough that HPA and readiness react quickly in tests.
+nodeStatusUpdateFrequency: 10s
+YAML
+}
+
+node_ready() {
+  $KUBECTL get node "$CLUSTER_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -qx True
+}
+kubelet_healthy() { curl -fsS -m 3 http://127.0.0.1:10248/healthz | grep -q '^ok$'; }
+
+kubelet_up() {
+  kubelet_pki
+  write_kubelet_config
+  if ! is_running kubelet; then
+    log "cluster: starting kubelet $KUBE_VERSION (node $CLUSTER_NODE_NAME, $CLUSTER_GATEWAY)"
+    start_bg kubelet "$KUBE_BIN/kubelet" --config "$CLUSTER_DIR/kubelet/config.yaml" \
+      --kubeconfig "$CLUSTER_DIR/kubelet/kubeconfig" --root-dir "$CLUSTER_DIR/kubelet/root" \
+      --cert-dir "$CLUSTER_DIR/kubelet/pki" \
+      --hostname-override "$CLUSTER_NODE_NAME" --node-ip "$CLUSTER_GATEWAY" --v "${KUBELET_VERBOSITY:-1}"
+  fi
+  wait_until 120 kubelet kubelet_healthy
+  wait_until 120 kubelet node_ready
+}
+
+# --- metrics-server -------------------------------------------------------------------------------
+metrics_server_build() {
+  [ -x "$METRICS_SERVER_BIN" ] && return 0
+  local go; go="$(find_go)"
+  log "cluster: building metrics-server $METRICS_SERVER_VERSION (Go module proxy)"
+  mkdir -p "$(dirname "$METRICS_SERVER_BIN")"
+  GOBIN="$(dirname "$METRICS_SERVER_BIN")" CGO_ENABLED=0 GOFLAGS=-trimpath \
+    "$go" install -ldflags "-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
+    "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" \
+    >"$STOCKIFY_CACHE/logs/build-metrics-server.log" 2>&1 ||
+    { tail -n 20 "$STOCKIFY_CACHE/logs/build-metrics-server.log" >&2; die "cluster: building metrics-server failed"; }
+}
+
+metrics_api_available() {
+  $KUBECTL get apiservice v1beta1.metrics.k8s.io -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' | grep -qx True
+}
+
+metrics_server_up() {
+  metrics_server_build
+  local d="$CLUSTER_DIR/metrics-server"
+  mkdir -p "$d"
+  if ! is_running metrics-server; then
+    log "cluster: starting metrics-server on $CLUSTER_GATEWAY:$METRICS_SERVER_PORT"
+    # It reads node and pod lists with the admin credentials; the aggregator's requests reach it
+    # without a front-proxy certificate (the local apiserver has none), so metrics reads are
+    # allowed to the anonymous user by RBAC below.
+    start_bg metrics-server "$METRICS_SERVER_BIN" --kubeconfig "$LOCAL/kubeconfig" \
+      --authentication-kubeconfig "$LOCAL/kubeconfig" --authorization-kubeconfig "$LOCAL/kubeconfig" \
+      --bind-address "$CLUSTER_GATEWAY" --secure-port "$METRICS_SERVER_PORT" --cert-dir "$d" \
+      --kubelet-insecure-tls --kubelet-preferred-address-types InternalIP \
+      --kubelet-client-certificate "$KUBE_PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$KUBE_PKI/apiserver-kubelet-client.key" \
+      --metric-resolution 15s
+  fi
+  $KUBECTL apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: metrics-server, namespace: kube-system, labels: {app.kubernetes.io/name: metrics-server}}
+spec:
+  clusterIP: $METRICS_SERVICE_IP
+  ports: [{name: https, port: 443, protocol: TCP, targetPort: $METRICS_SERVER_PORT}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: metrics-server, namespace: kube-system}
+subsets: [{addresses: [{ip: $CLUSTER_GATEWAY}], ports: [{name: https, port: $METRICS_SERVER_PORT, protocol: TCP}]}]
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.metrics.k8s.io}
+spec:
+  service: {name: metrics-server, namespace: kube-system, port: 443}
+  group: metrics.k8s.io
+  version: v1beta1
+  insecureSkipTLSVerify: true
+  groupPriorityMinimum: 100
+  versionPriority: 100
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: stockify-local:metrics-reader}
+rules: [{apiGroups: [metrics.k8s.io], resources: [pods, nodes], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: stockify-local:metrics-reader-anonymous}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: stockify-local:metrics-reader}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:anonymous"}]
+YAML
+  wait_until 120 metrics-server metrics_api_available
+}
+
+# --- Kafka's pod listener -------------------------------------------------------------------------
+kafka_has_pod_listener() {
+  grep -q "^advertised.listeners=.*POD://$CLUSTER_GATEWAY:$KAFKA_POD_PORT" "$LOCAL/kafka/server.properties" 2>/dev/null
+}
+
+services_up() {
+  export KAFKA_POD_ADVERTISED_HOST="$CLUSTER_GATEWAY" KAFKA_POD_PORT
+  if [ -f "$RUN_DIR/kafka.pid" ] && is_running kafka && ! kafka_has_pod_listener; then
+    warn "cluster: restarting Kafka to add its pod listener ($CLUSTER_GATEWAY:$KAFKA_POD_PORT)"
+    "$INFRA_DIR/infra.sh" down kafka
+  fi
+  "$INFRA_DIR/infra.sh" up kafka postgres redis kube
+  kafka_has_pod_listener || die "cluster: Kafka has no pod listener (is it running outside infra.sh?)"
+}
+
+write_cluster_env() {
+  cat >"$LOCAL/cluster.env.tmp" <<ENV
+# Generated by infra/cluster/cluster.sh: what pods use to reach the host's services.
+export CLUSTER_NODE_NAME=$CLUSTER_NODE_NAME
+export CLUSTER_GATEWAY=$CLUSTER_GATEWAY
+export CLUSTER_KAFKA_BROKERS=$CLUSTER_GATEWAY:$KAFKA_POD_PORT
+export CLUSTER_DATABASE_URL=postgres://stockify:stockify@$CLUSTER_GATEWAY:$PG_PORT/stockify
+export CLUSTER_REDIS_URL=redis://$CLUSTER_GATEWAY:$REDIS_PORT
+export CONTAINERD_ADDRESS=$CONTAINERD_SOCK
+ENV
+  mv "$LOCAL/cluster.env.tmp" "$LOCAL/cluster.env"
+}
+
+cluster_up() {
+  local t0; t0="$(now_s)"
+  ensure_dirs
+  cluster_prereqs
+  mkdir -p "$CLUSTER_DIR"
+  network_up
+  services_up
+  write_cni_config
+  containerd_up
+  pause_image
+  local img="$LOCAL/image/stockify.oci.tar"
+  [ -s "$img" ] && import_images "$img"
+  kubelet_up
+  ok "cluster: node $CLUSTER_NODE_NAME Ready ($(( $(now_s) - t0 ))s)"
+  if [ "${CLUSTER_METRICS:-1}" = 1 ]; then metrics_server_up; ok "cluster: metrics.k8s.io available"; fi
+  write_cluster_env
+  ok "cluster up in $(( $(now_s) - t0 ))s; environment: . .local/infra.env && . .local/cluster.env"
+}
+
+# Stop every pod sandbox and container of our containerd, then the kubelet and containerd.
+cluster_down() {
+  stop_pid metrics-server 15
+  if is_running kubelet; then
+    $KUBECTL delete node "$CLUSTER_NODE_NAME" --wait=false >/dev/null 2>&1 || true
+    stop_pid kubelet 20
+  fi
+  if is_running containerd; then
+    local t
+    for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done
+    sleep 1
+    for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks delete -f "$t" >/dev/null 2>&1 || true; done
+    for t in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers delete "$t" >/dev/null 2>&1 || true; done
+    stop_pid containerd 20
+  fi
+  # Shims left behind by a killed containerd (their command line names our state dir).
+  local p
+  for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" || true); do kill -KILL "$p" 2>/dev/null || true; done
+  # Mounts of pod volumes and container root filesystems under .local/cluster.
+  if [ -d "$CLUSTER_DIR" ]; then
+    awk -v d="$CLUSTER_DIR/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  fi
+  network_down
+  rm -f "$LOCAL/cluster.env"
+  ok "cluster down (control plane and data services left running)"
+}
+
+cluster_status() {
+  local n
+  for n in containerd kubelet metrics-server; do
+    if is_running "$n"; then printf '%-25s running  (pid %s)\n' "$n" "$(pid_of "$n")"; else printf '%-25s stopped\n' "$n"; fi
+  done
+  if is_running kubelet && node_ready; then echo "          node $CLUSTER_NODE_NAME Ready at $CLUSTER_GATEWAY"; fi
+}
+
+cmd="${1:-}"; [ $# -gt 0 ] && shift
+case "$cmd" in
+  up) cluster_up ;;
+  down) cluster_down ;;
+  status) cluster_status ;;
+  env) cat "$LOCAL/cluster.env" ;;
+  import) import_images "$@" ;;
+  *) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+esac

@@ -1,0 +1,381 @@
+// End to end on the local single-node cluster (make e2e): the operator chart installed with Helm,
+// the two-shard simulator MarketFeed reconciled into real pods, rows in PostgreSQL, quotes
+// streamed over gRPC, resharding to three, pods killed mid-stream, the market closing, the
+// processor HPA scaling out, and a clean uninstall. Each phase prints its duration; each fault
+// prints the ticks published and stored around it. Nothing may be lost: every tick the ingestion
+// pods published to Kafka must be in the ticks table.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import pg from 'pg';
+import { parse, stringify } from 'yaml';
+import { rawTopic } from '../../services/core/kafka.ts';
+import type { Snapshot } from '../../services/core/messages.ts';
+import { serviceClient } from '../../services/core/proto.ts';
+import {
+  env,
+  helm,
+  kubectl,
+  kubectlBin,
+  kubectlJson,
+  type PodList,
+  phase,
+  podReady,
+  publishedTicks,
+  report,
+  root,
+  run,
+  type SentTick,
+  sleep,
+  waitFor,
+} from './helpers.ts';
+
+const runId = Date.now().toString(36);
+const NS = `e2e-${runId}`;
+const OPERATOR_NS = `stockify-e2e-${runId}`;
+const RELEASE = 'stockify';
+const FEED = 'nifty';
+const chartDir = join(root, 'charts/stockify-operator');
+const chartVersion = /^version:\s*(\S+)/m.exec(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8'))?.[1] ?? '';
+
+const hostKafka = env('KAFKA_BROKERS');
+const hostDatabase = env('DATABASE_URL');
+const podKafka = env('CLUSTER_KAFKA_BROKERS');
+const podDatabase = env('CLUSTER_DATABASE_URL');
+const podRedis = env('CLUSTER_REDIS_URL');
+
+const db = new pg.Pool({ connectionString: hostDatabase, max: 2 });
+const faults: { what: string; atMs: number }[] = [];
+const startedMs = Date.now();
+
+function feedManifest(): Record<string, unknown> {
+  const feed = parse(readFileSync(join(root, 'k8s/samples/simulator.yaml'), 'utf8')) as {
+    metadata: Record<string, unknown>;
+    spec: Record<string, Record<string, unknown>>;
+  };
+  feed.metadata = { name: FEED, namespace: NS };
+  feed.spec.imagePullPolicy = 'Never' as unknown as Record<string, unknown>;
+  feed.spec.kafka = { ...feed.spec.kafka, bootstrapServers: podKafka, deletionPolicy: 'Delete' };
+  feed.spec.redis = { url: podRedis };
+  // Two processors per shard while open, so that closing the market visibly lowers the floor.
+  feed.spec.processor = { autoscaling: { minReplicas: 2, maxReplicas: 3, targetCPUUtilization: 60 } };
+  return feed;
+}
+
+async function feedPods(component?: string): Promise<PodList['items']> {
+  const selector = `app.kubernetes.io/instance=${FEED}${component ? `,app.kubernetes.io/name=${component}` : ''}`;
+  return (await kubectlJson<PodList>(['-n', NS, 'get', 'pods', '-l', selector])).items;
+}
+
+interface DeploymentList {
+  items: {
+    metadata: { name: string };
+    spec: { replicas?: number };
+    status: { replicas?: number; readyReplicas?: number; updatedReplicas?: number };
+  }[];
+}
+
+/** Every Deployment of the feed has all its replicas ready, and there are 3 per shard. */
+async function feedSettled(shards: number): Promise<boolean> {
+  const ds = (await kubectlJson<DeploymentList>(['-n', NS, 'get', 'deployments', '-l', `app.kubernetes.io/instance=${FEED}`]))
+    .items;
+  if (ds.length !== shards * 3) return false;
+  const settled = ds.every((d) => {
+    const want = d.spec.replicas ?? 1;
+    return (d.status.readyReplicas ?? 0) === want && (d.status.replicas ?? 0) === want;
+  });
+  if (!settled) return false;
+  const pods = await feedPods();
+  return pods.every(podReady);
+}
+
+async function ticksStoredSince(sinceMs: number, instruments?: string[]): Promise<number> {
+  const r = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ticks WHERE received_time >= to_timestamp($1 / 1000.0)${instruments ? ' AND instrument_id = ANY($2)' : ''}`,
+    instruments ? [sinceMs, instruments] : [sinceMs],
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Which of the published ticks are in the ticks table (by instrument and sequence number). */
+async function storedKeys(sent: Map<string, SentTick>): Promise<Set<string>> {
+  const ids = [...new Set([...sent.values()].map((t) => t.instrumentId))];
+  const minPublished = Math.min(...[...sent.values()].map((t) => t.publishedMs));
+  const r = await db.query<{ instrument_id: string; seq: string }>(
+    `SELECT instrument_id, seq FROM ticks WHERE instrument_id = ANY($1) AND received_time >= to_timestamp($2 / 1000.0) - interval '5 minutes'`,
+    [ids, minPublished],
+  );
+  return new Set(r.rows.map((row) => `${row.instrument_id}|${row.seq}`));
+}
+
+async function operatorPods(): Promise<PodList['items']> {
+  return (await kubectlJson<PodList>(['-n', OPERATOR_NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=stockify-operator'])).items;
+}
+
+async function deleteOnePod(what: string, pods: PodList['items']): Promise<void> {
+  const victim = pods.find(podReady);
+  assert.ok(victim, `no ready ${what} pod to delete`);
+  faults.push({ what: `${what} pod ${victim.metadata.name}`, atMs: Date.now() });
+  // No grace period: the process is killed where it stands, mid-batch.
+  await kubectl([
+    '-n',
+    what === 'operator' ? OPERATOR_NS : NS,
+    'delete',
+    'pod',
+    victim.metadata.name,
+    '--grace-period=0',
+    '--force',
+    '--wait=false',
+  ]);
+}
+
+describe('a MarketFeed on a real single-node cluster', { concurrency: false }, () => {
+  before(async () => {
+    const nodes = await kubectlJson<{ items: unknown[] }>(['get', 'nodes']);
+    assert.ok(nodes.items.length >= 1, 'no node has joined: run make cluster-up');
+  });
+
+  after(async () => {
+    // Leave nothing behind even when a phase failed.
+    await run(kubectlBin, ['-n', NS, 'delete', 'marketfeed', FEED, '--ignore-not-found', '--wait=true', '--timeout=120s']);
+    await run(kubectlBin, ['delete', 'namespace', NS, '--ignore-not-found', '--wait=false']);
+    await db.end();
+    report(`total: ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
+  });
+
+  test('helm installs the operator, which runs as a Ready pod from the imported image', async () => {
+    await phase('helm install operator', async () => {
+      await helm([
+        'install',
+        RELEASE,
+        chartDir,
+        '--namespace',
+        OPERATOR_NS,
+        '--create-namespace',
+        '--set',
+        `image.tag=${chartVersion}`,
+        '--set',
+        'image.pullPolicy=Never',
+        '--set',
+        'replicaCount=1',
+        '--set',
+        'podDisruptionBudget.enabled=false',
+        '--set',
+        `watchNamespace=${NS}`,
+        '--wait',
+        '--timeout',
+        '5m',
+      ]);
+      const pods = await waitFor('a Ready operator pod', async () => (await operatorPods()).find(podReady), 180_000);
+      assert.ok(pods.status.podIP?.startsWith('10.244.0.'), `operator pod IP ${pods.status.podIP} is on the pod network`);
+    });
+  });
+
+  test('the two-shard simulator MarketFeed becomes six Ready pods and rows arrive in PostgreSQL', async () => {
+    await phase('feed ready (2 shards)', async () => {
+      await kubectl(['create', 'namespace', NS]);
+      await kubectl(['-n', NS, 'create', 'secret', 'generic', 'stockify-postgres', `--from-literal=url=${podDatabase}`]);
+      await kubectl(['apply', '-f', '-'], stringify(feedManifest()));
+      await waitFor('every pod of the 2-shard feed Ready', () => feedSettled(2), 300_000);
+    });
+    await phase('rows in PostgreSQL', async () => {
+      const since = Date.now();
+      const n = await waitFor(
+        'ticks stored by the cluster',
+        async () => {
+          const c = await ticksStoredSince(since);
+          return c > 100 ? c : undefined;
+        },
+        120_000,
+      );
+      report(`ticks stored in the first seconds: ${n}`);
+    });
+  });
+
+  test('a gRPC client streams live quotes from a storage pod', async () => {
+    await phase('gRPC StreamQuotes', async () => {
+      const storage = (await feedPods('storage')).find(podReady);
+      assert.ok(storage?.status.podIP, 'a ready storage pod with an IP');
+      const Ctor = serviceClient('MarketData');
+      const client = new Ctor(`${storage.status.podIP}:50051`, grpc.credentials.createInsecure());
+      const stream = (client as unknown as { StreamQuotes(req: unknown): grpc.ClientReadableStream<Snapshot> }).StreamQuotes({
+        instruments: ['IDX_I:13', 'IDX_I:25', 'NSE_EQ:2885', 'NSE_EQ:1333'],
+      });
+      const got: Snapshot[] = [];
+      stream.on('data', (s: Snapshot) => got.push(s));
+      stream.on('error', () => undefined);
+      try {
+        await waitFor('20 streamed quotes', async () => got.length >= 20, 60_000, 200);
+      } finally {
+        stream.cancel();
+        client.close();
+      }
+      report(`streamed quotes: ${got.length} from ${new Set(got.map((s) => s.instrumentId)).size} instruments`);
+    });
+  });
+
+  test('kubectl scale mf --replicas=3 gives the third shard its instruments', async () => {
+    await phase('scale to 3 shards', async () => {
+      await kubectl(['-n', NS, 'scale', 'mf', FEED, '--replicas=3']);
+      await waitFor('every pod of the 3-shard feed Ready', () => feedSettled(3), 300_000);
+      const cm = await kubectlJson<{ data: Record<string, string> }>(['-n', NS, 'get', 'configmap', `${FEED}-shard-2`]);
+      const shardFile = parse(Object.values(cm.data)[0] ?? '') as {
+        instruments?: { id?: string; segment?: string; securityId?: string }[];
+      };
+      const ids = (shardFile.instruments ?? []).map((i) => i.id ?? `${i.segment}:${i.securityId}`);
+      assert.ok(ids.length > 0, 'shard 2 was given instruments');
+      const since = Date.now();
+      const n = await waitFor(
+        `ticks of shard 2 (${ids.join(', ')}) stored`,
+        async () => {
+          const c = await ticksStoredSince(since, ids);
+          return c > 20 ? c : undefined;
+        },
+        120_000,
+      );
+      report(`shard 2 carries ${ids.length} instruments (${ids.join(', ')}); ${n} of its ticks stored`);
+    });
+  });
+
+  test('killing a processor, a storage and the operator pod mid-stream loses nothing', async () => {
+    await phase('faults', async () => {
+      await deleteOnePod('processor', await feedPods('processor'));
+      await sleep(15_000);
+      await deleteOnePod('storage', await feedPods('storage'));
+      await sleep(15_000);
+      await deleteOnePod('operator', await operatorPods());
+      await waitFor('a Ready operator pod again', async () => (await operatorPods()).find(podReady), 180_000);
+      await waitFor('every pod of the feed Ready again', () => feedSettled(3), 300_000);
+      await sleep(15_000);
+    });
+  });
+
+  test('closing the market stops ingestion and lowers the HPA floors; every published tick is stored', async () => {
+    await phase('market closed', async () => {
+      const today = new Date().toISOString().slice(0, 10);
+      const schedule = {
+        timezone: 'UTC',
+        open: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], from: '00:00', to: '23:59' }],
+        holidays: [today],
+        closed: { minReplicas: 0 },
+      };
+      await kubectl(['-n', NS, 'patch', 'mf', FEED, '--type=merge', '-p', JSON.stringify({ spec: { schedule } })]);
+      await waitFor(
+        'ingestion at 0 replicas and no ingestion pods',
+        async () => {
+          const ds = await kubectlJson<DeploymentList>([
+            '-n',
+            NS,
+            'get',
+            'deployments',
+            '-l',
+            'app.kubernetes.io/name=ingestion',
+          ]);
+          return ds.items.every((d) => d.spec.replicas === 0) && (await feedPods('ingestion')).length === 0;
+        },
+        180_000,
+      );
+      const hpas = await kubectlJson<{ items: { metadata: { name: string }; spec: { minReplicas: number } }[] }>([
+        '-n',
+        NS,
+        'get',
+        'hpa',
+      ]);
+      const processorFloors = hpas.items.filter((h) => h.metadata.name.includes('-processor-')).map((h) => h.spec.minReplicas);
+      report(`HPA floors while closed: ${hpas.items.map((h) => `${h.metadata.name}=${h.spec.minReplicas}`).join(' ')}`);
+      assert.ok(processorFloors.length === 3 && processorFloors.every((m) => m === 1), 'processor HPA floors drop from 2 to 1');
+    });
+    await phase('audit: published vs stored', async () => {
+      const topics = [0, 1, 2].map((i) => rawTopic(NS, FEED, i));
+      // Let processors and storage drain what ingestion published before it stopped.
+      let sent = await publishedTicks(hostKafka, topics);
+      let stored = await storedKeys(sent);
+      const deadline = Date.now() + 180_000;
+      while ([...sent.keys()].some((k) => !stored.has(k)) && Date.now() < deadline) {
+        await sleep(5_000);
+        sent = await publishedTicks(hostKafka, topics);
+        stored = await storedKeys(sent);
+      }
+      const missing = [...sent.values()].filter((t) => !stored.has(`${t.instrumentId}|${t.seq}`));
+      report(`ticks published ${sent.size}, stored ${sent.size - missing.length}, missing ${missing.length}`);
+      for (const f of faults) {
+        const around = [...sent.values()].filter((t) => t.publishedMs >= f.atMs - 10_000 && t.publishedMs <= f.atMs + 30_000);
+        const lost = around.filter((t) => !stored.has(`${t.instrumentId}|${t.seq}`)).length;
+        report(`fault "${f.what}": ticks published in [-10 s, +30 s] ${around.length}, stored ${around.length - lost}`);
+      }
+      assert.ok(sent.size > 1000, `the simulator published ticks (${sent.size})`);
+      assert.equal(missing.length, 0, `published ticks missing from PostgreSQL, e.g. ${JSON.stringify(missing.slice(0, 5))}`);
+    });
+  });
+
+  test('under load the processor HPA scales out, and back in when the load goes', async () => {
+    await phase('HPA scale out', async () => {
+      // Open again, with a simulator rate far above what one processor's CPU request carries.
+      await kubectl([
+        '-n',
+        NS,
+        'patch',
+        'mf',
+        FEED,
+        '--type=json',
+        '-p',
+        JSON.stringify([
+          { op: 'remove', path: '/spec/schedule' },
+          { op: 'replace', path: '/spec/source/simulator/ticksPerSecond', value: 3000 },
+          { op: 'replace', path: '/spec/processor/autoscaling/minReplicas', value: 1 },
+        ]),
+      ]);
+      const hpa = `${FEED}-processor-0`;
+      const scaled = await waitFor(
+        `HPA ${hpa} above 1 replica`,
+        async () => {
+          const h = await kubectlJson<{ status: { desiredReplicas?: number; currentMetrics?: unknown[] } }>([
+            '-n',
+            NS,
+            'get',
+            'hpa',
+            hpa,
+          ]);
+          return (h.status.desiredReplicas ?? 0) > 1 ? h.status : undefined;
+        },
+        420_000,
+        5_000,
+      );
+      report(`HPA ${hpa} scaled out to ${scaled.desiredReplicas}: ${JSON.stringify(scaled.currentMetrics)}`);
+    });
+    await phase('HPA scale in', async () => {
+      await kubectl([
+        '-n',
+        NS,
+        'patch',
+        'mf',
+        FEED,
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'replace', path: '/spec/source/simulator/ticksPerSecond', value: 50 }]),
+      ]);
+      // The operator's HPAs keep a 300 s scale-down stabilisation window.
+      await waitFor(
+        'processor HPA back to 1 replica',
+        async () => {
+          const h = await kubectlJson<{ status: { desiredReplicas?: number } }>(['-n', NS, 'get', 'hpa', `${FEED}-processor-0`]);
+          return h.status.desiredReplicas === 1;
+        },
+        600_000,
+        10_000,
+      );
+    });
+  });
+
+  test('deleting the MarketFeed and uninstalling the chart leaves nothing running', async () => {
+    await phase('uninstall', async () => {
+      await kubectl(['-n', NS, 'delete', 'mf', FEED, '--wait=true', '--timeout=180s']);
+      await waitFor('no feed pods', async () => (await feedPods()).length === 0, 180_000);
+      await helm(['uninstall', RELEASE, '--namespace', OPERATOR_NS, '--wait', '--timeout', '3m']);
+      await waitFor('no operator pods', async () => (await operatorPods()).length === 0, 120_000);
+      await kubectl(['delete', 'namespace', NS, OPERATOR_NS, '--wait=true', '--timeout=180s']);
+    });
+  });
+});
