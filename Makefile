@@ -22,6 +22,8 @@ STOCKIFY := $(NODE) services/cli.ts
 NODE_TEST := $(NODE) --test --test-reporter=spec --test-concurrency=1
 
 -include infra/infra.mk
+-include image/image.mk
+-include infra/cluster/cluster.mk
 
 .PHONY: help toolchain deps typecheck lint format test test-unit test-integration run bench clean
 
