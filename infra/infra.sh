@@ -45,6 +45,17 @@ write_env() {
   mv "$tmp" "$f"
 }
 
+# leftover_processes: "pid command" of every process whose command line mentions $LOCAL/.
+leftover_processes() {
+  local d pid cmdline
+  for d in /proc/[0-9]*; do
+    pid="${d#/proc/}"
+    [ "$pid" = $$ ] && continue
+    cmdline="$(tr '\0' ' ' 2>/dev/null <"$d/cmdline")" || continue
+    case "$cmdline" in *"$LOCAL/"*) printf '%s %s\n' "$pid" "${cmdline:0:160}" ;; esac
+  done
+}
+
 STARTED_PARTS=()
 record_started() {
   if [ -n "${INFRA_STARTED_FILE:-}" ] && [ ${#STARTED_PARTS[@]} -gt 0 ]; then
@@ -89,6 +100,12 @@ case "$cmd" in
       names="$part"; [ "$part" = kube ] && names="$KUBE_COMPONENTS"
       for n in $names; do is_running "$n" && die "$n is still running (pid $(pid_of "$n"))"; done
     done
+    # After a full stop, name any process that still refers to this .local (e.g. a kubelet of
+    # infra/cluster, which has its own down).
+    if [ ${#PARTS[@]} -eq $(wc -w <<<"$ALL_PARTS") ]; then
+      left="$(leftover_processes)"
+      [ -z "$left" ] || warn "processes not managed by infra.sh still use ${LOCAL}:"$'\n'"$left"
+    fi
     ok "infra down (${PARTS[*]})"
     ;;
   status)
