@@ -267,7 +267,11 @@ export async function run(args: string[]): Promise<number> {
         const result: ScrapeResult = await scrapeProcess(r.metricsPort);
         if (result.ready !== undefined) r.lastReady = result.ready;
         if (result.samples) {
-          r.scrapes.push({ atMs: result.atMs, samples: result.samples });
+          r.scrapes.push({
+            atMs: result.atMs,
+            samples: result.samples,
+            ...(result.declared ? { declared: result.declared } : {}),
+          });
           while (r.scrapes.length > 0 && result.atMs - (r.scrapes[0]?.atMs ?? 0) > RATE_WINDOW_MS + 1_500) r.scrapes.shift();
         }
       }),

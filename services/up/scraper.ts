@@ -5,6 +5,8 @@ export interface ScrapeResult {
   atMs: number;
   /** Undefined when /metrics did not answer. */
   samples?: Sample[];
+  /** Metric families declared by `# TYPE` lines. */
+  declared?: Set<string>;
   /** /readyz answered 200 (true) or 503 (false); undefined when it did not answer. */
   ready?: boolean;
   error?: string;
@@ -24,8 +26,11 @@ export async function scrapeProcess(port: number, timeoutMs = 800, host = '127.0
     }),
   ]);
   const result: ScrapeResult = { atMs };
-  if (metrics.status === 'fulfilled') result.samples = parsePrometheus(metrics.value).samples;
-  else result.error = metrics.reason instanceof Error ? metrics.reason.message : String(metrics.reason);
+  if (metrics.status === 'fulfilled') {
+    const parsed = parsePrometheus(metrics.value);
+    result.samples = parsed.samples;
+    result.declared = new Set(parsed.types.keys());
+  } else result.error = metrics.reason instanceof Error ? metrics.reason.message : String(metrics.reason);
   if (ready.status === 'fulfilled') result.ready = ready.value;
   return result;
 }

@@ -5,6 +5,8 @@ import { type Sample, sumOf } from './prometheus.ts';
 export interface Scrape {
   atMs: number;
   samples: readonly Sample[];
+  /** Metric families the process declares (`# TYPE`): declared without samples reads as zero. */
+  declared?: ReadonlySet<string>;
 }
 
 export interface ComponentStats {
@@ -18,20 +20,25 @@ export interface ComponentStats {
   errors?: number;
 }
 
+function metricValue(scrape: Scrape, ref: MetricRef): number | undefined {
+  // A labelled counter has no samples until its first increment; declared means zero so far.
+  return sumOf(scrape.samples, ref.name, ref.labels, ref.exclude) ?? (scrape.declared?.has(ref.name) ? 0 : undefined);
+}
+
 /** The value of the first candidate that is exported. */
-export function firstPresent(samples: readonly Sample[], refs: readonly MetricRef[]): number | undefined {
+export function firstPresent(scrape: Scrape, refs: readonly MetricRef[]): number | undefined {
   for (const ref of refs) {
-    const v = sumOf(samples, ref.name, ref.labels, ref.exclude);
+    const v = metricValue(scrape, ref);
     if (v !== undefined) return v;
   }
   return undefined;
 }
 
 /** The sum of every candidate that is exported (error counters are additive). */
-export function sumPresent(samples: readonly Sample[], refs: readonly MetricRef[]): number | undefined {
+export function sumPresent(scrape: Scrape, refs: readonly MetricRef[]): number | undefined {
   let total: number | undefined;
   for (const ref of refs) {
-    const v = sumOf(samples, ref.name, ref.labels, ref.exclude);
+    const v = metricValue(scrape, ref);
     if (v !== undefined) total = (total ?? 0) + v;
   }
   return total;
@@ -61,24 +68,24 @@ function byLabel(samples: readonly Sample[], refs: readonly MetricRef[], label: 
  */
 export function componentStats(names: ComponentMetricNames, current: Scrape, earlier?: Scrape): ComponentStats {
   const stats: ComponentStats = {};
-  const total = firstPresent(current.samples, names.throughput);
+  const total = firstPresent(current, names.throughput);
   if (total !== undefined) {
     stats.total = total;
     if (earlier && current.atMs > earlier.atMs) {
-      const before = firstPresent(earlier.samples, names.throughput) ?? 0;
+      const before = firstPresent(earlier, names.throughput) ?? 0;
       const delta = total >= before ? total - before : total;
       stats.rate = (delta * 1000) / (current.atMs - earlier.atMs);
     }
   }
-  const lag = firstPresent(current.samples, names.lag);
+  const lag = firstPresent(current, names.lag);
   if (lag !== undefined) stats.lag = lag;
-  const rows = firstPresent(current.samples, names.rows);
+  const rows = firstPresent(current, names.rows);
   if (rows !== undefined) stats.rows = rows;
   if (names.rowsTableLabel) {
     const tables = byLabel(current.samples, names.rows, names.rowsTableLabel);
     if (tables) stats.rowsByTable = tables;
   }
-  const errors = sumPresent(current.samples, names.errors);
+  const errors = sumPresent(current, names.errors);
   if (errors !== undefined) stats.errors = errors;
   return stats;
 }

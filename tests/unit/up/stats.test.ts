@@ -78,3 +78,13 @@ describe('figures across restarts', () => {
     assert.deepEqual(withCarried({ rate: 1 }, { rowsByTable: {} }), { rate: 1 });
   });
 });
+
+describe('declared metrics', () => {
+  test('a counter declared but not yet incremented reads as zero; an undeclared one stays unknown', () => {
+    const declared = { atMs: 1_000, samples: [], declared: new Set(['errors_total', 'records_total']) };
+    const stats = componentStats(NAMES, declared);
+    assert.equal(stats.errors, 0);
+    assert.equal(stats.total, 0);
+    assert.equal(stats.lag, undefined);
+  });
+});
