@@ -45,7 +45,9 @@ deps: node_modules/.installed ## npm dependencies (from package-lock.json)
 
 node_modules/.installed: package.json package-lock.json | $(NODE)
 	@echo "==> installing npm dependencies"
-	@npm ci --no-audit --no-fund --loglevel=error
+	@# `npm install` honours package-lock.json like `npm ci`, but tolerates the platform-only optional
+	@# packages (Biome's per-OS binaries) that some registries leave out of the lock file.
+	@npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 typecheck: deps ## TypeScript, strict
@@ -66,7 +68,7 @@ test-integration: deps ## tests against real Kafka, PostgreSQL, Redis and kube-a
 test: typecheck lint test-unit test-integration ## every test: type-check, lint, unit, integration
 
 run: deps ## the main job: a simulator MarketFeed end to end with a live view
-	@infra/with-infra.sh $(STOCKIFY) up -f k8s/samples/simulator.yaml
+	@INFRA_PARTS="kafka postgres redis" infra/with-infra.sh $(STOCKIFY) up -f k8s/samples/simulator.yaml
 
 clean: ## remove runtime state (keeps the cache)
 	rm -rf .local
