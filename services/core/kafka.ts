@@ -3,6 +3,21 @@
 import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { Logger } from './log.ts';
 
+// kafkajs 2.2.4 schedules its throttle check with a negative delay when nothing is throttled
+// (requestQueue.scheduleCheckPendingRequests); Node 24 then warns on every client. The timer
+// still fires at 1 ms as intended, so this one warning is dropped and every other kept.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const name =
+    typeof warning === 'string'
+      ? typeof rest[0] === 'string'
+        ? rest[0]
+        : (rest[0] as { type?: string } | undefined)?.type
+      : warning.name;
+  if (name === 'TimeoutNegativeWarning') return;
+  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
 export const rawTopic = (namespace: string, feed: string, shard: number): string => `market.raw.${namespace}.${feed}.${shard}`;
 export const enrichedTopic = (namespace: string, feed: string, shard: number): string =>
   `market.enriched.${namespace}.${feed}.${shard}`;
