@@ -4,6 +4,7 @@ import type { Admin } from 'kafkajs';
 import {
   consumerGroup,
   createKafka,
+  DLQ_PARTITIONS,
   dlqTopic,
   enrichedTopic,
   ensureTopics,
@@ -16,7 +17,7 @@ import type { MarketFeed } from '../crd/types.ts';
 export function feedTopics(feed: MarketFeed, shards = feed.spec.shards): TopicSpec[] {
   const { namespace, name } = feed.metadata;
   const { partitionsPerShard: partitions, replicationFactor } = feed.spec.kafka;
-  const out: TopicSpec[] = [{ topic: dlqTopic(namespace, name), partitions: 1, replicationFactor }];
+  const out: TopicSpec[] = [{ topic: dlqTopic(namespace, name), partitions: DLQ_PARTITIONS, replicationFactor }];
   for (let i = 0; i < shards; i++) {
     out.push({ topic: rawTopic(namespace, name, i), partitions, replicationFactor });
     out.push({ topic: enrichedTopic(namespace, name, i), partitions, replicationFactor });

@@ -55,8 +55,41 @@ export interface TopicSpec {
   replicationFactor: number;
 }
 
-/** Creates each topic if missing and grows its partitions if it has fewer (never shrinks). */
+/** The dead-letter topic of a feed has one partition: it is low volume and order across it is moot. */
+export const DLQ_PARTITIONS = 1;
+
+/**
+ * Creates each topic if missing and grows its partitions if it has fewer (never shrinks). Several
+ * processes may race to do the same (every component ensures its own topics): losing such a race
+ * is fine as long as the topics end up at least as large as asked.
+ */
 export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<{ created: string[]; grown: string[] }> {
+  try {
+    return await createOrGrow(admin, specs);
+  } catch (err) {
+    const short = await missingOrSmaller(admin, specs);
+    if (short.length === 0) return { created: [], grown: [] };
+    throw new Error(`cannot create or grow Kafka topics ${short.join(', ')}: ${(err as Error).message}`);
+  }
+}
+
+async function partitionCounts(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+  if (topics.length === 0) return new Map();
+  const meta = await admin.fetchTopicMetadata({ topics });
+  return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+}
+
+async function missingOrSmaller(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const present = specs.filter((s) => existing.has(s.topic));
+  const counts = await partitionCounts(
+    admin,
+    present.map((s) => s.topic),
+  );
+  return specs.filter((s) => (counts.get(s.topic) ?? 0) < s.partitions).map((s) => s.topic);
+}
+
+async function createOrGrow(admin: Admin, specs: readonly TopicSpec[]): Promise<{ created: string[]; grown: string[] }> {
   const existing = new Set(await admin.listTopics());
   const toCreate = specs.filter((s) => !existing.has(s.topic));
   const created: string[] = [];
@@ -69,16 +102,14 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
     created.push(...toCreate.map((s) => s.topic));
   }
   const present = specs.filter((s) => existing.has(s.topic));
-  if (present.length > 0) {
-    const meta = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
-    const increase = present.filter((s) => {
-      const m = meta.topics.find((t) => t.name === s.topic);
-      return m !== undefined && m.partitions.length < s.partitions;
-    });
-    if (increase.length > 0) {
-      await admin.createPartitions({ topicPartitions: increase.map((s) => ({ topic: s.topic, count: s.partitions })) });
-      grown.push(...increase.map((s) => s.topic));
-    }
+  const counts = await partitionCounts(
+    admin,
+    present.map((s) => s.topic),
+  );
+  const increase = present.filter((s) => (counts.get(s.topic) ?? s.partitions) < s.partitions);
+  if (increase.length > 0) {
+    await admin.createPartitions({ topicPartitions: increase.map((s) => ({ topic: s.topic, count: s.partitions })) });
+    grown.push(...increase.map((s) => s.topic));
   }
   return { created, grown };
 }

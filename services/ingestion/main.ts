@@ -6,7 +6,7 @@ import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
 import { parseCommand } from '../core/cli.ts';
 import { ConfigError, loadConfig } from '../core/config.ts';
 import { startGrpcServer } from '../core/grpc.ts';
-import { createKafka, dlqTopic, ensureTopics, rawTopic } from '../core/kafka.ts';
+import { createKafka, DLQ_PARTITIONS, dlqTopic, ensureTopics, rawTopic } from '../core/kafka.ts';
 import { Lifecycle } from '../core/lifecycle.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { instrumentId, type ShardStatus } from '../core/messages.ts';
@@ -162,7 +162,7 @@ export async function run(args: string[]): Promise<number> {
         partitions: file.kafka.partitionsPerShard,
         replicationFactor: file.kafka.replicationFactor,
       },
-      { topic: dlqTopic(env.FEED_NAMESPACE, env.FEED_NAME), partitions: 1, replicationFactor: file.kafka.replicationFactor },
+      { topic: dlqTopic(env.FEED_NAMESPACE, env.FEED_NAME), partitions: DLQ_PARTITIONS, replicationFactor: file.kafka.replicationFactor },
     ]);
     if (created.length > 0) log.info({ topics: created }, 'created Kafka topics');
     await admin.disconnect();

@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { parseCommand } from '../core/cli.ts';
 import { loadConfigOrExit } from '../core/config.ts';
 import { startGrpcServer } from '../core/grpc.ts';
-import { consumerGroup, createKafka, dlqTopic, enrichedTopic, ensureTopics, rawTopic } from '../core/kafka.ts';
+import { consumerGroup, createKafka, DLQ_PARTITIONS, dlqTopic, enrichedTopic, ensureTopics, rawTopic } from '../core/kafka.ts';
 import { fatal, Lifecycle } from '../core/lifecycle.ts';
 import { createLogger, type Logger, RateLimitedLog } from '../core/log.ts';
 import type { DeadLetter, EnrichedRecord, ShardStatus } from '../core/messages.ts';
@@ -137,7 +137,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<RunningPro
     await ensureTopics(admin, [
       { topic: source, partitions, replicationFactor },
       { topic: target, partitions, replicationFactor },
-      { topic: dlq, partitions, replicationFactor },
+      { topic: dlq, partitions: DLQ_PARTITIONS, replicationFactor },
     ]);
   } finally {
     await admin.disconnect();

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { parseCommand } from '../core/cli.ts';
 import { loadConfigOrExit } from '../core/config.ts';
 import { startGrpcServer } from '../core/grpc.ts';
-import { consumerGroup, createKafka, dlqTopic, enrichedTopic, ensureTopics } from '../core/kafka.ts';
+import { consumerGroup, createKafka, DLQ_PARTITIONS, dlqTopic, enrichedTopic, ensureTopics } from '../core/kafka.ts';
 import { fatal, Lifecycle } from '../core/lifecycle.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import type { ShardStatus } from '../core/messages.ts';
@@ -195,7 +195,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     await ensureTopics(admin, [
       { topic, partitions: shard.kafka.partitionsPerShard, replicationFactor: shard.kafka.replicationFactor },
-      { topic: dlqTopic(ns, feed), partitions: 1, replicationFactor: shard.kafka.replicationFactor },
+      { topic: dlqTopic(ns, feed), partitions: DLQ_PARTITIONS, replicationFactor: shard.kafka.replicationFactor },
     ]);
   } finally {
     await admin.disconnect();
