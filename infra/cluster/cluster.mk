@@ -2,9 +2,11 @@
 #   make cluster-up      control plane + containerd + kubelet + metrics-server; node Ready
 #   make cluster-down    stop the node (pods, kubelet, containerd, metrics-server, pod network)
 #   make cluster-status  one line per process
-#   make e2e             cluster-up, import the image, then tests/e2e (helm install, feed, scale, faults, HPA)
+#   make e2e             build the image, cluster-up (imports it), then tests/e2e (helm install, feed, scale, faults, HPA)
 CLUSTER_SH := $(CURDIR)/infra/cluster/cluster.sh
 E2E_IMAGE_OUT ?= $(CURDIR)/.local/image/stockify.oci.tar
+# The image the chart deploys by default (image/image.mk builds the same one as `make image`).
+E2E_IMAGE_TAG := $(shell sed -n 's/^version: *//p' charts/stockify-operator/Chart.yaml)
 
 .PHONY: cluster-up cluster-down cluster-status e2e
 
@@ -18,8 +20,7 @@ cluster-status: ## containerd, kubelet, metrics-server and the node
 	@"$(CLUSTER_SH)" status
 
 e2e: deps ## end to end on the local cluster: operator chart, MarketFeed, scale, faults, HPA
-	@$(MAKE) --no-print-directory image
+	@NODE_BIN="$(NODE)" IMAGE_NAME=docker.io/stockify/stockify IMAGE_TAG="$(E2E_IMAGE_TAG)" IMAGE_OUT="$(E2E_IMAGE_OUT)" image/build.sh
 	@"$(CLUSTER_SH)" up
-	@"$(CLUSTER_SH)" import "$(E2E_IMAGE_OUT)"
 	@set -a && . .local/infra.env && . .local/cluster.env && set +a && \
 	  $(NODE) --test --test-reporter=spec --test-concurrency=1 --test-timeout=3600000 'tests/e2e/**/*.test.ts'

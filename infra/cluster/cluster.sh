@@ -64,6 +64,10 @@ network_up() {
   # The ClusterIPs this script serves must route somewhere for the host's own connections.
   ip route show 10.96.0.0/16 | grep -q . || ip route add 10.96.0.0/16 dev "$CLUSTER_BRIDGE"
 
+  # The apiserver reaches kubelets by node name first (logs, exec, port-forward): resolve ours.
+  hosts_entry_down
+  printf '%s %s %s\n' "$CLUSTER_GATEWAY" "$CLUSTER_NODE_NAME" "$HOSTS_TAG" >>/etc/hosts
+
   iptables_rules_down
   iptables -t nat -N "$IPT_CHAIN"
   local r
@@ -91,7 +95,17 @@ iptables_rules_down() {
   iptables -t nat -X "$IPT_CHAIN" 2>/dev/null || true
 }
 
+HOSTS_TAG="# stockify local cluster node"
+hosts_entry_down() {
+  if grep -qF "$HOSTS_TAG" /etc/hosts; then
+    # In place (not sed -i): /etc/hosts may be a bind mount that cannot be replaced.
+    local kept; kept="$(grep -vF "$HOSTS_TAG" /etc/hosts)"
+    printf '%s\n' "$kept" >/etc/hosts
+  fi
+}
+
 network_down() {
+  hosts_entry_down
   iptables_rules_down
   ip route del 10.96.0.0/16 dev "$CLUSTER_BRIDGE" 2>/dev/null || true
   ip link del "$CLUSTER_BRIDGE" 2>/dev/null || true
@@ -140,6 +154,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   enable_selinux = false
+  # This machine does not let even root lower oom_score_adj (the kubelet asks -998 for sandboxes):
+  # containerd clamps it to its own value instead.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -192,6 +209,13 @@ import_images() {
   local f
   for f in "$@"; do
     [ -s "$f" ] || die "cluster: no image archive at $f (make image builds it)"
+    # Skip archives whose manifest containerd already has under the same name.
+    local name digest
+    name="$(tar -xOf "$f" index.json | grep -o '"io.containerd.image.name":"[^"]*"' | head -1 | cut -d'"' -f4)"
+    digest="$(tar -xOf "$f" index.json | grep -o '"digest":"sha256:[0-9a-f]*"' | head -1 | cut -d'"' -f4)"
+    if [ -n "$name" ] && ctr_ images ls | awk -v n="$name" -v d="$digest" '$1 == n && $3 == d {f=1} END {exit !f}'; then
+      log "cluster: $name already imported"; continue
+    fi
     log "cluster: importing ${f#"$ROOT"/} into containerd"
     ctr_ images import --no-unpack=false "$f" >/dev/null || die "cluster: ctr images import $f failed"
   done
