@@ -162,7 +162,11 @@ export async function run(args: string[]): Promise<number> {
         partitions: file.kafka.partitionsPerShard,
         replicationFactor: file.kafka.replicationFactor,
       },
-      { topic: dlqTopic(env.FEED_NAMESPACE, env.FEED_NAME), partitions: DLQ_PARTITIONS, replicationFactor: file.kafka.replicationFactor },
+      {
+        topic: dlqTopic(env.FEED_NAMESPACE, env.FEED_NAME),
+        partitions: DLQ_PARTITIONS,
+        replicationFactor: file.kafka.replicationFactor,
+      },
     ]);
     if (created.length > 0) log.info({ topics: created }, 'created Kafka topics');
     await admin.disconnect();

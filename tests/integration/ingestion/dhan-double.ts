@@ -39,7 +39,8 @@ export async function startDhanDouble(opts: DoubleOptions): Promise<DhanDouble> 
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
-      if (req.headers['access-token'] !== opts.token || req.headers['client-id'] !== opts.clientId) return reply(401, { status: 'failure' });
+      if (req.headers['access-token'] !== opts.token || req.headers['client-id'] !== opts.clientId)
+        return reply(401, { status: 'failure' });
       const now = Date.now();
       if (now - lastRest < 3000) return reply(429, { status: 'failure', remarks: 'Too many requests' });
       lastRest = now;
@@ -68,7 +69,11 @@ export async function startDhanDouble(opts: DoubleOptions): Promise<DhanDouble> 
     let count = 0;
     ws.on('message', (data, isBinary) => {
       if (isBinary) return subscribeErrors.push('binary request');
-      let msg: { RequestCode?: number; InstrumentCount?: number; InstrumentList?: { ExchangeSegment: string; SecurityId: string }[] };
+      let msg: {
+        RequestCode?: number;
+        InstrumentCount?: number;
+        InstrumentList?: { ExchangeSegment: string; SecurityId: string }[];
+      };
       try {
         msg = JSON.parse(data.toString());
       } catch {
@@ -79,7 +84,8 @@ export async function startDhanDouble(opts: DoubleOptions): Promise<DhanDouble> 
       if (list.length > 100) subscribeErrors.push('more than 100 instruments in one message');
       if (msg.InstrumentCount !== list.length) subscribeErrors.push('InstrumentCount differs from the list');
       for (const i of list) {
-        if (typeof i.SecurityId !== 'string' || typeof i.ExchangeSegment !== 'string') subscribeErrors.push('bad instrument entry');
+        if (typeof i.SecurityId !== 'string' || typeof i.ExchangeSegment !== 'string')
+          subscribeErrors.push('bad instrument entry');
         subscribed.push(i);
       }
       count += list.length;

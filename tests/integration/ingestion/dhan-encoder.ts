@@ -98,7 +98,8 @@ export const encodeQuote = (h: Head, q: QuoteValues): Buffer =>
 
 export const encodeOi = (h: Head, oi: number): Buffer => header(5, 12, h).u32(oi).done();
 
-export const encodePrevClose = (h: Head, prevClose: number, prevOi: number): Buffer => header(6, 16, h).f32(prevClose).u32(prevOi).done();
+export const encodePrevClose = (h: Head, prevClose: number, prevOi: number): Buffer =>
+  header(6, 16, h).f32(prevClose).u32(prevOi).done();
 
 export const encodeMarketStatus = (h: Head): Buffer => header(7, 8, h).done();
 

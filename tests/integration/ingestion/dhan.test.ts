@@ -19,9 +19,28 @@ const ltt = Math.floor(Date.now() / 1000) + 19_800; // IST wall clock as epoch s
 const utc = (ltt - 19_800) * 1000;
 const eq = { segment: 'NSE_EQ', securityId: 1333 };
 const fno = { segment: 'NSE_FNO', securityId: 43521 };
-const quote = { ltp: 1650.55, ltq: 25, ltt, atp: 1648.2, volume: 1234567, totalSell: 40000, totalBuy: 52000, open: 1640.1, close: 1638.4, high: 1655.0, low: 1631.35 };
+const quote = {
+  ltp: 1650.55,
+  ltq: 25,
+  ltt,
+  atp: 1648.2,
+  volume: 1234567,
+  totalSell: 40000,
+  totalBuy: 52000,
+  open: 1640.1,
+  close: 1638.4,
+  high: 1655.0,
+  low: 1631.35,
+};
 const fquote = { ...quote, ltp: 212.35, ltq: 75, volume: 987000, open: 200.5, close: 198.0, high: 220.0, low: 190.05 };
-const depth = [0, 1, 2, 3, 4].map((i) => ({ bidQty: 75 * (i + 1), askQty: 150 * (i + 1), bidOrders: i + 1, askOrders: i + 2, bid: 212.3 - i * 0.05, ask: 212.4 + i * 0.05 }));
+const depth = [0, 1, 2, 3, 4].map((i) => ({
+  bidQty: 75 * (i + 1),
+  askQty: 150 * (i + 1),
+  bidOrders: i + 1,
+  askOrders: i + 2,
+  bid: 212.3 - i * 0.05,
+  ask: 212.4 + i * 0.05,
+}));
 
 describe('Dhan source against the double and the real broker', () => {
   test('every packet type lands in Kafka with the values sent; malformed input goes to the DLQ and the stream goes on', async () => {
@@ -35,7 +54,11 @@ describe('Dhan source against the double and the real broker', () => {
         Buffer.concat([encodeTicker(eq, 1650.05, ltt), encodeQuote(eq, quote)]),
         full.subarray(0, 70),
         full.subarray(70),
-        Buffer.concat([encodeOi(fno, 4_500_750), encodePrevClose(eq, 1638.4, 0), encodeMarketStatus({ segment: 'IDX_I', securityId: 0 })]),
+        Buffer.concat([
+          encodeOi(fno, 4_500_750),
+          encodePrevClose(eq, 1638.4, 0),
+          encodeMarketStatus({ segment: 'IDX_I', securityId: 0 }),
+        ]),
         Buffer.from([99, 16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
         nan,
         encodeTicker({ segment: 'NSE_EQ', securityId: 999 }, 10, ltt),
@@ -49,8 +72,28 @@ describe('Dhan source against the double and the real broker', () => {
             last_price: 26012.5,
             oc: {
               '26000.000000': {
-                ce: { last_price: 120.5, oi: 1_000_000, volume: 5_000_000, top_bid_price: 120.4, top_ask_price: 120.6, top_bid_quantity: 750, top_ask_quantity: 900, implied_volatility: 11.2, security_id: 52175 },
-                pe: { last_price: 98.25, oi: 1_200_000, volume: 4_000_000, top_bid_price: 98.2, top_ask_price: 98.3, top_bid_quantity: 600, top_ask_quantity: 675, implied_volatility: 12.1, security_id: 52176 },
+                ce: {
+                  last_price: 120.5,
+                  oi: 1_000_000,
+                  volume: 5_000_000,
+                  top_bid_price: 120.4,
+                  top_ask_price: 120.6,
+                  top_bid_quantity: 750,
+                  top_ask_quantity: 900,
+                  implied_volatility: 11.2,
+                  security_id: 52175,
+                },
+                pe: {
+                  last_price: 98.25,
+                  oi: 1_200_000,
+                  volume: 4_000_000,
+                  top_bid_price: 98.2,
+                  top_ask_price: 98.3,
+                  top_bid_quantity: 600,
+                  top_ask_quantity: 675,
+                  implied_volatility: 12.1,
+                  security_id: 52176,
+                },
               },
             },
           },
@@ -108,7 +151,14 @@ describe('Dhan source against the double and the real broker', () => {
       assert.equal(f[0]?.openInterest, 4_500_000);
       assert.deepEqual(
         f[0]?.depth,
-        depth.map((d) => ({ bidPrice: Math.fround(d.bid), bidQuantity: d.bidQty, bidOrders: d.bidOrders, askPrice: Math.fround(d.ask), askQuantity: d.askQty, askOrders: d.askOrders })),
+        depth.map((d) => ({
+          bidPrice: Math.fround(d.bid),
+          bidQuantity: d.bidQty,
+          bidOrders: d.bidOrders,
+          askPrice: Math.fround(d.ask),
+          askQuantity: d.askQty,
+          askOrders: d.askOrders,
+        })),
       );
       assert.equal(f[1]?.openInterest, 4_500_750);
 
@@ -125,10 +175,7 @@ describe('Dhan source against the double and the real broker', () => {
       assert.ok(!dbl.restCalls.some((c) => c.status === 429), 'the poller stays within one request per 3 s');
 
       const letters = (await consumeAll(BROKERS, `market.dlq.itest.${feed}`, 3, 15_000)).map((m) => dlq.decode(m.value));
-      assert.deepEqual(
-        letters.map((l) => l.reason.split(':')[0]).sort(),
-        ['bad-price', 'malformed', 'unknown-instrument'],
-      );
+      assert.deepEqual(letters.map((l) => l.reason.split(':')[0]).sort(), ['bad-price', 'malformed', 'unknown-instrument']);
       const nanLetter = letters.find((l) => l.reason.startsWith('bad-price'));
       assert.deepEqual(nanLetter?.payload, nan, 'the DLQ keeps the original bytes');
       assert.equal(nanLetter?.stage, 'ingestion');

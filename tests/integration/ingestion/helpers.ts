@@ -113,7 +113,13 @@ export async function deleteTopics(brokers: string[], prefix: string): Promise<v
   }
 }
 
-export async function baseEnv(feed: string, shard: number, shardCount: number, file: string, brokers = BROKERS): Promise<Record<string, string>> {
+export async function baseEnv(
+  feed: string,
+  shard: number,
+  shardCount: number,
+  file: string,
+  brokers = BROKERS,
+): Promise<Record<string, string>> {
   return {
     KAFKA_BROKERS: brokers.join(','),
     FEED_NAME: feed,

@@ -12,7 +12,14 @@ const feed = `sim-${runId()}`;
 const LIMIT = 3000;
 
 const universe = [
-  { symbol: 'NIFTY', securityId: '13', segment: 'IDX_I', kind: 'index', optionChain: { expiries: 2, strikes: 10, strikeStep: 50 }, simulator: { price: 26000 } },
+  {
+    symbol: 'NIFTY',
+    securityId: '13',
+    segment: 'IDX_I',
+    kind: 'index',
+    optionChain: { expiries: 2, strikes: 10, strikeStep: 50 },
+    simulator: { price: 26000 },
+  },
   { symbol: 'BANKNIFTY', securityId: '25', segment: 'IDX_I', kind: 'index', optionChain: { expiries: 1, strikes: 10 } },
   ...['1333', '2885', '11536', '1594', '4963', '3045', '881', '10999'].map((id, i) => ({
     symbol: `STOCK${i}`,
@@ -28,20 +35,27 @@ describe('simulator shards against the real broker', () => {
   test('two shards publish only their own instruments and every generated record reaches Kafka', async () => {
     const groups = assignShards([...universe], 2, (i) => `${i.segment}:${i.securityId}`);
     assert.ok((groups[0]?.length ?? 0) > 0 && (groups[1]?.length ?? 0) > 0, 'both shards have instruments');
-    const runs = await Promise.all([0, 1].map(async (shard) => {
-      // Shard 0's file also lists one instrument of shard 1: it must be skipped with a log line.
-      const listed = shard === 0 ? [...(groups[0] ?? []), groups[1]?.[0]] : (groups[1] ?? []);
-      const file = writeShardFile({
-        feed,
-        namespace: 'itest',
-        shard,
-        shardCount: 2,
-        source: { type: 'simulator', seed: 11 + shard, ticksPerSecond: 500, chainSnapshotsPerSecond: 2 },
-        kafka: { partitionsPerShard: 3, replicationFactor: 1 },
-        instruments: listed,
-      });
-      return startIngestion(await baseEnv(feed, shard, 2, file), ['--as-fast-as-possible', '--limit', String(LIMIT), '--exit-when-done']);
-    }));
+    const runs = await Promise.all(
+      [0, 1].map(async (shard) => {
+        // Shard 0's file also lists one instrument of shard 1: it must be skipped with a log line.
+        const listed = shard === 0 ? [...(groups[0] ?? []), groups[1]?.[0]] : (groups[1] ?? []);
+        const file = writeShardFile({
+          feed,
+          namespace: 'itest',
+          shard,
+          shardCount: 2,
+          source: { type: 'simulator', seed: 11 + shard, ticksPerSecond: 500, chainSnapshotsPerSecond: 2 },
+          kafka: { partitionsPerShard: 3, replicationFactor: 1 },
+          instruments: listed,
+        });
+        return startIngestion(await baseEnv(feed, shard, 2, file), [
+          '--as-fast-as-possible',
+          '--limit',
+          String(LIMIT),
+          '--exit-when-done',
+        ]);
+      }),
+    );
     const codes = await Promise.all(runs.map((r) => r.exited));
     assert.deepEqual(codes, [0, 0], `both exit 0:\n${runs.map((r) => r.output()).join('\n')}`);
     assert.match(runs[0]?.output() ?? '', /belongs to another shard; skipped/);

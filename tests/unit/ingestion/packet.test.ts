@@ -63,7 +63,9 @@ describe('Dhan packet decoder', () => {
   });
 
   test('a full packet decodes OI and five depth levels', () => {
-    const p = decodePacket(encodeFull({ segment: 'NSE_FNO', securityId: 43521 }, quote, { oi: 987654, high: 990000, low: 950000 }, depth));
+    const p = decodePacket(
+      encodeFull({ segment: 'NSE_FNO', securityId: 43521 }, quote, { oi: 987654, high: 990000, low: 950000 }, depth),
+    );
     assert.equal(p.type, 'full');
     if (p.type !== 'full') return;
     assert.equal(p.segment, 'NSE_FNO');

@@ -4,7 +4,10 @@ import { csvHeader, parseLine } from '../../../services/ingestion/replay/parse.t
 
 describe('replay line parsing', () => {
   test('a JSON line with an ISO time and instrumentId becomes a tick', () => {
-    const r = parseLine('{"time":"2026-11-26T09:15:00.250+05:30","instrumentId":"NSE_EQ:1333","symbol":"HDFCBANK","price":1650.5,"quantity":10,"volume":1200}', 'jsonl');
+    const r = parseLine(
+      '{"time":"2026-11-26T09:15:00.250+05:30","instrumentId":"NSE_EQ:1333","symbol":"HDFCBANK","price":1650.5,"quantity":10,"volume":1200}',
+      'jsonl',
+    );
     assert.equal(r.kind, 'record');
     if (r.kind !== 'record' || r.record.payload !== 'tick') return;
     assert.equal(r.key, 'NSE_EQ:1333');
@@ -24,13 +27,21 @@ describe('replay line parsing', () => {
     const r = parseLine('1795672800250,NSE_EQ:1333,HDFCBANK,1650.5,10,1200,0,1650.45,300,1650.55,120', 'csv', header);
     assert.equal(r.kind, 'record');
     if (r.kind !== 'record' || r.record.payload !== 'tick') return;
-    assert.deepEqual(r.record.tick.depth, [{ bidPrice: 1650.45, bidQuantity: 300, bidOrders: 0, askPrice: 1650.55, askQuantity: 120, askOrders: 0 }]);
+    assert.deepEqual(r.record.tick.depth, [
+      { bidPrice: 1650.45, bidQuantity: 300, bidOrders: 0, askPrice: 1650.55, askQuantity: 120, askOrders: 0 },
+    ]);
   });
 
   test('malformed lines are errors that name the problem', () => {
     assert.match((parseLine('{"time":', 'jsonl') as { detail: string }).detail, /not JSON/);
-    assert.match((parseLine('{"time":"2026-11-26T09:15:00","instrumentId":"NSE_EQ:1","price":1}', 'jsonl') as { detail: string }).detail, /zone/);
-    assert.match((parseLine('{"time":1,"instrumentId":"NSE_EQ:1","price":"abc"}', 'jsonl') as { detail: string }).detail, /price/);
+    assert.match(
+      (parseLine('{"time":"2026-11-26T09:15:00","instrumentId":"NSE_EQ:1","price":1}', 'jsonl') as { detail: string }).detail,
+      /zone/,
+    );
+    assert.match(
+      (parseLine('{"time":1,"instrumentId":"NSE_EQ:1","price":"abc"}', 'jsonl') as { detail: string }).detail,
+      /price/,
+    );
     assert.match((parseLine('{"time":1,"instrumentId":"XX:1","price":1}', 'jsonl') as { detail: string }).detail, /SEGMENT/);
     assert.match((parseLine('1,2', 'csv', ['time', 'instrumentId', 'price']) as { detail: string }).detail, /2 cells/);
   });

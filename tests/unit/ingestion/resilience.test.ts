@@ -1,15 +1,24 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { backoffDelay, CircuitBreaker } from '../../../services/ingestion/dhan/resilience.ts';
-import { subscribeMessages } from '../../../services/ingestion/dhan/source.ts';
 import { parseScripMaster } from '../../../services/ingestion/dhan/scrip-master.ts';
-import { readFileSync } from 'node:fs';
+import { subscribeMessages } from '../../../services/ingestion/dhan/source.ts';
 
 describe('Dhan resilience', () => {
   test('back-off grows exponentially with jitter and is capped', () => {
-    assert.equal(backoffDelay(0, 1000, 60_000, () => 0), 500);
-    assert.equal(backoffDelay(3, 1000, 60_000, () => 1), 8000);
-    assert.equal(backoffDelay(30, 1000, 60_000, () => 1), 60_000);
+    assert.equal(
+      backoffDelay(0, 1000, 60_000, () => 0),
+      500,
+    );
+    assert.equal(
+      backoffDelay(3, 1000, 60_000, () => 1),
+      8000,
+    );
+    assert.equal(
+      backoffDelay(30, 1000, 60_000, () => 1),
+      60_000,
+    );
   });
 
   test('the circuit breaker opens after N failures, half-opens after the cool-down, closes on success', () => {
@@ -30,7 +39,11 @@ describe('Dhan resilience', () => {
   });
 
   test('subscriptions go in messages of at most 100 instruments', () => {
-    const list = Array.from({ length: 250 }, (_, i) => ({ segment: 'NSE_EQ' as const, securityId: String(i + 1), symbol: `S${i}` }));
+    const list = Array.from({ length: 250 }, (_, i) => ({
+      segment: 'NSE_EQ' as const,
+      securityId: String(i + 1),
+      symbol: `S${i}`,
+    }));
     const msgs = subscribeMessages('full', list).map((m) => JSON.parse(m));
     assert.deepEqual(
       msgs.map((m) => m.InstrumentCount),
@@ -42,7 +55,9 @@ describe('Dhan resilience', () => {
 });
 
 describe('scrip master', () => {
-  const master = parseScripMaster(readFileSync(new URL('../../fixtures/ingestion/api-scrip-master.csv', import.meta.url), 'utf8'));
+  const master = parseScripMaster(
+    readFileSync(new URL('../../fixtures/ingestion/api-scrip-master.csv', import.meta.url), 'utf8'),
+  );
   test('resolves symbols to segment and security id', () => {
     assert.equal(master.bySymbol('NSE_EQ', 'HDFCBANK')?.securityId, '1333');
     assert.equal(master.bySymbol('IDX_I', 'NIFTY')?.securityId, '13');

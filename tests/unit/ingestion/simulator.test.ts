@@ -16,7 +16,13 @@ const instruments = [
     simulator: { price: 26000 },
     optionChain: { expiries: 3, strikes: 21, strikeStep: 50 },
   }),
-  instrumentSpecSchema.parse({ symbol: 'HDFCBANK', securityId: '1333', segment: 'NSE_EQ', kind: 'equity', simulator: { price: 1650 } }),
+  instrumentSpecSchema.parse({
+    symbol: 'HDFCBANK',
+    securityId: '1333',
+    segment: 'NSE_EQ',
+    kind: 'equity',
+    simulator: { price: 1650 },
+  }),
 ];
 // Thursday 2026-11-26 10:00 IST.
 const START = Date.parse('2026-11-26T10:00:00+05:30');
@@ -101,7 +107,10 @@ describe('simulator', () => {
   });
 
   test('option security ids are deterministic and unique within a chain', () => {
-    assert.equal(optionSecurityId('IDX_I:13', '2026-12-01', 26000, 'CE'), optionSecurityId('IDX_I:13', '2026-12-01', 26000, 'CE'));
+    assert.equal(
+      optionSecurityId('IDX_I:13', '2026-12-01', 26000, 'CE'),
+      optionSecurityId('IDX_I:13', '2026-12-01', 26000, 'CE'),
+    );
     const ids = new Set<string>();
     for (let k = 20000; k < 32000; k += 50) {
       for (const type of ['CE', 'PE'] as const) ids.add(optionSecurityId('IDX_I:13', '2026-12-01', k, type));
@@ -118,12 +127,18 @@ describe('session and pricing', () => {
   });
 
   test('weekly expiries are the next Tuesdays; an expiry day counts until 15:30 IST', () => {
-    assert.deepEqual(nextExpiries(Date.parse('2026-11-24T10:00:00+05:30'), 2, { weekday: 2, monthly: false }), ['2026-11-24', '2026-12-01']);
+    assert.deepEqual(nextExpiries(Date.parse('2026-11-24T10:00:00+05:30'), 2, { weekday: 2, monthly: false }), [
+      '2026-11-24',
+      '2026-12-01',
+    ]);
     assert.deepEqual(nextExpiries(Date.parse('2026-11-24T15:31:00+05:30'), 1, { weekday: 2, monthly: false }), ['2026-12-01']);
   });
 
   test('monthly expiries are the last Tuesday of each month', () => {
-    assert.deepEqual(nextExpiries(Date.parse('2026-11-02T10:00:00+05:30'), 2, { weekday: 2, monthly: true }), ['2026-11-24', '2026-12-29']);
+    assert.deepEqual(nextExpiries(Date.parse('2026-11-02T10:00:00+05:30'), 2, { weekday: 2, monthly: true }), [
+      '2026-11-24',
+      '2026-12-29',
+    ]);
   });
 
   test('the volume profile is U-shaped over the session', () => {
