@@ -197,7 +197,9 @@ export class Reconciler {
     const hash = desired.metadata.annotations?.[ANNOTATION_APPLIED_HASH];
     const id = `${desired.kind}/${namespace}/${name}`;
     if (live && live.metadata?.annotations?.[ANNOTATION_APPLIED_HASH] === hash && ownedBy(live, feed.metadata.uid)) {
-      if (this.normalized.get(id) === hash || isSubset(body, live)) return 'unchanged';
+      // Listed items carry no apiVersion/kind (watched ones do): compare the rest.
+      const { apiVersion: _v, kind: _k, ...content } = body;
+      if (this.normalized.get(id) === hash || isSubset(content, live)) return 'unchanged';
     }
     const result = await this.d.kube.objects.patch(
       body,

@@ -9,7 +9,7 @@ import { createLogger } from '../../../services/core/log.ts';
 import { movedInstruments, shardOf } from '../../../services/core/sharding.ts';
 import { Cluster, condition, type FeedObject, feedManifest, manyInstruments, sleep, uniqueName, waitFor } from './helpers.ts';
 
-const log = createLogger({ component: 'operator-test', level: process.env.TEST_LOG_LEVEL ?? 'error' });
+const log = createLogger({ component: 'operator-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const cluster = new Cluster();
 const ns = uniqueName('stk-op');
 const running: RunningOperator[] = [];
@@ -166,7 +166,10 @@ describe('MarketFeed operator against a real kube-apiserver', () => {
       'instruments move only into the new shards',
     );
     assert.ok(moved.length <= Math.ceil(ids.length * 0.5), `moved ${moved.length} of ${ids.length}`);
-    assert.equal((await cluster.list(ns, 'apps/v1', 'Deployment', instanceSelector(feed))).length, 18);
+    await waitFor(
+      '18 Deployments',
+      async () => (await cluster.list(ns, 'apps/v1', 'Deployment', instanceSelector(feed))).length === 18,
+    );
 
     await cluster.scaleFeed(ns, feed, 3);
     await waitFor(
