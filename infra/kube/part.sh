@@ -98,6 +98,8 @@ kube_up() {
 
   local p="$KUBE_PKI" extra=()
   # A loopback advertise address cannot be published as the "kubernetes" Service endpoint.
+  # Aggregated APIs (metrics-server) get the front-proxy client identity; with no kube-proxy the
+  # aggregator dials endpoint addresses, not ClusterIPs.
   case "$KUBE_ADVERTISE_ADDRESS" in 127.*) extra+=(--endpoint-reconciler-type=none) ;; esac
   kube_start kube-apiserver apiserver_healthy 180 "$KUBE_BIN/kube-apiserver" \
     --etcd-servers="$etcd_url" \
@@ -112,6 +114,11 @@ kube_up() {
     --authorization-mode=Node,RBAC \
     --enable-admission-plugins=NodeRestriction \
     --allow-privileged=true \
+    --requestheader-client-ca-file="$p/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$p/front-proxy-client.crt" --proxy-client-key-file="$p/front-proxy-client.key" \
+    --enable-aggregator-routing=true \
     --profiling=false \
     "${extra[@]}"
 

@@ -1,14 +1,14 @@
 # Certificates and keys of the local control plane (openssl), in .local/kube/pki. Sourced by
 # kube/part.sh. Generated once; delete .local/kube to start over.
 
-# kube_cert <name> <subject> <extensions>: key + cert signed by the local CA.
+# kube_cert <name> <subject> <extensions> [ca name]: key + cert signed by a local CA (default ca).
 kube_cert() {
-  local name="$1" subj="$2" ext="$3" d="$KUBE_PKI"
+  local name="$1" subj="$2" ext="$3" ca="${4:-ca}" d="$KUBE_PKI"
   [ -s "$d/$name.crt" ] && return 0
   openssl genrsa -out "$d/$name.key" 2048 2>/dev/null
   openssl req -new -key "$d/$name.key" -subj "$subj" -out "$d/$name.csr" 2>/dev/null
   printf '%s\n' "$ext" >"$d/$name.ext"
-  openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+  openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.crt" -CAkey "$d/$ca.key" -CAcreateserial \
     -days 3650 -sha256 -extfile "$d/$name.ext" -out "$d/$name.crt" 2>/dev/null ||
     die "kube: signing the $name certificate failed"
   rm -f "$d/$name.csr" "$d/$name.ext"
@@ -17,14 +17,16 @@ kube_cert() {
 kube_pki() {
   need_cmd openssl "Debian package openssl"
   mkdir -p "$KUBE_PKI"; chmod 700 "$KUBE_PKI"
-  local d="$KUBE_PKI"
-  if [ ! -s "$d/ca.crt" ]; then
-    log "kube: generating a local CA, serving and client certificates, service-account keys"
-    openssl genrsa -out "$d/ca.key" 2048 2>/dev/null
-    openssl req -x509 -new -key "$d/ca.key" -sha256 -days 3650 -subj "/CN=stockify-local-ca" \
+  local d="$KUBE_PKI" ca
+  [ -s "$d/ca.crt" ] || log "kube: generating local CAs, serving and client certificates, service-account keys"
+  # ca signs everything; front-proxy-ca only the aggregator's client (as kubeadm does).
+  for ca in ca front-proxy-ca; do
+    [ -s "$d/$ca.crt" ] && continue
+    openssl genrsa -out "$d/$ca.key" 2048 2>/dev/null
+    openssl req -x509 -new -key "$d/$ca.key" -sha256 -days 3650 -subj "/CN=stockify-local-$ca" \
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-      -out "$d/ca.crt" 2>/dev/null || die "kube: creating the CA failed"
-  fi
+      -out "$d/$ca.crt" 2>/dev/null || die "kube: creating $ca failed"
+  done
   local client="basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
@@ -36,6 +38,7 @@ subjectAltName=IP:127.0.0.1,IP:10.96.0.1,IP:${KUBE_ADVERTISE_ADDRESS},DNS:localh
   kube_cert controller-manager "/CN=system:kube-controller-manager" "$client"
   kube_cert scheduler "/CN=system:kube-scheduler" "$client"
   kube_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
+  kube_cert front-proxy-client "/CN=front-proxy-client" "$client" front-proxy-ca
   if [ ! -s "$d/sa.key" ]; then
     openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
     openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
