@@ -151,7 +151,13 @@ describe('chart: helm install, RBAC proven by a real reconcile, helm uninstall',
     );
     assert.equal(lease.spec.holderIdentity, `chart-test-${runId}`);
 
-    // Every kind the operator applies, for every shard: patch (server-side apply) through the ClusterRole.
+    // Every kind the operator applies, for every shard: server-side apply through the ClusterRole.
+    // A forbidden call shows up in the Degraded condition: fail at once with the API server's words.
+    const forbiddenSoFar = (): void => {
+      const mf = getJson<{ status?: { conditions?: { message: string }[] } }>(['get', 'mf', 'nifty', '-n', feedNs]);
+      const denied = (mf?.status?.conditions ?? []).find((c) => /forbidden/i.test(c.message));
+      if (denied) assert.fail(`the chart RBAC denies a call: ${denied.message.slice(0, 600)}`);
+    };
     for (let shard = 0; shard < sample.spec.shards; shard++) {
       for (const obj of [
         ['deployment', `nifty-ingestion-${shard}`],
@@ -159,7 +165,14 @@ describe('chart: helm install, RBAC proven by a real reconcile, helm uninstall',
         ['deployment', `nifty-storage-${shard}`],
         ['configmap', `nifty-shard-${shard}`],
       ]) {
-        await waitFor(`${obj.join(' ')}`, () => (exists([...obj, '-n', feedNs]) ? true : undefined), 90_000);
+        await waitFor(
+          `${obj.join(' ')}`,
+          () => {
+            forbiddenSoFar();
+            return exists([...obj, '-n', feedNs]) ? true : undefined;
+          },
+          90_000,
+        );
       }
     }
     await waitFor('an HPA', () => (kubectl(['get', 'hpa', '-n', feedNs, '-o', 'name']).stdout.trim() ? true : undefined));
@@ -200,4 +213,3 @@ describe('chart: helm install, RBAC proven by a real reconcile, helm uninstall',
     assert.ok(exists(['mf', 'nifty', '-n', feedNs]), 'MarketFeed kept');
   });
 });
-

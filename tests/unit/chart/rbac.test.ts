@@ -58,8 +58,9 @@ const CALLS: Record<string, () => Permission[]> = {
   // Informers list through KubernetesObjectApi and watch through makeInformer.
   'objects.list': () => on([feeds, ...owned], 'list'),
   makeInformer: () => on([feeds, ...owned], 'watch'),
-  // Server-side apply (and the drain merge patch) of the objects the builders produce.
-  'objects.patch': () => on([...owned, ...applied], 'patch'),
+  // Server-side apply (and the drain merge patch) of the objects the builders produce. An apply
+  // that finds no object creates it, and the API server authorizes that as create too.
+  'objects.patch': () => [...on([...owned, ...applied], 'patch'), ...on([...owned, ...applied], 'create')],
   'objects.delete': () => on(owned, 'delete'),
   'custom.patchNamespacedCustomObject': () => on([feeds], 'patch'),
   'custom.patchNamespacedCustomObjectStatus': () => on([{ ...feeds, resource: `${feeds.resource}/status` }], 'patch'),
