@@ -39,6 +39,13 @@ export class SimulatorSource implements Source {
   }
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
+    if (this.cfg.instruments.length === 0) {
+      // A shard can own no instrument (few instruments, many shards): it stays up and idle,
+      // like a Deployment should, instead of crash-looping.
+      this.current = 'RUNNING';
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      return;
+    }
     const sim = new MarketSimulator(this.cfg);
     const wallStart = Date.now();
     this.current = 'RUNNING';
