@@ -5,10 +5,12 @@
 # registry: images are imported into containerd (ctr -n k8s.io images import).
 #
 # Usage: infra/cluster/cluster.sh up|down|status|env|import <oci archive>...
-#   up      start Kafka, PostgreSQL, Redis and the control plane (infra.sh), then containerd,
-#           the kubelet and metrics-server; wait until the node is Ready; write .local/cluster.env
-#   down    stop metrics-server, every pod, the kubelet and containerd; remove the pod network
-#           (the control plane and the data services are left to `make infra-down`)
+#   up      start Kafka, PostgreSQL, Redis (shared, infra.sh) and the cluster's own control plane
+#           (infra.sh under .local/cluster/control-plane, apiserver on 127.0.0.1:$CLUSTER_APISERVER_PORT),
+#           then containerd, the kubelet and metrics-server; wait until the node is Ready; write
+#           .local/cluster.env (KUBECONFIG of the cluster and the addresses pods use)
+#   down    stop metrics-server, every pod, the kubelet, containerd and the cluster's control
+#           plane; remove the pod network (the shared data services stay)
 #   status  one line per process
 #   env     print .local/cluster.env (the addresses pods use for Kafka, PostgreSQL and Redis)
 #   import  import OCI archives into the cluster's containerd (namespace k8s.io)
@@ -23,7 +25,12 @@ set -euo pipefail
 
 CLUSTER_DIR="$LOCAL/cluster"
 CLUSTER_PKI="$CLUSTER_DIR/pki"
-KUBE_PKI="$LOCAL/kube/pki"
+# The cluster has its own control plane (infra/kube/part.sh run under another root and ports), so
+# that objects others create on the shared development apiserver never land on this node.
+CLUSTER_CP_ROOT="$CLUSTER_DIR/control-plane"
+CLUSTER_APISERVER_PORT="${CLUSTER_APISERVER_PORT:-26443}"
+KUBE_PKI="$CLUSTER_CP_ROOT/.local/kube/pki"
+CLUSTER_KUBECONFIG="$CLUSTER_CP_ROOT/.local/kubeconfig"
 CLUSTER_NODE_NAME="${CLUSTER_NODE_NAME:-stockify-node}"
 CLUSTER_BRIDGE=cni0
 CLUSTER_SUBNET=10.244.0.0/24
@@ -38,7 +45,7 @@ CONTAINERD_SOCK="$RUN_DIR/containerd.sock"
 PAUSE_IMAGE=localhost/stockify/pause:1.0
 CNI_BIN_DIR=/usr/lib/cni
 IPT_CHAIN=STOCKIFY-CLUSTER
-KUBECTL="$KUBE_BIN/kubectl --kubeconfig $LOCAL/kubeconfig"
+KUBECTL="$KUBE_BIN/kubectl --kubeconfig $CLUSTER_KUBECONFIG"
 
 ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
@@ -76,7 +83,7 @@ network_up() {
     iptables -t nat -A "$IPT_CHAIN" -d "$CLUSTER_GATEWAY" -p tcp --dport "${r%%:*}" -j DNAT --to-destination "${r#*:}"
   done
   # The "kubernetes" Service (what in-cluster clients dial) → kube-apiserver on loopback.
-  iptables -t nat -A "$IPT_CHAIN" -d "$KUBERNETES_SERVICE_IP" -p tcp --dport 443 -j DNAT --to-destination "127.0.0.1:$KUBE_APISERVER_PORT"
+  iptables -t nat -A "$IPT_CHAIN" -d "$KUBERNETES_SERVICE_IP" -p tcp --dport 443 -j DNAT --to-destination "127.0.0.1:$CLUSTER_APISERVER_PORT"
   # The metrics-server Service (what the aggregator dials) → metrics-server on the gateway.
   iptables -t nat -A "$IPT_CHAIN" -d "$METRICS_SERVICE_IP" -p tcp --dport 443 -j DNAT --to-destination "$CLUSTER_GATEWAY:$METRICS_SERVER_PORT"
   iptables -t nat -I PREROUTING -j "$IPT_CHAIN"
@@ -231,7 +238,8 @@ import_images() {
 kubelet_pki() {
   mkdir -p "$CLUSTER_PKI"; chmod 700 "$CLUSTER_PKI"
   local d="$CLUSTER_PKI" n="kubelet-$CLUSTER_NODE_NAME"
-  [ -s "$d/$n.crt" ] && return 0
+  # Reuse it only while it is signed by the current CA (the control plane's PKI may be new).
+  [ -s "$d/$n.crt" ] && openssl verify -CAfile "$KUBE_PKI/ca.crt" "$d/$n.crt" >/dev/null 2>&1 && return 0
   # The Node authorizer knows a kubelet by this exact subject.
   openssl genrsa -out "$d/$n.key" 2048 2>/dev/null
   openssl req -new -key "$d/$n.key" -subj "/O=system:nodes/CN=system:node:$CLUSTER_NODE_NAME" -out "$d/$n.csr" 2>/dev/null
@@ -249,7 +257,7 @@ kind: Config
 clusters:
 - name: stockify-local
   cluster:
-    server: https://127.0.0.1:$KUBE_APISERVER_PORT
+    server: https://127.0.0.1:$CLUSTER_APISERVER_PORT
     certificate-authority: $KUBE_PKI/ca.crt
 users:
 - name: user
@@ -348,8 +356,8 @@ metrics_server_up() {
     # It reads node and pod lists with the admin credentials; the aggregator's requests reach it
     # without a front-proxy certificate (the local apiserver has none), so metrics reads are
     # allowed to the anonymous user by RBAC below.
-    start_bg metrics-server "$METRICS_SERVER_BIN" --kubeconfig "$LOCAL/kubeconfig" \
-      --authentication-kubeconfig "$LOCAL/kubeconfig" --authorization-kubeconfig "$LOCAL/kubeconfig" \
+    start_bg metrics-server "$METRICS_SERVER_BIN" --kubeconfig "$CLUSTER_KUBECONFIG" \
+      --authentication-kubeconfig "$CLUSTER_KUBECONFIG" --authorization-kubeconfig "$CLUSTER_KUBECONFIG" \
       --bind-address "$CLUSTER_GATEWAY" --secure-port "$METRICS_SERVER_PORT" --cert-dir "$d" \
       --kubelet-insecure-tls --kubelet-preferred-address-types InternalIP \
       --kubelet-client-certificate "$KUBE_PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$KUBE_PKI/apiserver-kubelet-client.key" \
@@ -404,13 +412,23 @@ services_up() {
     warn "cluster: restarting Kafka to add its pod listener ($CLUSTER_GATEWAY:$KAFKA_POD_PORT)"
     "$INFRA_DIR/infra.sh" down kafka
   fi
-  "$INFRA_DIR/infra.sh" up kafka postgres redis kube
+  "$INFRA_DIR/infra.sh" up kafka postgres redis
   kafka_has_pod_listener || die "cluster: Kafka has no pod listener (is it running outside infra.sh?)"
+  control_plane up
+}
+
+# control_plane up|down|status: etcd, apiserver, controller-manager, scheduler of the cluster.
+control_plane() {
+  STOCKIFY_ROOT="$CLUSTER_CP_ROOT" KUBE_APISERVER_PORT="$CLUSTER_APISERVER_PORT" \
+    ETCD_CLIENT_PORT="${CLUSTER_ETCD_CLIENT_PORT:-22379}" ETCD_PEER_PORT="${CLUSTER_ETCD_PEER_PORT:-22380}" \
+    KUBE_CONTROLLER_MANAGER_PORT="${CLUSTER_CONTROLLER_MANAGER_PORT:-22257}" \
+    KUBE_SCHEDULER_PORT="${CLUSTER_SCHEDULER_PORT:-22259}" "$INFRA_DIR/infra.sh" "$1" kube
 }
 
 write_cluster_env() {
   cat >"$LOCAL/cluster.env.tmp" <<ENV
 # Generated by infra/cluster/cluster.sh: what pods use to reach the host's services.
+export KUBECONFIG=$CLUSTER_KUBECONFIG
 export CLUSTER_NODE_NAME=$CLUSTER_NODE_NAME
 export CLUSTER_GATEWAY=$CLUSTER_GATEWAY
 export CLUSTER_KAFKA_BROKERS=$CLUSTER_GATEWAY:$KAFKA_POD_PORT
@@ -463,11 +481,13 @@ cluster_down() {
     awk -v d="$CLUSTER_DIR/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   fi
   network_down
+  control_plane down
   rm -f "$LOCAL/cluster.env"
-  ok "cluster down (control plane and data services left running)"
+  ok "cluster down (the shared Kafka, PostgreSQL and Redis are left running)"
 }
 
 cluster_status() {
+  control_plane status
   local n
   for n in containerd kubelet metrics-server; do
     if is_running "$n"; then printf '%-25s running  (pid %s)\n' "$n" "$(pid_of "$n")"; else printf '%-25s stopped\n' "$n"; fi
@@ -482,5 +502,5 @@ case "$cmd" in
   status) cluster_status ;;
   env) cat "$LOCAL/cluster.env" ;;
   import) import_images "$@" ;;
-  *) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//p}' "$0" >&2; exit 2 ;;
 esac
