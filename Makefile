@@ -24,8 +24,9 @@ NODE_TEST := $(NODE) --test --test-reporter=spec --test-concurrency=1
 -include infra/infra.mk
 -include image/image.mk
 -include infra/cluster/cluster.mk
+-include tests/bench/bench.mk
 
-.PHONY: help toolchain deps typecheck lint format test test-unit test-integration run bench clean
+.PHONY: help toolchain deps typecheck lint format test test-unit test-integration run clean
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
