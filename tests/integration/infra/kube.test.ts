@@ -79,7 +79,15 @@ test('a CRD becomes Established and a watch sees its custom object created and c
       return established?.status === 'True' ? true : undefined;
     });
 
+    const ref = { group, version: 'v1', namespace, plural };
+    // Established can precede the moment every apiserver handler serves the new resource.
+    await eventually('the new resource to be served', 30_000, async () => {
+      await customObjects.listNamespacedCustomObject(ref);
+      return true;
+    });
+
     const events: Array<[string, number | undefined]> = [];
+    let watchEnded: unknown;
     const watch = new Watch(kc);
     const controller = await watch.watch(
       `/apis/${group}/v1/namespaces/${namespace}/${plural}`,
@@ -87,10 +95,11 @@ test('a CRD becomes Established and a watch sees its custom object created and c
       (phase, obj: { spec?: { size?: number } }) => {
         events.push([phase, obj.spec?.size]);
       },
-      () => undefined,
+      (err) => {
+        watchEnded = err ?? 'closed';
+      },
     );
     try {
-      const ref = { group, version: 'v1', namespace, plural };
       await customObjects.createNamespacedCustomObject({
         ...ref,
         body: { apiVersion: `${group}/v1`, kind: `Gadget${runId}`, metadata: { name: 'one' }, spec: { size: 1 } },
@@ -100,9 +109,10 @@ test('a CRD becomes Established and a watch sees its custom object created and c
       };
       stored.spec.size = 3;
       await customObjects.replaceNamespacedCustomObject({ ...ref, name: 'one', body: stored });
-      await eventually('ADDED and MODIFIED watch events', 20_000, async () =>
-        events.some(([p, s]) => p === 'MODIFIED' && s === 3) ? true : undefined,
-      );
+      await eventually('ADDED and MODIFIED watch events', 20_000, async () => {
+        assert.equal(watchEnded, undefined, `the watch ended early: ${String(watchEnded)}`);
+        return events.some(([p, s]) => p === 'MODIFIED' && s === 3) ? true : undefined;
+      });
       assert.deepEqual(events.slice(0, 2), [
         ['ADDED', 1],
         ['MODIFIED', 3],
