@@ -46,6 +46,19 @@ const podKafka = env('CLUSTER_KAFKA_BROKERS');
 const podDatabase = env('CLUSTER_DATABASE_URL');
 const podRedis = env('CLUSTER_REDIS_URL');
 
+const LOAD_TICKS_PER_SECOND = 1500;
+
+interface Hpa {
+  spec: { minReplicas: number; maxReplicas: number };
+  status: {
+    desiredReplicas?: number;
+    currentMetrics?: { resource?: { name: string; current?: { averageUtilization?: number } } }[];
+  };
+}
+
+const cpuUtilization = (h: Hpa): number | undefined =>
+  h.status.currentMetrics?.find((m) => m.resource?.name === 'cpu')?.resource?.current?.averageUtilization;
+
 const db = new pg.Pool({ connectionString: hostDatabase, max: 2 });
 const faults: { what: string; atMs: number }[] = [];
 const startedMs = Date.now();
@@ -310,9 +323,11 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
     });
   });
 
-  test('under load the processor HPA scales out, and back in when the load goes', async () => {
+  test('under load the processor HPA scales out to its maximum, and back in when the load goes', async () => {
+    const hpaName = `${FEED}-processor-0`;
+    const readHpa = () => kubectlJson<Hpa>(['-n', NS, 'get', 'hpa', hpaName]);
     await phase('HPA scale out', async () => {
-      // Open again, with a simulator rate far above what one processor's CPU request carries.
+      // Open again, at a simulator rate far above what one processor's CPU request (100m) carries.
       await kubectl([
         '-n',
         NS,
@@ -323,27 +338,28 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         '-p',
         JSON.stringify([
           { op: 'remove', path: '/spec/schedule' },
-          { op: 'replace', path: '/spec/source/simulator/ticksPerSecond', value: 3000 },
+          { op: 'replace', path: '/spec/source/simulator/ticksPerSecond', value: LOAD_TICKS_PER_SECOND },
           { op: 'replace', path: '/spec/processor/autoscaling/minReplicas', value: 1 },
         ]),
       ]);
-      const hpa = `${FEED}-processor-0`;
+      await waitFor('the HPA floor back at 1', async () => (await readHpa()).spec.minReplicas === 1, 120_000);
+      const measured = await waitFor(
+        `a CPU reading on HPA ${hpaName} (metrics-server)`,
+        async () => cpuUtilization(await readHpa()),
+        240_000,
+        5_000,
+      );
+      report(`first CPU reading of ${hpaName}: ${measured}% of requests`);
       const scaled = await waitFor(
-        `HPA ${hpa} above 1 replica`,
+        `HPA ${hpaName} at its maximum of 3 replicas`,
         async () => {
-          const h = await kubectlJson<{ status: { desiredReplicas?: number; currentMetrics?: unknown[] } }>([
-            '-n',
-            NS,
-            'get',
-            'hpa',
-            hpa,
-          ]);
-          return (h.status.desiredReplicas ?? 0) > 1 ? h.status : undefined;
+          const h = await readHpa();
+          return h.status.desiredReplicas === 3 ? h : undefined;
         },
         420_000,
         5_000,
       );
-      report(`HPA ${hpa} scaled out to ${scaled.desiredReplicas}: ${JSON.stringify(scaled.currentMetrics)}`);
+      report(`HPA ${hpaName} scaled out to ${scaled.status.desiredReplicas} at ${cpuUtilization(scaled)}% CPU`);
     });
     await phase('HPA scale in', async () => {
       await kubectl([
@@ -354,18 +370,19 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         FEED,
         '--type=json',
         '-p',
-        JSON.stringify([{ op: 'replace', path: '/spec/source/simulator/ticksPerSecond', value: 50 }]),
+        JSON.stringify([{ op: 'replace', path: '/spec/source/simulator/ticksPerSecond', value: 20 }]),
       ]);
       // The operator's HPAs keep a 300 s scale-down stabilisation window.
-      await waitFor(
-        'processor HPA back to 1 replica',
+      const calm = await waitFor(
+        `HPA ${hpaName} back to 1 replica`,
         async () => {
-          const h = await kubectlJson<{ status: { desiredReplicas?: number } }>(['-n', NS, 'get', 'hpa', `${FEED}-processor-0`]);
-          return h.status.desiredReplicas === 1;
+          const h = await readHpa();
+          return h.status.desiredReplicas === 1 ? h : undefined;
         },
         600_000,
         10_000,
       );
+      report(`HPA ${hpaName} scaled in to 1 at ${cpuUtilization(calm)}% CPU`);
     });
   });
 
