@@ -4,9 +4,6 @@
 #   make cluster-status  one line per process
 #   make e2e             build the image, cluster-up (imports it), then tests/e2e (helm install, feed, scale, faults, HPA)
 CLUSTER_SH := $(CURDIR)/infra/cluster/cluster.sh
-E2E_IMAGE_OUT ?= $(CURDIR)/.local/image/stockify.oci.tar
-# The image the chart deploys by default (image/image.mk builds the same one as `make image`).
-E2E_IMAGE_TAG := $(shell sed -n 's/^version: *//p' charts/stockify-operator/Chart.yaml)
 
 .PHONY: cluster-up cluster-down cluster-status e2e
 
@@ -19,8 +16,8 @@ cluster-down: ## stop the node; the control plane and data services stay (make i
 cluster-status: ## containerd, kubelet, metrics-server and the node
 	@"$(CLUSTER_SH)" status
 
-e2e: deps ## end to end on the local cluster: operator chart, MarketFeed, scale, faults, HPA
-	@NODE_BIN="$(NODE)" IMAGE_NAME=docker.io/stockify/stockify IMAGE_TAG="$(E2E_IMAGE_TAG)" IMAGE_OUT="$(E2E_IMAGE_OUT)" image/build.sh
+# `image` comes from image/image.mk (the OCI archive cluster-up imports into containerd).
+e2e: deps image ## end to end on the local cluster: operator chart, MarketFeed, scale, faults, HPA
 	@"$(CLUSTER_SH)" up
 	@set -a && . .local/infra.env && . .local/cluster.env && set +a && \
 	  $(NODE) --test --test-reporter=spec --test-concurrency=1 --test-timeout=3600000 'tests/e2e/**/*.test.ts'

@@ -371,10 +371,15 @@ spec:
   clusterIP: $METRICS_SERVICE_IP
   ports: [{name: https, port: 443, protocol: TCP, targetPort: $METRICS_SERVER_PORT}]
 ---
-apiVersion: v1
-kind: Endpoints
-metadata: {name: metrics-server, namespace: kube-system}
-subsets: [{addresses: [{ip: $CLUSTER_GATEWAY}], ports: [{name: https, port: $METRICS_SERVER_PORT, protocol: TCP}]}]
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: metrics-server-host
+  namespace: kube-system
+  labels: {kubernetes.io/service-name: metrics-server, endpointslice.kubernetes.io/managed-by: stockify-local-cluster}
+addressType: IPv4
+endpoints: [{addresses: [$CLUSTER_GATEWAY], conditions: {ready: true}}]
+ports: [{name: https, port: $METRICS_SERVER_PORT, protocol: TCP}]
 ---
 apiVersion: apiregistration.k8s.io/v1
 kind: APIService
