@@ -1,0 +1,6 @@
+# `make bench`: every benchmark, each figure beside a reference measured in the same run; one table,
+# also written to .local/bench/summary.json. Sizes and a subset: see tests/bench/run.ts.
+.PHONY: bench
+
+bench: deps ## benchmarks: ours vs. a reference measured in the same run (Kafka, processor, storage, end to end, operator)
+	@INFRA_PARTS="kafka postgres redis kube" infra/with-infra.sh $(NODE) tests/bench/run.ts

@@ -1,0 +1,367 @@
+// `make bench`: every benchmark of the tree in one run, each figure beside a reference measured in
+// the same run (or, for end to end, the target), printed as one table and written to
+// .local/bench/summary.json. Sections run one after another so they do not share the CPUs.
+//   node tests/bench/run.ts      (KAFKA_BROKERS, DATABASE_URL, REDIS_URL, KUBECONFIG)
+// Sizes and selection (defaults fit in about 10 minutes on 2 cores):
+//   BENCH_ONLY=kafka-producer,kafka-consumer,processor,storage,e2e,operator   a subset
+//   BENCH_KAFKA_RECORDS (100000)  BENCH_CONTRACTS (1000000)  BENCH_STORAGE_ROWS (200000)
+//   BENCH_E2E_TICKS (150000)  BENCH_LATENCY_TPS (2000)  BENCH_LATENCY_SECONDS (30)
+//   BENCH_CPU_PROF=<dir>          end-to-end children run under node --cpu-prof into <dir>
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../../services/core/log.ts';
+import { runLatency, runThroughput } from './e2e/pipeline.ts';
+import { compareConsumer } from './kafka/consumer.ts';
+import { compareProducer } from './kafka/producer.ts';
+import { runGreeksBench } from './processor/greeks.bench.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT = join(ROOT, '.local', 'bench');
+const log = createLogger({ component: 'bench', level: 'error' });
+
+const num = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    process.stderr.write(`config: ${name} must be a positive number, got '${v}'\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const need = (name: string): string => {
+  const v = process.env[name];
+  if (!v) {
+    process.stderr.write(`config: ${name} is not set (make bench sets it from the local services)\n`);
+    process.exit(2);
+  }
+  return v;
+};
+
+const SECTIONS = ['kafka-producer', 'kafka-consumer', 'processor', 'storage', 'e2e', 'operator'] as const;
+type Section = (typeof SECTIONS)[number];
+const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+for (const s of only) {
+  if (!(SECTIONS as readonly string[]).includes(s)) {
+    process.stderr.write(`config: BENCH_ONLY names unknown section '${s}' (known: ${SECTIONS.join(', ')})\n`);
+    process.exit(2);
+  }
+}
+const wanted = (s: Section): boolean => only.length === 0 || only.includes(s);
+
+const KAFKA_RECORDS = num('BENCH_KAFKA_RECORDS', 100_000);
+const CONTRACTS = num('BENCH_CONTRACTS', 1_000_000);
+const STORAGE_ROWS = num('BENCH_STORAGE_ROWS', 200_000);
+const E2E_TICKS = num('BENCH_E2E_TICKS', 150_000);
+const LATENCY_TPS = num('BENCH_LATENCY_TPS', 2_000);
+const LATENCY_SECONDS = num('BENCH_LATENCY_SECONDS', 30);
+const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+
+/** One line of the table: ours beside the reference; ratio = ours / reference. */
+export interface Line {
+  section: Section;
+  figure: string;
+  unit: string;
+  ours: number | null;
+  reference: number | null;
+  /** What the reference is (a tool measured in this run, or the target itself). */
+  referenceIs: string;
+  ratio: number | null;
+  target: string;
+  met: boolean | null;
+  note?: string;
+}
+
+const lines: Line[] = [];
+const failures: { section: Section; error: string }[] = [];
+const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
+
+function add(l: Omit<Line, 'ratio'> & { ratio?: number | null }): void {
+  lines.push({ ...l, ratio: l.ratio === undefined ? ratio(l.ours, l.reference) : l.ratio });
+}
+
+function runScript(script: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((res, rej) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, script), ...args],
+      { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        if (err) rej(new Error(`${script}: ${(stderr || err.message).trim().split('\n').slice(-2).join(' | ')}`));
+        else res(stdout);
+      },
+    );
+  });
+}
+
+function readFresh<T>(file: string, since: number): T {
+  const json = JSON.parse(readFileSync(join(OUT, file), 'utf8')) as T & { at?: string };
+  if (json.at !== undefined && Date.parse(json.at) < since) throw new Error(`${file} was not rewritten by this run`);
+  return json;
+}
+
+async function section(name: Section, body: () => Promise<void>): Promise<void> {
+  if (!wanted(name)) return;
+  const t0 = Date.now();
+  process.stderr.write(`==> ${name}\n`);
+  try {
+    await body();
+    process.stderr.write(`    ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    failures.push({ section: name, error });
+    process.stderr.write(`    ${name} FAILED: ${error}\n`);
+  }
+}
+
+const brokers = need('KAFKA_BROKERS');
+const databaseUrl = need('DATABASE_URL');
+const redisUrl = need('REDIS_URL');
+const startedAt = Date.now();
+mkdirSync(OUT, { recursive: true });
+
+await section('kafka-producer', async () => {
+  const r = await compareProducer(brokers, KAFKA_RECORDS, log);
+  const note = `${r.ours.records} messages of ${r.ours.meanMessageBytes} B, ${r.reference.partitions} partitions, acks=all`;
+  add({
+    section: 'kafka-producer',
+    figure: 'Kafka producer (ingestion publisher)',
+    unit: 'msg/s',
+    ours: r.ours.messagesPerSecond,
+    reference: r.reference.messagesPerSecond,
+    referenceIs: 'ProducerPerformance',
+    target: 'ratio ≥ 0.5',
+    met: null,
+    note,
+  });
+  add({
+    section: 'kafka-producer',
+    figure: 'Kafka producer (ingestion publisher)',
+    unit: 'MB/s',
+    ours: r.ours.megabytesPerSecond,
+    reference: r.reference.megabytesPerSecond,
+    referenceIs: 'ProducerPerformance',
+    target: 'ratio ≥ 0.5',
+    met: null,
+  });
+  for (const l of lines.slice(-2)) l.met = l.ratio !== null && l.ratio >= 0.5;
+});
+
+await section('kafka-consumer', async () => {
+  const r = await compareConsumer(brokers, KAFKA_RECORDS, log);
+  add({
+    section: 'kafka-consumer',
+    figure: 'Kafka consumer (processor, raw → enriched)',
+    unit: 'msg/s',
+    ours: r.ours.messagesPerSecond,
+    reference: r.reference.messagesPerSecond,
+    referenceIs: 'ConsumerPerformance (same topic)',
+    target: 'none set (context)',
+    met: null,
+    note: `${r.records} raw ticks, ${r.partitions} partitions; ours includes processing and producing ${r.ours.enrichedRecords} enriched records`,
+  });
+});
+
+await section('processor', async () => {
+  const r = runGreeksBench(CONTRACTS);
+  writeFileSync(join(OUT, 'processor.json'), `${JSON.stringify({ ...r, at: new Date().toISOString() }, null, 2)}\n`);
+  const ref = 'contractsPerSecond' in r.reference ? r.reference : null;
+  const ok = r.ours.contractsPerSecond >= 1_000_000 && (r.ratio ?? 0) > 1;
+  add({
+    section: 'processor',
+    figure: 'IV + Greeks per core',
+    unit: 'contracts/s',
+    ours: r.ours.contractsPerSecond,
+    reference: ref?.contractsPerSecond ?? null,
+    referenceIs: ref?.library ?? 'reference library unavailable',
+    target: '≥ 1,000,000/s and ratio > 1',
+    met: ok,
+    note: ref ? `reference timed on ${ref.contracts} contracts` : 'error' in r.reference ? r.reference.error : '',
+  });
+});
+
+await section('storage', async () => {
+  await runScript('tests/bench/storage/copy.bench.ts', [String(STORAGE_ROWS)], 600_000);
+  const s = readFresh<{ rows: number; oursRowsPerSecond: number; referenceRowsPerSecond: number; ratio: number }>(
+    'storage.json',
+    startedAt,
+  );
+  add({
+    section: 'storage',
+    figure: 'Storage write (tick rows)',
+    unit: 'rows/s',
+    ours: s.oursRowsPerSecond,
+    reference: s.referenceRowsPerSecond,
+    referenceIs: 'raw COPY, same key',
+    target: 'ratio ≥ 0.8',
+    met: s.ratio >= 0.8,
+    note: `${s.rows} rows`,
+  });
+});
+
+await section('e2e', async () => {
+  const env = { brokers, databaseUrl, redisUrl, log, dir: join(OUT, 'e2e'), ...(CPU_PROF ? { cpuProfDir: CPU_PROF } : {}) };
+  const t = await runThroughput(env, E2E_TICKS);
+  add({
+    section: 'e2e',
+    figure: 'End to end sustained, zero loss',
+    unit: 'ticks/s',
+    ours: t.ticksPerSecond,
+    reference: 50_000,
+    referenceIs: 'target',
+    target: '≥ 50,000 ticks/s',
+    met: t.ticksPerSecond >= 50_000 && t.lost === 0,
+    note: `${t.limit} ticks as fast as ingestion sends, 1 shard × 3 partitions`,
+  });
+  add({
+    section: 'e2e',
+    figure: 'End to end loss: sent − stored',
+    unit: 'ticks',
+    ours: t.lost,
+    reference: 0,
+    referenceIs: 'target',
+    ratio: null,
+    target: '0',
+    met: t.lost === 0,
+    note: `sent (acknowledged to ingestion) ${t.sent}, stored ${t.distinctStored} distinct tick rows`,
+  });
+  for (const [component, mibs] of Object.entries(t.peakRssMiB)) {
+    add({
+      section: 'e2e',
+      figure: `Peak RSS, ${component} (e2e load)`,
+      unit: 'MiB',
+      ours: mibs,
+      reference: null,
+      referenceIs: '—',
+      target: 'none set',
+      met: null,
+    });
+  }
+  const l = await runLatency(env, LATENCY_TPS, LATENCY_SECONDS);
+  const at = `${l.offeredTicksPerSecond} ticks/s offered, ${l.seconds} s`;
+  for (const [name, p] of [
+    ['tick-to-row', l.tickToRowMs],
+    ['tick-to-stream', l.tickToStreamMs],
+  ] as const) {
+    add({
+      section: 'e2e',
+      figure: `${name} p50`,
+      unit: 'ms',
+      ours: p.p50,
+      reference: null,
+      referenceIs: '—',
+      target: 'none set',
+      met: null,
+      note: `${at}, ${p.samples} ticks`,
+    });
+    add({
+      section: 'e2e',
+      figure: `${name} p99`,
+      unit: 'ms',
+      ours: p.p99,
+      reference: name === 'tick-to-row' ? 250 : null,
+      referenceIs: name === 'tick-to-row' ? 'target' : '—',
+      target: name === 'tick-to-row' ? '≤ 250 ms' : 'none set',
+      met: name === 'tick-to-row' ? p.p99 <= 250 : null,
+    });
+    add({
+      section: 'e2e',
+      figure: `${name} p99.9`,
+      unit: 'ms',
+      ours: p.p999,
+      reference: null,
+      referenceIs: '—',
+      target: 'none set',
+      met: null,
+    });
+  }
+});
+
+await section('operator', async () => {
+  need('KUBECONFIG');
+  let exitError: string | undefined;
+  await runScript('tests/bench/operator/reconcile.bench.ts', [], 600_000).catch((err: Error) => {
+    exitError = err.message; // it exits 1 when steady-state writes are not 0, after writing its file
+  });
+  let o: {
+    applyToAllObjectsMs32Shards: number;
+    objects32Shards: number;
+    steadyStateWrites: number;
+    steadyStateWindowMs: number;
+    rssMiBWith20Feeds: number;
+  };
+  try {
+    o = readFresh('operator.json', startedAt);
+  } catch (err) {
+    throw new Error(exitError ?? (err as Error).message);
+  }
+  add({
+    section: 'operator',
+    figure: 'Reconcile a 32-shard MarketFeed',
+    unit: 'ms',
+    ours: o.applyToAllObjectsMs32Shards,
+    reference: null,
+    referenceIs: '—',
+    target: 'none set',
+    met: null,
+    note: `${o.objects32Shards} objects present after apply`,
+  });
+  add({
+    section: 'operator',
+    figure: 'API writes in steady state',
+    unit: 'writes',
+    ours: o.steadyStateWrites,
+    reference: 0,
+    referenceIs: 'target',
+    ratio: null,
+    target: '0',
+    met: o.steadyStateWrites === 0,
+    note: `in ${o.steadyStateWindowMs / 1000} s`,
+  });
+  add({
+    section: 'operator',
+    figure: 'Operator RSS with 20 MarketFeeds',
+    unit: 'MiB',
+    ours: o.rssMiBWith20Feeds,
+    reference: null,
+    referenceIs: '—',
+    target: 'none set',
+    met: null,
+    note: 'bench process running the operator in-process',
+  });
+});
+
+// ---- the table ----
+const fmt = (v: number | null, unit?: string): string => {
+  if (v === null || Number.isNaN(v)) return '—';
+  if (unit === 'MB/s' || unit === 'MiB' || (unit === 'ms' && Math.abs(v) < 100)) return v.toFixed(1);
+  return Math.round(v).toLocaleString('en-US');
+};
+const cpuModel = cpus()[0]?.model.trim() ?? 'unknown CPU';
+const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${cpuModel}`;
+const header = ['Figure', 'Unit', 'Ours', 'Reference (same run) / target', 'Ratio', 'Target', 'Met'];
+const rows = lines.map((l) => [
+  l.figure,
+  l.unit,
+  fmt(l.ours, l.unit),
+  l.reference === null ? l.referenceIs : `${fmt(l.reference, l.unit)} (${l.referenceIs})`,
+  l.ratio === null ? '—' : l.ratio.toFixed(2),
+  l.target,
+  l.met === null ? '' : l.met ? 'yes' : 'NO',
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+const pad = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+const table = [pad(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(pad)].join('\n');
+const date = new Date().toISOString().slice(0, 10);
+process.stdout.write(`\nstockify bench ${date} — ${machine} — ${((Date.now() - startedAt) / 1000).toFixed(0)} s\n${table}\n`);
+for (const l of lines) if (l.note) process.stdout.write(`  ${l.figure} [${l.unit}]: ${l.note}\n`);
+for (const f of failures) process.stdout.write(`FAILED ${f.section}: ${f.error}\n`);
+writeFileSync(
+  join(OUT, 'summary.json'),
+  `${JSON.stringify({ date, at: new Date().toISOString(), machine, seconds: Math.round((Date.now() - startedAt) / 1000), lines, failures }, null, 2)}\n`,
+);
+process.stdout.write('wrote .local/bench/summary.json\n');
+process.exitCode = failures.length > 0 ? 1 : 0;
