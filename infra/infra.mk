@@ -8,19 +8,19 @@ INFRA_SH := $(CURDIR)/infra/infra.sh
 WITH_INFRA := $(CURDIR)/infra/with-infra.sh
 
 .PHONY: infra-up infra-down infra-status infra-env infra-test
-infra-up:
+infra-up: ## start Kafka, PostgreSQL, Redis, kube control plane (INFRA_PARTS=...); writes .local/infra.env
 	@"$(INFRA_SH)" up $(INFRA_PARTS)
 
-infra-down:
+infra-down: ## stop the local infrastructure (INFRA_PARTS=..., default all)
 	@"$(INFRA_SH)" down $(INFRA_PARTS)
 
-infra-status:
+infra-status: ## one line per local infrastructure process
 	@"$(INFRA_SH)" status $(INFRA_PARTS)
 
-infra-env:
+infra-env: ## print the environment of the running parts
 	@"$(INFRA_SH)" env
 
 # The infrastructure's own integration tests (needs Node 24 as $(NODE) and node_modules).
 NODE ?= node
-infra-test:
+infra-test: deps ## integration tests of the local infrastructure itself
 	@INFRA_PARTS="$(INFRA_PARTS)" "$(WITH_INFRA)" $(NODE) --test 'tests/integration/infra/**/*.test.ts'

@@ -43,11 +43,20 @@ need_cmd() {
   command -v "$1" >/dev/null 2>&1 || die "missing prerequisite: '$1' not found on PATH ($2)"
 }
 
+# need_pkg_cmd <command> <debian package>: install the package with apt-get when the command is
+# missing on a Debian system; elsewhere name what is missing.
+need_pkg_cmd() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  command -v dpkg-query >/dev/null 2>&1 || die "missing prerequisite: '$1' not found on PATH (Debian package $2)"
+  apt_install "$2"
+  command -v "$1" >/dev/null 2>&1 || die "missing prerequisite: '$1' still not on PATH after installing $2"
+}
+
 # Go is looked up on PATH, then in the standard install location.
 find_go() {
   if command -v go >/dev/null 2>&1; then command -v go; return; fi
   [ -x /usr/local/go/bin/go ] && { echo /usr/local/go/bin/go; return; }
-  die "missing prerequisite: Go toolchain (go >= 1.26) not found on PATH or in /usr/local/go/bin"
+  die "missing prerequisite: a Go toolchain (1.21 or newer; it fetches the 1.26 toolchain the go.mod files ask for) on PATH or in /usr/local/go/bin"
 }
 
 # apt_install <package...>: install Debian packages that are missing (as root), once per run.

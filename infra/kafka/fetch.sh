@@ -6,8 +6,8 @@ set -euo pipefail
 
 fetch() {
   [ -f "$KAFKA_HOME/libs/.complete" ] && return 0
-  need_cmd java "a Java 17+ runtime, e.g. Debian package openjdk-17-jre-headless"
-  need_cmd mvn "Apache Maven, e.g. Debian package maven"
+  need_pkg_cmd java openjdk-17-jre-headless
+  need_pkg_cmd mvn maven
   local tmp="$KAFKA_HOME/libs.tmp.$$"
   trap 'rm -rf "$tmp"' EXIT
   log "kafka $KAFKA_VERSION: resolving the broker and tools jars with Maven"

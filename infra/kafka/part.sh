@@ -69,6 +69,7 @@ kafka_up() {
     port_in_use "$KAFKA_PORT" && die "kafka: port $KAFKA_PORT is in use by another process (set KAFKA_PORT)"
     port_in_use "$KAFKA_CONTROLLER_PORT" && die "kafka: controller port $KAFKA_CONTROLLER_PORT is in use (set KAFKA_CONTROLLER_PORT)"
     "$INFRA_DIR/kafka/fetch.sh"
+    need_pkg_cmd java openjdk-17-jre-headless
     kafka_write_config
     local java_opts=(${KAFKA_HEAP_OPTS:--Xmx768m -Xms256m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20
       -Djava.awt.headless=true "-Dlog4j.configuration=file:$INFRA_DIR/kafka/log4j.properties"

@@ -54,8 +54,8 @@ kube_status() {
 }
 
 kube_prereqs() {
-  need_cmd curl "Debian package curl"
-  need_cmd openssl "Debian package openssl"
+  need_pkg_cmd curl curl
+  need_pkg_cmd openssl openssl
   find_go >/dev/null
   "$INFRA_DIR/kube/build.sh"
   "$INFRA_DIR/etcd/build.sh"
