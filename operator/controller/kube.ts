@@ -7,7 +7,9 @@ import {
   CustomObjectsApi,
   createConfiguration,
   type KubeConfig,
+  type KubernetesObject,
   KubernetesObjectApi,
+  loadYaml,
   type RequestContext,
   type ResponseContext,
   ServerConfiguration,
@@ -105,4 +107,13 @@ export function describeError(err: unknown): string {
     }
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A plain JSON object as client-node's model classes (whose field names differ from the wire names
+ * for a few fields: `default`, `x-kubernetes-*`, `$ref`). Its serializer reads the model names, so a
+ * plain object would lose those fields on the way out.
+ */
+export function toModel<T extends KubernetesObject>(object: T): T {
+  return loadYaml<T>(JSON.stringify(object));
 }

@@ -26,12 +26,26 @@ import type { Clock } from './clock.ts';
 import { type Condition, type ConditionInput, conditionOf, setCondition } from './conditions.ts';
 import type { EventRecorder } from './events.ts';
 import type { Watcher } from './informers.ts';
-import { describeError, type Kube, statusOf } from './kube.ts';
+import { describeError, type Kube, statusOf, toModel } from './kube.ts';
 import type { ReconcileResult } from './queue.ts';
 import { shardTopics, type TopicManager } from './topics.ts';
 
 export const FINALIZER = 'stockify.io/kafka-topics';
 const DRAIN_MANAGER = 'stockify-operator-drain';
+/** Object applies in flight at once within one reconcile. */
+const APPLY_CONCURRENCY = 8;
+
+/** Runs fn over items with at most `limit` in flight. */
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 export interface ReconcilerDeps {
   kube: Kube;
@@ -137,22 +151,28 @@ export class Reconciler {
       problems.push({ reason: 'InvalidTimezone', message: `${err.message}; running as if the market were open` });
     }
 
-    problems.push(...(await this.checkSecrets(feed)));
-    problems.push(...(await this.ensureTopics(feed)));
-
-    // Desired objects: apply what changed.
+    // Secrets, Kafka topics and the objects are independent: do them side by side.
     const desired = desiredObjects(feed, { marketOpen: market?.open ?? true, image: this.d.image });
     const createdShards: number[] = [];
     let applied = 0;
-    for (const object of desired) {
-      try {
-        const outcome = await this.applyIfChanged(feed, object);
-        if (outcome !== 'unchanged') applied++;
-        if (outcome === 'created' && object.kind === 'ConfigMap') createdShards.push(Number(object.metadata.labels[LABEL_SHARD]));
-      } catch (err) {
-        problems.push({ reason: 'ApplyFailed', message: `${object.kind} ${object.metadata.name}: ${describeError(err)}` });
-      }
-    }
+    const [secretProblems, topicProblems] = await Promise.all([
+      this.checkSecrets(feed),
+      this.ensureTopics(feed),
+      mapLimit(desired, APPLY_CONCURRENCY, async (object) => {
+        try {
+          const outcome = await this.applyIfChanged(feed, object);
+          if (outcome !== 'unchanged') applied++;
+          if (outcome === 'created' && object.kind === 'ConfigMap')
+            createdShards.push(Number(object.metadata.labels[LABEL_SHARD]));
+        } catch (err) {
+          problems.push({ reason: 'ApplyFailed', message: `${object.kind} ${object.metadata.name}: ${describeError(err)}` });
+        }
+      }),
+    ]);
+    problems.push(...secretProblems, ...topicProblems);
+    // A stable order keeps the Degraded message (and so the status) identical across retries.
+    problems.sort((a, b) => a.reason.localeCompare(b.reason) || a.message.localeCompare(b.message));
+    createdShards.sort((a, b) => a - b);
     if (createdShards.length > 0) {
       await this.d.events.record(
         feed,
@@ -202,7 +222,7 @@ export class Reconciler {
       if (this.normalized.get(id) === hash || isSubset(content, live)) return 'unchanged';
     }
     const result = await this.d.kube.objects.patch(
-      body,
+      toModel(body),
       undefined,
       undefined,
       FIELD_MANAGER,

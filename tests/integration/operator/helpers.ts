@@ -11,6 +11,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { toModel } from '../../../operator/controller/kube.ts';
 import { crdObject } from '../../../operator/crd/generate.ts';
 
 export function kubeConfig(): KubeConfig {
@@ -60,7 +61,7 @@ export class Cluster {
 
   async installCrd(): Promise<void> {
     await this.objects.patch(
-      crdObject() as KubernetesObject,
+      toModel(crdObject() as KubernetesObject),
       undefined,
       undefined,
       'stockify-tests',

@@ -330,3 +330,31 @@ describe('market hours', () => {
 });
 
 export type { FeedObject };
+
+describe('CRD validation by the API server', () => {
+  const rejects = async (spec: Record<string, unknown>, pattern: RegExp): Promise<void> => {
+    await assert.rejects(
+      cluster.applyFeed(feedManifest(ns, uniqueName('bad'), { instruments: manyInstruments(1), ...spec })),
+      (err: unknown) => {
+        const e = err as { code?: number; body?: unknown };
+        assert.equal(e.code, 422);
+        assert.match(String(typeof e.body === 'string' ? e.body : JSON.stringify(e.body)), pattern);
+        return true;
+      },
+    );
+  };
+
+  test('minReplicas above maxReplicas is rejected by CEL', () =>
+    rejects({ processor: { autoscaling: { minReplicas: 3, maxReplicas: 2 } } }, /must not exceed maxReplicas/));
+
+  test('maxReplicas above partitionsPerShard is rejected by CEL', () =>
+    rejects({ storage: { autoscaling: { minReplicas: 1, maxReplicas: 4 } } }, /must not exceed kafka.partitionsPerShard/));
+
+  test('a window that closes before it opens is rejected by CEL', () =>
+    rejects({ schedule: { open: [{ days: ['Mon'], from: '15:00', to: '09:00' }] } }, /must be before to/));
+
+  test('zero shards is rejected', () => rejects({ shards: 0 }, /spec.shards/));
+
+  test('a time zone that is not IANA-shaped is rejected', () =>
+    rejects({ schedule: { timezone: 'not a zone' } }, /spec.schedule.timezone/));
+});
