@@ -150,7 +150,9 @@ fail_part() {
   printf '%s[infra]%s %s%s failed:%s %s\n' "$_B" "$_N" "$_R" "$name" "$_N" "$*" >&2
   if [ -s "$LOG_DIR/$name.log" ]; then
     printf -- '----- last lines of %s -----\n' "${LOG_DIR#"$ROOT"/}/$name.log" >&2
-    tail -n 25 "$LOG_DIR/$name.log" >&2
+    # Only this start's lines (start_bg writes a marker), at most 25.
+    awk '/^===== .* start [0-9TZ:-]+ =====$/ { n = 0; next } { line[n++ % 25] = $0 }
+         END { for (i = (n > 25 ? n - 25 : 0); i < n; i++) print line[i % 25] }' "$LOG_DIR/$name.log" >&2
     printf -- '-----\n' >&2
   fi
   # Leave nothing half-started behind.
