@@ -13,10 +13,12 @@ kafka_healthy() {
 }
 
 kafka_status() {
-  if kafka_healthy; then
-    echo "kafka     running  127.0.0.1:$KAFKA_PORT (pid $(pid_of kafka || echo '?'), Kafka $KAFKA_VERSION KRaft)"
+  if is_running kafka && kafka_healthy; then
+    echo "kafka     running  127.0.0.1:$KAFKA_PORT (pid $(pid_of kafka), Kafka $KAFKA_VERSION KRaft)"
   elif is_running kafka; then
     echo "kafka     starting/unhealthy (pid $(pid_of kafka)); see .local/logs/kafka.log"
+  elif port_in_use "$KAFKA_PORT"; then
+    echo "kafka     stopped  (port $KAFKA_PORT is used by a process not started from ${LOCAL})"
   else
     echo "kafka     stopped"
   fi
