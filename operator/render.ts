@@ -40,7 +40,7 @@ export function renderYaml(text: string, opts: { market?: 'open' | 'closed' | 'n
     const market = opts.market ?? 'open';
     const marketOpen = market === 'now' ? isOpen(feed.spec.schedule, opts.now ?? new Date()).open : market === 'open';
     for (const object of desiredObjects(feed, { marketOpen, ...(opts.image ? { image: opts.image } : {}) })) {
-      out.push(stringify(object, { lineWidth: 0 }));
+      out.push(stringify(object, { lineWidth: 0, aliasDuplicateObjects: false }));
     }
   }
   if (out.length === 0) throw new RenderError('no MarketFeed found in the input');

@@ -70,6 +70,7 @@ export class Watcher<T extends KubernetesObject = KubernetesObject> {
       );
     this.informer = makeInformer<T>(kube.config, namespacedPath(kind.path, opts.namespace), list, opts.labelSelector);
     this.informer.on('error', (err) => {
+      if (this.stopped) return; // the abort of our own stop()
       this.synced = false;
       this.onProblem(kind.kind, err);
       this.scheduleRestart();

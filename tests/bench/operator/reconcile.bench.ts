@@ -12,7 +12,7 @@ import { Cluster, feedManifest, manyInstruments, sleep, uniqueName, waitFor } fr
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 10_000);
 const cluster = new Cluster();
 const ns = uniqueName('stk-bench');
-const log = createLogger({ component: 'operator-bench', level: 'error' });
+const log = createLogger({ component: 'operator-bench', level: 'silent' });
 
 async function countOwned(feed: string): Promise<number> {
   let n = 0;
