@@ -241,7 +241,7 @@ await section('e2e', async () => {
     });
   }
   const l = await runLatency(env, LATENCY_TPS, LATENCY_SECONDS);
-  const at = `${l.offeredTicksPerSecond} ticks/s offered, ${l.seconds} s`;
+  const at = `simulator set to ${l.offeredTicksPerSecond} ticks/s (${Math.round(l.generatedTicksPerSecond)}/s generated), ${l.seconds} s`;
   for (const [name, p] of [
     ['tick-to-row', l.tickToRowMs],
     ['tick-to-stream', l.tickToStreamMs],

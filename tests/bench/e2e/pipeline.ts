@@ -59,6 +59,8 @@ export interface ThroughputResult {
 
 export interface LatencyResult {
   offeredTicksPerSecond: number;
+  /** Ticks the simulator generated per second in the counted window (its volume profile varies the rate). */
+  generatedTicksPerSecond: number;
   seconds: number;
   tickToRowMs: Percentiles;
   tickToStreamMs: Percentiles;
@@ -272,7 +274,15 @@ export async function runLatency(
     await sleep((warmupSeconds + seconds) * 1000);
     const countToMs = Date.now();
     await stopChild(ingestion);
-    await sleep(3_000); // the last ticks reach the table and the stream
+    // Every tick ingestion published reaches the table (and then the stream) before counting.
+    const published = publishedFromLog(ingestion.logFile) ?? 0;
+    const storage = run.children.find((c) => c.component === 'storage') as Child;
+    const drainBy = Date.now() + 180_000;
+    while (((await metric(storage, 'stockify_storage_rows_written_total', { table: 'ticks' })) ?? 0) < published) {
+      if (Date.now() > drainBy) break;
+      await sleep(200);
+    }
+    await sleep(2_000);
     await sub.punsubscribe();
     const rows = await pool.query<{ ms: number }>(
       `SELECT (extract(epoch FROM bench_inserted_at - received_time) * 1000)::float8 AS ms FROM ${qualified(run.schema, 'ticks')}
@@ -282,6 +292,7 @@ export async function runLatency(
     const peakRssMiB = await finish(env, run, pool);
     return {
       offeredTicksPerSecond: ticksPerSecond,
+      generatedTicksPerSecond: rows.rows.length / ((countToMs - countFromMs) / 1000),
       seconds,
       tickToRowMs: percentiles(rows.rows.map((r) => r.ms)),
       tickToStreamMs: percentiles(stream.filter((s) => s.receivedMs < countToMs).map((s) => s.ms)),
