@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     for (const f of feeds) await waitFor(`objects of ${f}`, async () => (await countOwned(f)) === 3 + 4 * 8, 300_000, 250);
     await waitFor('the queue to drain', async () => op.queueDepth() === 0, 60_000);
     global.gc?.();
-    const rss20 = process.memoryUsage().rss;
+    const { rss: rss20, heapUsed } = process.memoryUsage();
 
     const result = {
       at: new Date().toISOString(),
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       feeds: 20,
       rssBytesWith20Feeds: rss20,
       rssMiBWith20Feeds: Math.round((rss20 / 1048576) * 10) / 10,
+      heapUsedMiBWith20Feeds: Math.round((heapUsed / 1048576) * 10) / 10,
       rssMiBBeforeOperator: Math.round((rssBefore / 1048576) * 10) / 10,
       note: 'RSS of the benchmark process, which runs the operator in-process',
     };
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `32-shard MarketFeed: ${expected} objects present ${result.applyToAllObjectsMs32Shards} ms after apply\n` +
         `steady state: ${steadyWrites} API writes in ${STEADY_MS} ms (must be 0)\n` +
-        `RSS with 20 MarketFeeds: ${result.rssMiBWith20Feeds} MiB\n` +
+        `RSS with 20 MarketFeeds: ${result.rssMiBWith20Feeds} MiB (heap used ${result.heapUsedMiBWith20Feeds} MiB)\n` +
         'wrote .local/bench/operator.json\n',
     );
     if (steadyWrites !== 0) process.exitCode = 1;
