@@ -18,6 +18,14 @@ const script = (name: string, code: string, env: Record<string, string> = {}): C
   logFile: join(dir, `${name}.log`),
 });
 
+const logOf = (name: string): string => {
+  try {
+    return readFileSync(join(dir, `${name}.log`), 'utf8');
+  } catch {
+    return '';
+  }
+};
+
 const FAST = { initialMs: 100, maxMs: 400, resetAfterMs: 60_000 };
 
 async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -73,13 +81,13 @@ describe('supervisor', () => {
       [
         script(
           'graceful',
-          "process.on('SIGTERM', () => { setTimeout(() => { console.log('drained'); process.exit(0); }, 200); }); setInterval(() => {}, 1000)",
+          "process.on('SIGTERM', () => { setTimeout(() => { console.log('drained'); process.exit(0); }, 200); }); console.log('armed'); setInterval(() => {}, 1000)",
         ),
       ],
       { backoff: FAST },
     );
     sup.start();
-    await sleep(300);
+    await until(() => logOf('graceful').includes('armed'), 30_000);
     const started = Date.now();
     assert.deepEqual(await sup.stop(5_000), []);
     assert.ok(Date.now() - started >= 150, 'waited for the drain');
@@ -88,11 +96,15 @@ describe('supervisor', () => {
   });
 
   test('a child that ignores SIGTERM is killed after the grace period', async () => {
-    const sup = new Supervisor([script('stubborn', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)")], {
-      backoff: FAST,
-    });
+    const sup = new Supervisor(
+      [script('stubborn', "process.on('SIGTERM', () => {}); console.log('armed'); setInterval(() => {}, 1000)")],
+      {
+        backoff: FAST,
+      },
+    );
     sup.start();
-    await sleep(300);
+    // Stop only once the child has its SIGTERM handler: a loaded machine may take a while to start node.
+    await until(() => logOf('stubborn').includes('armed'), 30_000);
     const started = Date.now();
     assert.deepEqual(await sup.stop(500), ['stubborn']);
     assert.ok(Date.now() - started >= 450);
