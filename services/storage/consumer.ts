@@ -7,7 +7,7 @@ import type { Logger } from '../core/log.ts';
 import { RateLimitedLog } from '../core/log.ts';
 import type { DeadLetter, EnrichedRecord } from '../core/messages.ts';
 import { codec, SCHEMA_VERSION } from '../core/proto.ts';
-import { type LiveUpdate, type LiveWriter, liveUpdate } from './live.ts';
+import { type LiveWriter, liveUpdate, NewestUpdates } from './live.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { addRecord, batchSize, emptyBatch, TABLES } from './tables.ts';
 import type { PgWriter } from './writer.ts';
@@ -122,7 +122,7 @@ export class StorageConsumer {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(start, start + max);
       const rows = emptyBatch();
-      const updates: LiveUpdate[] = [];
+      const updates = new NewestUpdates();
       const dead: DeadLetter[] = [];
       let lastTickMs = 0;
       for (const m of chunk) {
@@ -132,7 +132,7 @@ export class StorageConsumer {
           addRecord(rows, r);
           const u = liveUpdate(r);
           if (u) {
-            updates.push(u);
+            updates.offer(u);
             if (u.timeMs > lastTickMs) lastTickMs = u.timeMs;
           }
         } catch (err) {
@@ -215,8 +215,9 @@ export class StorageConsumer {
   }
 
   /** Best-effort: a Redis failure is counted and logged, never retried against the history write. */
-  private async publishLive(updates: LiveUpdate[]): Promise<void> {
-    if (updates.length === 0) return;
+  private async publishLive(newest: NewestUpdates): Promise<void> {
+    if (newest.size === 0) return;
+    const updates = newest.values();
     try {
       const res = await this.o.live.apply(updates);
       this.o.metrics.liveUpdates.inc(res.applied);

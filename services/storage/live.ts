@@ -32,21 +32,46 @@ export interface LiveUpdate {
   id: string;
   timeMs: number;
   seq: number;
-  bytes: Buffer;
+  /** Encoded only when the update is sent (most updates of a batch are superseded first). */
+  snapshot: Snapshot;
 }
 
 /** The Snapshot a record becomes in Redis; bars and GEX have no live snapshot. */
 export function liveUpdate(r: EnrichedRecord): LiveUpdate | undefined {
   if (r.payload === 'tick') {
     const s: Snapshot = { instrumentId: r.tick.instrument.id, timeMs: r.tick.exchangeTimeMs, payload: 'tick', tick: r.tick };
-    return { id: s.instrumentId, timeMs: s.timeMs, seq: r.tick.seq, bytes: snapshotCodec.encode(s) };
+    return { id: s.instrumentId, timeMs: s.timeMs, seq: r.tick.seq, snapshot: s };
   }
   if (r.payload === 'optionQuote') {
     const q = r.optionQuote;
     const s: Snapshot = { instrumentId: q.instrument.id, timeMs: q.exchangeTimeMs, payload: 'optionQuote', optionQuote: q };
-    return { id: s.instrumentId, timeMs: s.timeMs, seq: q.seq, bytes: snapshotCodec.encode(s) };
+    return { id: s.instrumentId, timeMs: s.timeMs, seq: q.seq, snapshot: s };
   }
   return undefined;
+}
+
+/** Whether a is newer than b by the rule the Lua script applies: exchange time, then sequence. */
+export const isNewer = (a: LiveUpdate, b: LiveUpdate): boolean => a.timeMs > b.timeMs || (a.timeMs === b.timeMs && a.seq > b.seq);
+
+/**
+ * The newest update per instrument of one batch. Redis would keep only these anyway, so the
+ * superseded ones are neither encoded nor sent (one script call per instrument, not per record).
+ */
+export class NewestUpdates {
+  private readonly byId = new Map<string, LiveUpdate>();
+
+  offer(u: LiveUpdate): void {
+    const cur = this.byId.get(u.id);
+    if (cur === undefined || isNewer(u, cur)) this.byId.set(u.id, u);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  values(): LiveUpdate[] {
+    return [...this.byId.values()];
+  }
 }
 
 type WithSetLatest = Redis & {
@@ -72,13 +97,15 @@ export class LiveWriter {
     this.redis = redis as WithSetLatest;
   }
 
-  /** Applies the updates in one pipeline; returns how many were newer (stored and published). */
+  /** Applies the updates in one pipeline (one round trip); returns how many were newer (stored and published). */
   async apply(updates: readonly LiveUpdate[]): Promise<{ applied: number; failed: number }> {
     if (updates.length === 0) return { applied: 0, failed: 0 };
     const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
       setLatest(key: string, channel: string, timeMs: string, seq: string, bytes: Buffer): unknown;
     };
-    for (const u of updates) pipe.setLatest(latestKey(u.id), liveChannel(u.id), String(u.timeMs), String(u.seq), u.bytes);
+    for (const u of updates) {
+      pipe.setLatest(latestKey(u.id), liveChannel(u.id), String(u.timeMs), String(u.seq), snapshotCodec.encode(u.snapshot));
+    }
     const results = (await pipe.exec()) ?? [];
     let applied = 0;
     let failed = 0;

@@ -1,9 +1,11 @@
-// Idempotent batched history writes: per table, COPY into a temporary staging table, then
-// INSERT ... SELECT ... ON CONFLICT on the natural key — ignored for ticks, quotes and GEX (a
-// redelivered record never makes a second row), merged for bars (a bar split across processors or
-// re-emitted as it grows ends up right). One transaction per batch.
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+// Idempotent batched history writes, one transaction per batch. Ticks, quotes and GEX are first
+// COPYed straight into the history table under a savepoint: the natural key is its primary key, so
+// the COPY either stores every row (the usual case: nothing seen before) or fails as a whole on the
+// first duplicate. Then, and for bars always, the rows are COPYed into a temporary staging table
+// and moved with INSERT ... SELECT ... ON CONFLICT on the natural key — ignored for ticks, quotes
+// and GEX (a redelivered record never makes a second row), merged for bars (a bar split across
+// processors or re-emitted as it grows ends up right).
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ident, qualified } from './migrations.ts';
@@ -19,6 +21,10 @@ export interface WriteResult {
 
 const cols = (t: TableName): string => TABLE_SPECS[t].columns.map((c) => ident(c.name)).join(', ');
 const stage = (t: TableName): string => `pg_temp.${ident(`stage_${t}`)}`;
+
+/** After a duplicate, this many batches of that table go straight to staging (redeliveries come in runs). */
+export const STAGED_AFTER_CONFLICT = 20;
+const UNIQUE_VIOLATION = '23505';
 
 /** The INSERT ... SELECT that moves a staging table into its history table. */
 export function mergeSql(schema: string, t: TableName): string {
@@ -71,6 +77,8 @@ export class PgWriter {
   private readonly staged = new WeakSet<pg.PoolClient>();
   /** Instruments already recorded, so most batches skip the instruments upsert. */
   private readonly known = new Map<string, string>();
+  /** Per table: batches left that skip the direct COPY because a recent one met a duplicate. */
+  private readonly staging: Record<TableName, number> = { ticks: 0, option_quotes: 0, bars_1m: 0, gex: 0 };
 
   constructor(pool: pg.Pool, schema: string, opts: WriterOptions = {}) {
     this.pool = pool;
@@ -98,8 +106,18 @@ export class PgWriter {
         for (const t of TABLES) {
           const rows = batch[t];
           if (rows.length === 0) continue;
-          const copy = client.query(copyFrom(`COPY ${stage(t)} (${cols(t)}) FROM STDIN`));
-          await pipeline(Readable.from(chunks(copyLines(rows))), copy);
+          const text = Buffer.from(copyLines(rows), 'utf8');
+          if (t !== 'bars_1m' && this.staging[t] === 0) {
+            const direct = await this.copyDirect(client, t, text);
+            if (direct !== undefined) {
+              written[t] = direct;
+              continue;
+            }
+            this.staging[t] = STAGED_AFTER_CONFLICT;
+          } else if (this.staging[t] > 0) {
+            this.staging[t] -= 1;
+          }
+          await copy(client, `COPY ${stage(t)} (${cols(t)}) FROM STDIN`, text);
           const res = await client.query(mergeSql(this.schema, t));
           written[t] = res.rowCount ?? 0;
         }
@@ -118,6 +136,20 @@ export class PgWriter {
     } finally {
       // A connection that failed mid-batch is discarded, not reused in an unknown state.
       client.release(broken);
+    }
+  }
+
+  /** COPY into the history table itself; undefined (and nothing written) when a row is already there. */
+  private async copyDirect(client: pg.PoolClient, t: TableName, text: Buffer): Promise<number | undefined> {
+    await client.query('SAVEPOINT direct_copy');
+    try {
+      const n = await copy(client, `COPY ${qualified(this.schema, t)} (${cols(t)}) FROM STDIN`, text);
+      await client.query('RELEASE SAVEPOINT direct_copy');
+      return n;
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT direct_copy');
+      return undefined;
     }
   }
 
@@ -152,8 +184,10 @@ function counts(f: (t: TableName) => number): WriteCounts {
   return { ticks: f('ticks'), option_quotes: f('option_quotes'), bars_1m: f('bars_1m'), gex: f('gex') };
 }
 
-/** Splits a large COPY payload so the stream is fed in reasonable pieces. */
-function* chunks(text: string, size = 1 << 20): Generator<Buffer> {
-  const bytes = Buffer.from(text, 'utf8');
-  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+/** Runs one COPY ... FROM STDIN with the whole payload; resolves to the rows copied. */
+async function copy(client: pg.PoolClient, sql: string, text: Buffer): Promise<number> {
+  const stream = client.query(copyFrom(sql));
+  stream.end(text);
+  await finished(stream);
+  return stream.rowCount ?? 0;
 }

@@ -63,6 +63,24 @@ describe('PostgreSQL writer', () => {
     assert.equal(await count(pool, schema, 'ticks'), N + 10);
   });
 
+  test('a batch that overlaps rows already stored writes only the new ones, also from a fresh writer', async () => {
+    const first = emptyBatch();
+    for (let i = 1; i <= 100; i++) addRecord(first, rec.tick(tick('IDX_I:77', i)));
+    assert.equal((await new PgWriter(pool, schema).write(first)).written.ticks, 100);
+    // A fresh writer tries the direct COPY first; the duplicates make it fall back to staging.
+    const overlap = emptyBatch();
+    for (let i = 51; i <= 150; i++) addRecord(overlap, rec.tick(tick('IDX_I:77', i)));
+    const fresh = new PgWriter(pool, schema);
+    assert.equal((await fresh.write(overlap)).written.ticks, 50);
+    const next = emptyBatch();
+    for (let i = 151; i <= 160; i++) addRecord(next, rec.tick(tick('IDX_I:77', i)));
+    assert.equal((await fresh.write(next)).written.ticks, 10);
+    const r = await pool.query<{ n: number; k: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT seq)::int AS k FROM "${schema}".ticks WHERE instrument_id = 'IDX_I:77'`,
+    );
+    assert.deepEqual(r.rows[0], { n: 160, k: 160 });
+  });
+
   test('partial bars of one minute merge into one right bar, in any order and redelivered', async () => {
     const m = T0 + 3_600_000;
     const early = bar('IDX_I:99', m, {

@@ -9,6 +9,7 @@ import {
   RowError,
   TABLE_SPECS,
   TABLES,
+  tickRow,
 } from '../../../services/storage/tables.ts';
 import { bar, gex, quote, rec, T0, tick } from './fixtures.ts';
 
@@ -70,6 +71,19 @@ describe('COPY text format', () => {
 
   test('tabs, newlines and backslashes inside text are escaped', () => {
     assert.equal(copyText('a\tb\nc\\d\re'), 'a\\tb\\nc\\\\d\\re');
+  });
+
+  test('timestamps are exact ISO instants, also for many instants that share cache slots', () => {
+    for (let i = 0; i < 5_000; i++) {
+      const ms = T0 + i * 1_024 + (i % 7);
+      const row = tickRow(tick('IDX_I:13', i, ms));
+      assert.equal(row[1], new Date(ms).toISOString());
+      assert.equal(row[4], new Date(ms + 3).toISOString());
+    }
+  });
+
+  test('text without special characters is passed through unchanged', () => {
+    assert.equal(copyText('NSE_FNO:43521'), 'NSE_FNO:43521');
   });
 
   test('rows become tab-separated lines', () => {
