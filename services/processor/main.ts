@@ -3,7 +3,7 @@
 // to market.dlq.<ns>.<feed>. Offsets are committed only after Kafka acknowledged every record the
 // batch produced, and never past the first record of a bar still being built, so a killed process
 // loses nothing: its successor replays and re-emits (duplicates are merged by storage).
-import type { Consumer, Kafka, Message, Producer } from 'kafkajs';
+import { CompressionTypes, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { parseCommand } from '../core/cli.ts';
 import { loadConfigOrExit } from '../core/config.ts';
@@ -42,6 +42,8 @@ Options:
 
 /** Largest number of records in one produce request. */
 const SEND_CHUNK = 2_000;
+/** Largest number of processed batches of one partition waiting for Kafka's acknowledgement. */
+const MAX_PENDING_BATCHES = 4;
 
 export interface ProcessorOptions {
   brokers: string[];
@@ -152,6 +154,15 @@ export async function startProcessor(opts: ProcessorOptions): Promise<RunningPro
   const badInput = new RateLimitedLog(log);
   const committed = new Map<number, number>();
   const lagByPartition = new Map<number, number>();
+  /** The first offset fetched for a partition since this process was assigned it (where a replay starts when nothing is committed). */
+  const startOffsets = new Map<number, number>();
+  /** Per partition, the batches whose enriched records are being sent, oldest first; each commits after its send. */
+  const pipelines = new Map<number, Promise<void>[]>();
+  /** Bumped on every group join: batches of an earlier assignment neither commit nor retry. */
+  let epoch = 0;
+  /** Bumped per partition when a send or commit failed and the partition was rewound. */
+  const generations = new Map<number, number>();
+  let stopping = false;
   let joined = false;
   let resolveReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => {
@@ -164,18 +175,56 @@ export async function startProcessor(opts: ProcessorOptions): Promise<RunningPro
   let ticksPerSecond = 0;
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    // After a (re)join kafkajs resumes every assigned partition from its committed offset, which
+    // is never past the first record of an open bar: bar state is rebuilt from there, so it is
+    // dropped for every partition, kept ones included (replaying into it would count ticks twice).
+    epoch += 1;
     const mine = new Set(e.payload.memberAssignment[source] ?? []);
-    for (const p of [...committed.keys()]) {
+    for (const p of new Set([...committed.keys(), ...startOffsets.keys()])) {
+      processor.dropPartition(p);
       if (!mine.has(p)) {
-        processor.dropPartition(p);
         committed.delete(p);
         lagByPartition.delete(p);
       }
     }
+    startOffsets.clear();
     log.info({ topic: source, partitions: [...mine] }, 'joined consumer group');
     joined = true;
     resolveReady();
   });
+
+  /** Sends one batch's records: one produce request per SEND_CHUNK records, each acknowledged by all replicas. */
+  const send = async (enriched: Message[], dead: Message[]): Promise<void> => {
+    for (let i = 0; i < enriched.length + dead.length; i += SEND_CHUNK) {
+      const topicMessages = [];
+      const e = enriched.slice(i, i + SEND_CHUNK);
+      if (e.length > 0) topicMessages.push({ topic: target, messages: e });
+      const from = Math.max(0, i - enriched.length);
+      const to = Math.max(0, i + SEND_CHUNK - enriched.length);
+      const d = dead.slice(from, to);
+      if (d.length > 0) topicMessages.push({ topic: dlq, messages: d });
+      await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages });
+    }
+  };
+
+  /** A send or commit failed (after the client's retries): rewind the partition to its committed offset and rebuild. */
+  const rewind = (partition: number, generation: number, batchEpoch: number, err: unknown): void => {
+    if (batchEpoch !== epoch || (generations.get(partition) ?? 0) !== generation || stopping) return;
+    generations.set(partition, generation + 1);
+    errors += 1;
+    processor.dropPartition(partition);
+    const resume = committed.get(partition) ?? startOffsets.get(partition);
+    log.error(
+      { err, partition, resumeOffset: resume },
+      'sending enriched records failed; replaying the partition from its committed offset',
+    );
+    if (resume === undefined) return;
+    try {
+      consumer.seek({ topic: source, partition, offset: String(resume) });
+    } catch (seekErr) {
+      fatal('processor', seekErr);
+    }
+  };
 
   await producer.connect();
   await consumer.connect();
@@ -183,20 +232,32 @@ export async function startProcessor(opts: ProcessorOptions): Promise<RunningPro
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    // Partitions are independent (bar state is per partition, records are processed whole between
+    // awaits), so every partition of the shard is consumed at once.
+    partitionsConsumedConcurrently: shard.kafka.partitionsPerShard,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      if (stopping || !isRunning() || isStale()) return;
       const partition = batch.partition;
+      const batchEpoch = epoch;
+      const generation = generations.get(partition) ?? 0;
+      const first = batch.messages[0];
+      if (first !== undefined && !startOffsets.has(partition)) startOffsets.set(partition, Number(first.offset));
       const enriched: Message[] = [];
       const dead: Message[] = [];
+      const produced = new Map<string, number>();
+      let ivFailures = 0;
+      let lateTicks = 0;
       let last: number | undefined;
+      // No await in this loop: a batch is processed whole, so partitions processed concurrently
+      // never interleave inside a record's or a batch's processing.
       for (const m of batch.messages) {
-        if (!isRunning() || isStale()) break;
         const started = performance.now();
         const offset = Number(m.offset);
         const result = processor.process(m.value, partition, offset);
-        const headers = injectTraceHeaders({}, extractTraceContext(m.headers as KafkaHeaders));
+        const headers = injectTraceHeaders({}, extractTraceContext(m.headers as KafkaHeaders)) as Message['headers'];
         for (const o of result.outputs) {
-          enriched.push({ key: o.key, value: enrichedCodec.encode(o.value), headers: headers as Message['headers'] });
-          metrics.produced.inc({ kind: o.value.payload });
+          enriched.push({ key: o.key, value: enrichedCodec.encode(o.value), headers });
+          produced.set(o.value.payload, (produced.get(o.value.payload) ?? 0) + 1);
         }
         if (result.rejection) {
           const r = result.rejection;
@@ -217,48 +278,65 @@ export async function startProcessor(opts: ProcessorOptions): Promise<RunningPro
               originPartition: partition,
               originOffset: m.offset,
             }),
-            headers: headers as Message['headers'],
+            headers,
           });
         }
-        if (result.ivFailures > 0) metrics.ivFailures.inc(result.ivFailures);
-        if (result.lateTicksDropped > 0) metrics.lateTicks.inc(result.lateTicksDropped);
+        ivFailures += result.ivFailures;
+        lateTicks += result.lateTicksDropped;
         if (result.timeMs !== undefined) lastTickMs = Math.max(lastTickMs, result.timeMs);
-        metrics.consumed.inc();
-        rateCount += 1;
         metrics.latency.observe((performance.now() - started) / 1000);
         last = offset;
       }
       if (last === undefined) return;
-      // Everything this batch produced must be acknowledged before its offsets count as done.
-      const all = [
-        ...enriched.map((message) => ({ topic: target, message })),
-        ...dead.map((message) => ({ topic: dlq, message })),
-      ];
-      for (let i = 0; i < all.length; i += SEND_CHUNK) {
-        const chunk = all.slice(i, i + SEND_CHUNK);
-        const byTopic = new Map<string, Message[]>();
-        for (const { topic, message } of chunk) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
-        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-        await heartbeat();
-      }
-      resolveOffset(String(last));
-      const held = processor.oldestOffsetHeld(partition);
-      const next = held === undefined ? last + 1 : Math.min(held, last + 1);
-      const previous = committed.get(partition);
-      if (previous === undefined || next > previous) {
-        await consumer.commitOffsets([{ topic: batch.topic, partition, offset: String(next) }]);
-        committed.set(partition, next);
-      }
-      const lag = Math.max(0, Number(batch.highWatermark) - (last + 1));
-      lagByPartition.set(partition, lag);
-      metrics.lag.set({ partition: String(partition) }, lag);
+      const count = batch.messages.length;
+      metrics.consumed.inc(count);
+      for (const [kind, n] of produced) metrics.produced.inc({ kind }, n);
+      if (ivFailures > 0) metrics.ivFailures.inc(ivFailures);
+      if (lateTicks > 0) metrics.lateTicks.inc(lateTicks);
+      rateCount += count;
       const now = Date.now();
       if (now - rateWindowStart >= 5_000) {
         ticksPerSecond = (rateCount * 1000) / (now - rateWindowStart);
         rateWindowStart = now;
         rateCount = 0;
       }
-      await heartbeat();
+      // The offset to commit once this batch's records are acknowledged: past the batch, but never
+      // past the first record of a bar still being built (bar state as of the end of this batch).
+      const held = processor.oldestOffsetHeld(partition);
+      const next = held === undefined ? last + 1 : Math.min(held, last + 1);
+      const lag = Math.max(0, Number(batch.highWatermark) - (last + 1));
+      // kafkajs may fetch on from here; Kafka's committed offset moves only after the send below.
+      resolveOffset(String(last));
+      // Pipelined: this batch is sent after the partition's previous batches (so its records stay in
+      // order) while the consumer fetches and processes the next one.
+      const queue = pipelines.get(partition) ?? [];
+      pipelines.set(partition, queue);
+      const previous = queue.at(-1) ?? Promise.resolve();
+      const live = (): boolean => batchEpoch === epoch && (generations.get(partition) ?? 0) === generation;
+      const link: Promise<void> = previous
+        .then(async () => {
+          if (!live()) return;
+          await send(enriched, dead);
+          if (!live()) return;
+          const done = committed.get(partition);
+          if (done === undefined || next > done) {
+            await consumer.commitOffsets([{ topic: source, partition, offset: String(next) }]);
+            committed.set(partition, next);
+          }
+          lagByPartition.set(partition, lag);
+          metrics.lag.set({ partition: String(partition) }, lag);
+        })
+        .catch((err: unknown) => rewind(partition, generation, batchEpoch, err))
+        .finally(() => {
+          const i = queue.indexOf(link);
+          if (i >= 0) queue.splice(i, 1);
+        });
+      queue.push(link);
+      // Back-pressure: at most MAX_PENDING_BATCHES batches of a partition wait for Kafka.
+      while (queue.length > MAX_PENDING_BATCHES) {
+        await queue[0];
+        await heartbeat();
+      }
     },
   });
 
@@ -276,17 +354,23 @@ export async function startProcessor(opts: ProcessorOptions): Promise<RunningPro
     errors,
   });
 
-  let stopping: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   return {
     ready,
     isReady: () => joined,
     status,
     stop: () => {
-      stopping ??= (async () => {
+      stopped ??= (async () => {
+        // Let the batches already processed reach Kafka and commit before leaving the group.
+        stopping = true;
+        consumer.pause([{ topic: source }]);
+        for (let queued = [...pipelines.values()].flat(); queued.length > 0; queued = [...pipelines.values()].flat()) {
+          await Promise.all(queued);
+        }
         await consumer.disconnect();
         await producer.disconnect();
       })();
-      return stopping;
+      return stopped;
     },
   };
 }
