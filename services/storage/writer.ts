@@ -141,11 +141,11 @@ export class PgWriter {
 
   /** COPY into the history table itself; undefined (and nothing written) when a row is already there. */
   private async copyDirect(client: pg.PoolClient, t: TableName, text: Buffer): Promise<number | undefined> {
+    // Not released: COMMIT ends it with the transaction (one round trip less); a later table's
+    // savepoint of the same name nests inside it, and ROLLBACK TO undoes only that later COPY.
     await client.query('SAVEPOINT direct_copy');
     try {
-      const n = await copy(client, `COPY ${qualified(this.schema, t)} (${cols(t)}) FROM STDIN`, text);
-      await client.query('RELEASE SAVEPOINT direct_copy');
-      return n;
+      return await copy(client, `COPY ${qualified(this.schema, t)} (${cols(t)}) FROM STDIN`, text);
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
       await client.query('ROLLBACK TO SAVEPOINT direct_copy');

@@ -81,6 +81,25 @@ describe('PostgreSQL writer', () => {
     assert.deepEqual(r.rows[0], { n: 160, k: 160 });
   });
 
+  test('a duplicate in one table of a batch leaves the other tables of that batch written', async () => {
+    const stored = emptyBatch();
+    addRecord(stored, rec.quote(quote('NSE_FNO:777', 25_000, 'CALL', 1, { underlying: 'IDX_I:78' })));
+    await new PgWriter(pool, schema).write(stored);
+    const b = emptyBatch();
+    for (let i = 1; i <= 20; i++) addRecord(b, rec.tick(tick('IDX_I:78', i)));
+    addRecord(b, rec.quote(quote('NSE_FNO:777', 25_000, 'CALL', 1, { underlying: 'IDX_I:78' })));
+    addRecord(b, rec.quote(quote('NSE_FNO:777', 25_000, 'CALL', 2, { underlying: 'IDX_I:78' })));
+    addRecord(b, rec.gex(gex('IDX_I:78', T0 + 500)));
+    const res = await new PgWriter(pool, schema).write(b);
+    assert.deepEqual(res.written, { ticks: 20, option_quotes: 1, bars_1m: 0, gex: 1 });
+    const r = await pool.query<{ t: number; q: number; g: number }>(
+      `SELECT (SELECT count(*)::int FROM "${schema}".ticks WHERE instrument_id = 'IDX_I:78') AS t,
+              (SELECT count(*)::int FROM "${schema}".option_quotes WHERE instrument_id = 'NSE_FNO:777') AS q,
+              (SELECT count(*)::int FROM "${schema}".gex WHERE underlying_id = 'IDX_I:78') AS g`,
+    );
+    assert.deepEqual(r.rows[0], { t: 20, q: 2, g: 1 });
+  });
+
   test('partial bars of one minute merge into one right bar, in any order and redelivered', async () => {
     const m = T0 + 3_600_000;
     const early = bar('IDX_I:99', m, {
