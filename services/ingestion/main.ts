@@ -148,12 +148,14 @@ export async function run(args: string[]): Promise<number> {
   const metrics = createIngestionMetrics(registry);
   const kafka = createKafka(env.KAFKA_BROKERS, `stockify-ingestion-${env.FEED_NAME}-${env.SHARD_INDEX}`, log);
   const admin = kafka.admin();
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const newProducer = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  let producer = newProducer();
   try {
     await admin.connect();
     const { created } = await ensureTopics(admin, [
@@ -186,6 +188,20 @@ export async function run(args: string[]): Promise<number> {
     lingerMs: numbers.lingerMs,
     compression: flags.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
     log,
+    renewProducer: async () => {
+      // The old producer's idempotence state is useless; a new one gets a new producer id.
+      const old = producer;
+      await Promise.race([old.disconnect(), new Promise((r) => setTimeout(r, 5_000).unref())]).catch(() => undefined);
+      const fresh = newProducer();
+      try {
+        await fresh.connect();
+      } catch (err) {
+        await fresh.disconnect().catch(() => undefined);
+        throw err;
+      }
+      producer = fresh;
+      return fresh;
+    },
     hooks: {
       published: (source, n) => metrics.published.inc({ source }, n),
       latency: (s) => metrics.publishLatency.observe(s),
@@ -271,18 +287,42 @@ export async function run(args: string[]): Promise<number> {
   const first = await Promise.race([stopped.then(() => 'signal' as const), finished]);
   if (first === 'failed') {
     await lifecycle.stop();
+    exitEvenIfHandlesLinger(log);
     process.stderr.write('stockify: ingestion: the source failed (see the log)\n');
     return 1;
   }
   if (first === 'finished') {
     log.info({ accepted: pipeline.accepted, rejected: pipeline.rejected }, 'source finished');
     if (flags['exit-when-done']) {
-      await lifecycle.stop();
+      // The source is done, not interrupted: wait for Kafka to take every record, however long an
+      // outage lasts (the shutdown flush has a deadline; this must not). A signal still stops it.
+      const drained = await Promise.race([
+        publisher.drained().then(() => 'drained' as const),
+        stopped.then(() => 'signal' as const),
+      ]);
+      if (drained === 'drained') {
+        log.info({ published: publisher.publishedCount }, 'every record is in Kafka');
+        await lifecycle.stop();
+      }
+      exitEvenIfHandlesLinger(log);
       return 0;
     }
-    await stopped;
   }
+  await stopped;
+  exitEvenIfHandlesLinger(log);
   return 0;
+}
+
+/**
+ * Once everything is stopped the process should end by itself. kafkajs can leave a socket open when
+ * its disconnect races a reconnect in progress (seen after a broker outage), which would keep a
+ * finished process alive forever; this unref'd timer only fires if something like that lingers.
+ */
+function exitEvenIfHandlesLinger(log: Logger): void {
+  setTimeout(() => {
+    log.warn('stopped, but open handles kept the process alive for 5 s; exiting');
+    process.exit();
+  }, 5_000).unref();
 }
 
 function loadBaseConfig() {

@@ -7,6 +7,13 @@
 // generating and the Dhan socket is paused until the buffer drains to the low-water mark.
 // `enqueue` itself never refuses: a source may overshoot the bound by what it already holds (one
 // WebSocket frame, one gRPC message) rather than lose it.
+//
+// Idempotence across outages: a failed batch is retried with exactly the same messages (not a
+// bigger slice of a grown buffer), so the broker can recognise a batch it had written before the
+// failure by its sequence numbers. Should the producer's idempotence state still be out of step
+// with the broker's (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, … after a broker restart),
+// retrying with it would fail forever; the producer is then replaced by a new one (a new producer
+// id) through `renewProducer`, and the batch is sent again: a possible duplicate, never a loss.
 import type { CompressionTypes, Message, ProducerBatch } from 'kafkajs';
 import type { Logger } from '../core/log.ts';
 import { RateLimitedLog } from '../core/log.ts';
@@ -34,6 +41,27 @@ export interface PublisherHooks {
   depth?(depth: number): void;
 }
 
+/** Errors after which a producer's idempotence state is useless; only a new producer id helps. */
+const PRODUCER_STATE_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'DUPLICATE_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'PRODUCER_FENCED',
+]);
+
+/** The kafkajs protocol error type (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER) behind an error and its causes, if any. */
+export function producerStateError(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && PRODUCER_STATE_ERRORS.has(type)) return type;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 export interface PublisherOptions {
   maxBuffered: number;
   /** Messages per sendBatch. */
@@ -45,6 +73,11 @@ export interface PublisherOptions {
   retryMaxMs?: number;
   log: Logger;
   hooks?: PublisherHooks;
+  /**
+   * Replaces the producer after an error that leaves its idempotence state out of step with the
+   * broker's (see producerStateError). Without it such a batch is retried with the same producer.
+   */
+  renewProducer?: () => Promise<BatchProducer>;
 }
 
 class Waiters {
@@ -62,9 +95,9 @@ class Waiters {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class Publisher {
-  private readonly producer: BatchProducer;
-  private readonly opts: Required<Omit<PublisherOptions, 'compression' | 'hooks'>> &
-    Pick<PublisherOptions, 'compression' | 'hooks'>;
+  private producer: BatchProducer;
+  private readonly opts: Required<Omit<PublisherOptions, 'compression' | 'hooks' | 'renewProducer'>> &
+    Pick<PublisherOptions, 'compression' | 'hooks' | 'renewProducer'>;
   private readonly warn: RateLimitedLog;
   private queue: OutMessage[] = [];
   private head = 0;
@@ -77,6 +110,9 @@ export class Publisher {
   private readonly room = new Waiters();
   private readonly ackWaiters: { seq: number; resolve: () => void }[] = [];
   private consecutiveFailures = 0;
+  /** Size of the batch that failed last: the retry sends exactly these messages again. */
+  private pinned = 0;
+  private renewals = 0;
   private readonly lowWater: number;
 
   constructor(producer: BatchProducer, opts: PublisherOptions) {
@@ -92,6 +128,11 @@ export class Publisher {
 
   get publishedCount(): number {
     return this.acked;
+  }
+
+  /** How many times the producer was replaced after a producer-state error. */
+  get producerRenewals(): number {
+    return this.renewals;
   }
 
   /** False while the broker is unreachable or slow (consecutive failed batches). */
@@ -116,6 +157,11 @@ export class Publisher {
     this.opts.hooks?.depth?.(this.depth);
     if (this.depth >= this.opts.batchSize || this.depth === 1) this.work.wakeAll();
     return this.enqueued;
+  }
+
+  /** Resolves once everything enqueued so far has been acknowledged by Kafka (no deadline). */
+  drained(): Promise<void> {
+    return this.waitForAcked(this.enqueued);
   }
 
   /** Resolves when every message up to position `seq` has been acknowledged by Kafka. */
@@ -172,7 +218,7 @@ export class Publisher {
         await Promise.race([sleep(this.opts.lingerMs), this.work.wait()]);
         if (!this.running) break;
       }
-      const batch = this.queue.slice(this.head, this.head + this.opts.batchSize);
+      const batch = this.queue.slice(this.head, this.head + (this.pinned || this.opts.batchSize));
       try {
         await this.producer.sendBatch({
           acks: -1,
@@ -187,15 +233,33 @@ export class Publisher {
           { err, batch: batch.length, buffered: this.depth, attempt: this.consecutiveFailures },
           'publishing to Kafka failed; the batch stays buffered and is retried',
         );
+        this.pinned = batch.length;
         const backoff = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(10, this.consecutiveFailures - 1));
         await sleep(backoff * (0.5 + Math.random() / 2));
+        const stateError = producerStateError(err);
+        if (stateError && this.opts.renewProducer) await this.renew(stateError);
         continue;
       }
+      this.pinned = 0;
       if (this.consecutiveFailures > 0) {
         this.opts.log.info({ attempts: this.consecutiveFailures, buffered: this.depth }, 'publishing to Kafka recovered');
       }
       this.consecutiveFailures = 0;
       this.settle(batch);
+    }
+  }
+
+  private async renew(reason: string): Promise<void> {
+    try {
+      this.producer = (await this.opts.renewProducer?.()) ?? this.producer;
+      this.renewals += 1;
+      this.opts.log.warn(
+        { reason, renewals: this.renewals, buffered: this.depth },
+        'Kafka producer replaced (its idempotence state was out of step with the broker); the failed batch is sent again',
+      );
+    } catch (err) {
+      this.opts.hooks?.error?.(err);
+      this.warn.warn('renew-failed', { err, reason }, 'replacing the Kafka producer failed; retrying');
     }
   }
 

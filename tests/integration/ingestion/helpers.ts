@@ -61,42 +61,74 @@ export interface Consumed {
   key: string;
   value: Buffer;
   partition: number;
+  /** The message timestamp (ms; the producer's send time). */
+  timestamp: number;
 }
 
-/** Reads a topic from the beginning until `expected` messages arrived or the timeout passed. */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Reads a topic from the beginning up to the end of every partition. "The end" is each partition's
+ * high watermark once the topic holds at least `expected` messages in all (or once the timeout has
+ * passed): a count of messages read is not used as the stopping rule, because duplicates (at-least-
+ * once delivery) would stop it early and hide a missing record.
+ */
 export async function consumeAll(brokers: string[], topic: string, expected: number, timeoutMs = 30_000): Promise<Consumed[]> {
   const kafka = new Kafka({ clientId: 'ingestion-test', brokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `ingestion-test-${runId()}` });
-  const out: Consumed[] = [];
-  // The topic appears when the ingestion process has started; wait for it.
+  const until = Date.now() + timeoutMs;
   const admin = kafka.admin();
   await admin.connect();
-  const until = Date.now() + timeoutMs;
-  while (!(await admin.listTopics()).includes(topic)) {
-    if (Date.now() > until) break;
-    await new Promise((r) => setTimeout(r, 250));
+  const ends = new Map<number, number>();
+  try {
+    // The topic appears when the ingestion process has started; wait for it, then for the count.
+    while (!(await admin.listTopics()).includes(topic)) {
+      if (Date.now() > until) return [];
+      await sleep(250);
+    }
+    for (;;) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const total = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+      if (total >= expected || Date.now() > until) {
+        for (const o of offsets) if (Number(o.high) > Number(o.low)) ends.set(o.partition, Number(o.high));
+        break;
+      }
+      await sleep(250);
+    }
+  } finally {
+    await admin.disconnect();
   }
-  await admin.disconnect();
+  const out: Consumed[] = [];
+  if (ends.size === 0) return out;
+  const consumer = kafka.consumer({ groupId: `ingestion-test-${runId()}` });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
+    const pending = new Set(ends.keys());
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = setTimeout(resolve, Math.max(10_000, until - Date.now()));
       void consumer.run({
         eachBatch: async ({ batch }) => {
+          const end = ends.get(batch.partition) ?? 0;
           for (const m of batch.messages) {
-            out.push({ key: m.key?.toString() ?? '', value: m.value ?? Buffer.alloc(0), partition: batch.partition });
+            if (Number(m.offset) >= end) break;
+            out.push({
+              key: m.key?.toString() ?? '',
+              value: m.value ?? Buffer.alloc(0),
+              partition: batch.partition,
+              timestamp: Number(m.timestamp),
+            });
+            if (Number(m.offset) === end - 1) pending.delete(batch.partition);
           }
-          if (out.length >= expected) {
+          if (pending.size === 0) {
             clearTimeout(timer);
-            // Give a moment for anything beyond the expectation (duplicates) to show up.
-            setTimeout(resolve, 1500);
+            resolve();
           }
         },
       });
     });
   } finally {
-    await consumer.disconnect();
+    // kafkajs's disconnect can wait on a group join that never completes; do not let it hang a test.
+    await Promise.race([consumer.disconnect().catch(() => undefined), sleep(10_000)]);
   }
   return out;
 }
@@ -130,4 +162,36 @@ export async function baseEnv(
     GRPC_PORT: String(await freePort()),
     METRICS_PORT: String(await freePort()),
   };
+}
+
+/** The sum of a metric's samples (over all label sets) on a /metrics page; undefined if it is not there. */
+export async function scrapeMetric(port: string | number, name: string, labels = ''): Promise<number | undefined> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (labels && !line.includes(labels)) continue;
+    sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** Polls `probe` until it returns true; throws with `what` after the timeout. */
+export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000, everyMs = 200): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Stops a child process that is still running (SIGTERM, then SIGKILL after a grace) and waits for it. */
+export async function stopProcess(run: Running, graceMs = 15_000): Promise<number | null> {
+  if (run.child.exitCode !== null || run.child.signalCode !== null) return run.exited;
+  run.child.kill('SIGTERM');
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), graceMs);
+  const code = await run.exited;
+  clearTimeout(timer);
+  return code;
 }
