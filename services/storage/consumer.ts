@@ -2,14 +2,14 @@
 // offsets committed only after that transaction commits → Redis live state, best-effort.
 // When PostgreSQL is slow or down the batch is held and retried with back-off while heartbeating:
 // nothing is dropped, nothing is committed, and the consumer catches up when it is back.
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from '../core/log.ts';
 import { RateLimitedLog } from '../core/log.ts';
 import type { DeadLetter, EnrichedRecord } from '../core/messages.ts';
 import { codec, SCHEMA_VERSION } from '../core/proto.ts';
 import { type LiveWriter, liveUpdate, NewestUpdates } from './live.ts';
 import type { StorageMetrics } from './metrics.ts';
-import { addRecord, batchSize, emptyBatch, TABLES } from './tables.ts';
+import { addRecord, type BatchRows, batchSize, emptyBatch, TABLES } from './tables.ts';
 import type { PgWriter } from './writer.ts';
 
 export const MAX_ROWS_PER_TRANSACTION = 5_000;
@@ -118,38 +118,17 @@ export class StorageConsumer {
   private async eachBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const { metrics, status } = this.o;
     const max = this.o.maxRows ?? MAX_ROWS_PER_TRANSACTION;
-    for (let start = 0; start < batch.messages.length; start += max) {
-      if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(start, start + max);
-      const rows = emptyBatch();
-      const updates = new NewestUpdates();
-      const dead: DeadLetter[] = [];
-      let lastTickMs = 0;
-      for (const m of chunk) {
-        try {
-          if (!m.value) throw new Error('empty message value');
-          const r = enrichedCodec.decode(m.value);
-          addRecord(rows, r);
-          const u = liveUpdate(r);
-          if (u) {
-            updates.offer(u);
-            if (u.timeMs > lastTickMs) lastTickMs = u.timeMs;
-          }
-        } catch (err) {
-          dead.push({
-            schemaVersion: SCHEMA_VERSION,
-            stage: 'storage',
-            reason: (err as Error).message,
-            source: '',
-            instrumentId: m.key?.toString() ?? '',
-            payload: m.value ?? Buffer.alloc(0),
-            timeMs: Date.now(),
-            originTopic: batch.topic,
-            originPartition: batch.partition,
-            originOffset: m.offset,
-          });
-        }
-      }
+    const messages = batch.messages;
+    // While chunk n is being written, chunk n+1 is decoded (in slices, between the write's I/O).
+    // Offsets are still committed chunk by chunk, in order, each after its own transaction.
+    let next: Promise<PreparedChunk> | undefined = prepareChunk(messages.slice(0, max), batch.topic, batch.partition);
+    for (let start = 0; start < messages.length; start += max) {
+      if (!isRunning() || isStale() || next === undefined) return;
+      const { chunk, rows, updates, dead, lastTickMs } = await next;
+      next =
+        start + max < messages.length
+          ? prepareChunk(messages.slice(start + max, start + 2 * max), batch.topic, batch.partition)
+          : undefined;
 
       // Hold the chunk until PostgreSQL takes it (never skip it, never commit past it).
       const started = process.hrtime.bigint();
@@ -230,4 +209,52 @@ export class StorageConsumer {
       this.limited.warn('redis', { err }, 'live updates not applied (Redis unavailable?)');
     }
   }
+}
+
+interface PreparedChunk {
+  chunk: KafkaMessage[];
+  rows: BatchRows;
+  updates: NewestUpdates;
+  dead: DeadLetter[];
+  lastTickMs: number;
+}
+
+/** Messages decoded per turn of the event loop, so a write in flight keeps making progress. */
+const DECODE_SLICE = 500;
+const yieldToIo = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Decodes one chunk into rows, live updates and dead letters. Never rejects: bad records become dead letters. */
+async function prepareChunk(chunk: KafkaMessage[], topic: string, partition: number): Promise<PreparedChunk> {
+  const rows = emptyBatch();
+  const updates = new NewestUpdates();
+  const dead: DeadLetter[] = [];
+  let lastTickMs = 0;
+  for (let i = 0; i < chunk.length; i++) {
+    if (i % DECODE_SLICE === 0) await yieldToIo();
+    const m = chunk[i] as KafkaMessage;
+    try {
+      if (!m.value) throw new Error('empty message value');
+      const r = enrichedCodec.decode(m.value);
+      addRecord(rows, r);
+      const u = liveUpdate(r);
+      if (u) {
+        updates.offer(u);
+        if (u.timeMs > lastTickMs) lastTickMs = u.timeMs;
+      }
+    } catch (err) {
+      dead.push({
+        schemaVersion: SCHEMA_VERSION,
+        stage: 'storage',
+        reason: (err as Error).message,
+        source: '',
+        instrumentId: m.key?.toString() ?? '',
+        payload: m.value ?? Buffer.alloc(0),
+        timeMs: Date.now(),
+        originTopic: topic,
+        originPartition: partition,
+        originOffset: m.offset,
+      });
+    }
+  }
+  return { chunk, rows, updates, dead, lastTickMs };
 }
