@@ -3,8 +3,8 @@
 // known (expired, price below intrinsic, …) the Greeks are those of the zero-volatility limit:
 // the discounted intrinsic value's sensitivities, so outputs are always finite.
 import { bsmImpliedVolatility, bsmPrice, type Contract, forward } from './black-scholes.ts';
-import { ABOVE_MAXIMUM, BELOW_INTRINSIC, impliedBlackVolatility } from './implied-vol.ts';
-import { normCdf, normPdf } from './normal.ts';
+import { impliedTotalVolatility } from './implied-vol.ts';
+import { normCdf, normCdfGivenExp, normPdf, ONE_OVER_SQRT_TWO_PI } from './normal.ts';
 
 export const DAYS_PER_YEAR = 365;
 
@@ -151,39 +151,95 @@ export function allocateGreeksBatch(n: number): GreeksBatch {
 /**
  * IV and Greeks for a whole chain in one allocation-free pass over typed arrays. Returns how many
  * contracts had no implied volatility.
+ *
+ * The Greeks reuse what the solve already has: x = ln(F/K), √T, the discount factors (computed
+ * once per run of equal T, r, q, as in a chain), and one exponential for φ(d1), from which the
+ * densities of d2 and so Φ(d1), Φ(d2) follow with a rational function each.
  */
 export function solveBatch(input: ContractBatch, out: GreeksBatch, n = input.spot.length): number {
   let failures = 0;
   const scratch = zeroGreeks();
   const contract: Contract = { spot: 0, strike: 0, t: 0, rate: 0, dividendYield: 0, right: 'call' };
+  const { spot, strike, t: maturity, rate, dividendYield, price, isCall } = input;
+  const { iv, ivAvailable, delta, gamma, theta, vega, rho } = out;
+  // Per (T, r, q): e^{rT}, e^{−rT}, e^{−qT}, e^{(r−q)T}, √T.
+  let lastT = Number.NaN;
+  let lastR = Number.NaN;
+  let lastQ = Number.NaN;
+  let growthR = 1;
+  let dr = 1;
+  let dq = 1;
+  let growth = 1;
+  let sqrtT = 0;
   for (let i = 0; i < n; i++) {
-    const S = input.spot[i] as number;
-    const K = input.strike[i] as number;
-    const T = input.t[i] as number;
-    const r = input.rate[i] as number;
-    const q = input.dividendYield[i] as number;
-    const call = input.isCall[i] === 1;
-    let sigma = 0;
+    const S = spot[i] as number;
+    const K = strike[i] as number;
+    const T = maturity[i] as number;
+    const r = rate[i] as number;
+    const q = dividendYield[i] as number;
+    const call = isCall[i] === 1;
+    let s = 0;
+    let x = 0;
+    let F = 0;
     if (T > 0 && S > 0 && K > 0) {
-      const F = S * Math.exp((r - q) * T);
-      const v = impliedBlackVolatility((input.price[i] as number) * Math.exp(r * T), F, K, T, call);
-      if (v !== BELOW_INTRINSIC && v !== ABOVE_MAXIMUM && v > 0 && Number.isFinite(v)) sigma = v;
+      if (T !== lastT || r !== lastR || q !== lastQ) {
+        growthR = Math.exp(r * T);
+        dr = 1 / growthR;
+        dq = Math.exp(-q * T);
+        growth = Math.exp((r - q) * T);
+        sqrtT = Math.sqrt(T);
+        lastT = T;
+        lastR = r;
+        lastQ = q;
+      }
+      F = S * growth;
+      x = Math.log(F / K);
+      const v = impliedTotalVolatility((price[i] as number) * growthR, F, K, x, call);
+      if (v > 0 && v < Number.POSITIVE_INFINITY) s = v;
     }
-    if (sigma === 0) failures++;
-    contract.spot = S;
-    contract.strike = K;
-    contract.t = T;
-    contract.rate = r;
-    contract.dividendYield = q;
-    contract.right = call ? 'call' : 'put';
-    bsmGreeks(contract, sigma, scratch);
-    out.iv[i] = sigma;
-    out.ivAvailable[i] = sigma > 0 ? 1 : 0;
-    out.delta[i] = scratch.delta;
-    out.gamma[i] = scratch.gamma;
-    out.theta[i] = scratch.theta;
-    out.vega[i] = scratch.vega;
-    out.rho[i] = scratch.rho;
+    if (s === 0) {
+      failures++;
+      contract.spot = S;
+      contract.strike = K;
+      contract.t = T;
+      contract.rate = r;
+      contract.dividendYield = q;
+      contract.right = call ? 'call' : 'put';
+      bsmGreeks(contract, 0, scratch);
+      iv[i] = 0;
+      ivAvailable[i] = 0;
+      delta[i] = scratch.delta;
+      gamma[i] = scratch.gamma;
+      theta[i] = scratch.theta;
+      vega[i] = scratch.vega;
+      rho[i] = scratch.rho;
+      continue;
+    }
+    const sigma = s / sqrtT;
+    const d1 = x / s + 0.5 * s;
+    const d2 = d1 - s;
+    const g1 = Math.exp(-0.5 * d1 * d1);
+    // exp(−d2²/2) = exp(−d1²/2)·F/K, as d1² − d2² = 2x.
+    const g2 = (g1 * F) / K;
+    const sPdf = S * dq * ONE_OVER_SQRT_TWO_PI * g1;
+    const decay = -(sPdf * sigma) / (2 * sqrtT);
+    iv[i] = sigma;
+    ivAvailable[i] = 1;
+    gamma[i] = sPdf / (S * S * s);
+    vega[i] = (sPdf * sqrtT) / 100;
+    if (call) {
+      const n1 = normCdfGivenExp(d1, g1);
+      const n2 = normCdfGivenExp(d2, g2);
+      delta[i] = dq * n1;
+      theta[i] = (decay - r * K * dr * n2 + q * S * dq * n1) / DAYS_PER_YEAR;
+      rho[i] = (K * T * dr * n2) / 100;
+    } else {
+      const n1 = normCdfGivenExp(-d1, g1);
+      const n2 = normCdfGivenExp(-d2, g2);
+      delta[i] = -dq * n1;
+      theta[i] = (decay + r * K * dr * n2 - q * S * dq * n1) / DAYS_PER_YEAR;
+      rho[i] = (-K * T * dr * n2) / 100;
+    }
   }
   return failures;
 }

@@ -5,7 +5,7 @@
 // Notation, as in the paper: x = ln(F/K), s = σ√T, θ = +1 call / −1 put, and the normalised
 // price β = undiscounted price / √(F·K). Everything is first mapped to an out-of-the-money call
 // (x ≤ 0) by subtracting the intrinsic value and using the put/call symmetry b(x) = b(−x).
-import { erfcx, inverseNormCdf, normCdf, normPdf, ONE_OVER_SQRT_TWO, ONE_OVER_SQRT_TWO_PI } from './normal.ts';
+import { erfcx, inverseNormCdf, normCdf, normCdfGivenExp, ONE_OVER_SQRT_TWO, ONE_OVER_SQRT_TWO_PI } from './normal.ts';
 
 /** No volatility reproduces the price: it is below the option's intrinsic value. */
 export const BELOW_INTRINSIC = -1;
@@ -33,21 +33,37 @@ function normalisedIntrinsic(x: number): number {
  * follow from Y' = 1 + hY by the recurrence Y⁽ⁿ⁺¹⁾ = hY⁽ⁿ⁾ + nY⁽ⁿ⁻¹⁾.
  */
 function smallTBlackCall(h: number, t: number): number {
+  return smallTSeries(h, t, Math.exp(-0.5 * (h * h + t * t)));
+}
+
+/** 1/n! for the odd n of the series. */
+const F3 = 1 / 6;
+const F5 = 1 / 120;
+const F7 = 1 / 5040;
+const F9 = 1 / 362880;
+const F11 = 1 / 39916800;
+const F13 = 1 / 6227020800;
+
+/** The series above with its exponential e = exp(−(h²+t²)/2) given (it is the vega's too). */
+function smallTSeries(h: number, t: number, e: number): number {
   const y0 = SQRT_PI_OVER_TWO * erfcx(-ONE_OVER_SQRT_TWO * h);
-  let prev = y0;
-  let cur = 1 + h * y0;
-  let sum = t * cur;
-  let power = t;
   const tt = t * t;
-  for (let n = 1; n < 13; n += 2) {
-    const even = h * cur + n * prev; // Y^(n+1)
-    const odd = h * even + (n + 1) * cur; // Y^(n+2)
-    power *= tt / ((n + 1) * (n + 2));
-    sum += power * odd;
-    prev = even;
-    cur = odd;
-  }
-  const b = 2 * ONE_OVER_SQRT_TWO_PI * Math.exp(-0.5 * (h * h + tt)) * sum;
+  // Unrolled: Y⁽ⁿ⁺¹⁾ = hY⁽ⁿ⁾ + nY⁽ⁿ⁻¹⁾, and the t^(n+2)/(n+2)! weights by fixed reciprocals.
+  const y1 = 1 + h * y0;
+  const y2 = h * y1 + y0;
+  const y3 = h * y2 + 2 * y1;
+  const y4 = h * y3 + 3 * y2;
+  const y5 = h * y4 + 4 * y3;
+  const y6 = h * y5 + 5 * y4;
+  const y7 = h * y6 + 6 * y5;
+  const y8 = h * y7 + 7 * y6;
+  const y9 = h * y8 + 8 * y7;
+  const y10 = h * y9 + 9 * y8;
+  const y11 = h * y10 + 10 * y9;
+  const y12 = h * y11 + 11 * y10;
+  const y13 = h * y12 + 12 * y11;
+  const sum = t * (y1 + tt * (y3 * F3 + tt * (y5 * F5 + tt * (y7 * F7 + tt * (y9 * F9 + tt * (y11 * F11 + tt * (y13 * F13)))))));
+  const b = 2 * ONE_OVER_SQRT_TWO_PI * e * sum;
   return Math.max(b, 0);
 }
 
@@ -76,6 +92,36 @@ export function normalisedVega(x: number, s: number): number {
   if (!(s > 0)) return 0;
   const h = x / s;
   return ONE_OVER_SQRT_TWO_PI * Math.exp(-0.5 * (h * h + 0.25 * s * s));
+}
+
+/** Receives b′ from blackAndVega (a typed array, so storing it allocates nothing). */
+const vegaOut = new Float64Array(1);
+/** Below this the shared exponential may have lost its precision to underflow: take the plain route. */
+const SHARED_EXP_MIN = 1e-280;
+
+/**
+ * b(x, s) for x ≤ 0, with bMax = e^{x/2}, and b′(x, s) into vegaOut[0], for the price of one
+ * exponential: e = exp(−(h²+t²)/2) is √(2π)·b′, and the densities of h ± t are e·e^{∓x/2}, so
+ * Φ(h ± t) need only a rational function each.
+ */
+function blackAndVega(x: number, s: number, bMax: number): number {
+  if (!(s > 0)) {
+    vegaOut[0] = normalisedVega(x, s);
+    return normalisedBlackCall(x, s);
+  }
+  const h = x / s;
+  const t = 0.5 * s;
+  const e = Math.exp(-0.5 * (h * h + t * t));
+  vegaOut[0] = ONE_OVER_SQRT_TWO_PI * e;
+  if (t < SMALL_T) return smallTSeries(h, t, e);
+  let b: number;
+  if (h + t > 0.85) {
+    if (!(e > SHARED_EXP_MIN && bMax > SHARED_EXP_MIN)) return normalisedBlackCall(x, s);
+    b = normCdfGivenExp(h + t, e / bMax) * bMax - normCdfGivenExp(h - t, e * bMax) / bMax;
+  } else {
+    b = 0.5 * e * (erfcx(-ONE_OVER_SQRT_TWO * (h + t)) - erfcx(-ONE_OVER_SQRT_TWO * (h - t)));
+  }
+  return Math.max(b, 0);
 }
 
 // Rational cubic interpolation (Delbourgo & Gregory 1985) with a control parameter r; r → ∞ is linear.
@@ -171,19 +217,21 @@ function solveOtmCall(beta: number, x: number, bMax: number): number {
   let sRight = Number.MAX_VALUE;
   let s: number;
   const sC = Math.sqrt(Math.abs(2 * x));
-  const bC = normalisedBlackCall(x, sC);
-  const vC = normalisedVega(x, sC);
+  const bC = blackAndVega(x, sC, bMax);
+  const vC = vegaOut[0] as number;
   if (beta < bC) {
     const sL = sC - bC / vC;
-    const bL = normalisedBlackCall(x, sL);
+    const bL = blackAndVega(x, sL, bMax);
+    const vL = vegaOut[0] as number;
     if (beta < bL) {
       // Lowest segment: interpolate f(β) = 2π|x|/√27·Φ(−|x|/(√3 s))³, iterate on 1/ln b.
       const ax = Math.abs(x);
       const z = ax / (SQRT_THREE * sL);
       const y = z * z;
       const s2 = sL * sL;
-      const Phi = normCdf(-z);
-      const phi = normPdf(z);
+      const g = Math.exp(-0.5 * y);
+      const Phi = normCdfGivenExp(-z, g);
+      const phi = ONE_OVER_SQRT_TWO_PI * g;
       const fpp =
         (((Math.PI / 6) * y) / (s2 * sL)) *
         Phi *
@@ -201,7 +249,6 @@ function solveOtmCall(beta: number, x: number, bMax: number): number {
       sRight = sL;
       return iterate(beta, x, bMax, s, sLeft, sRight, 1);
     }
-    const vL = normalisedVega(x, sL);
     const r = convexControl(1, bL, bC, sL, sC, 1 / vL, 1 / vC, 0, false);
     s = rationalCubic(beta, bL, bC, sL, sC, 1 / vL, 1 / vC, r);
     sLeft = sL;
@@ -209,9 +256,9 @@ function solveOtmCall(beta: number, x: number, bMax: number): number {
     return iterate(beta, x, bMax, s, sLeft, sRight, 0);
   }
   const sH = vC > DBL_MIN ? sC + (bMax - bC) / vC : sC;
-  const bH = normalisedBlackCall(x, sH);
+  const bH = blackAndVega(x, sH, bMax);
   if (beta <= bH) {
-    const vH = normalisedVega(x, sH);
+    const vH = vegaOut[0] as number;
     const r = convexControl(0, bC, bH, sC, sH, 1 / vC, 1 / vH, 0, false);
     s = rationalCubic(beta, bC, bH, sC, sH, 1 / vC, 1 / vH, r);
     return iterate(beta, x, bMax, s, sC, sH, 0);
@@ -257,8 +304,8 @@ function iterate(beta: number, x: number, bMax: number, s0: number, left: number
       ds = 0;
     }
     dsPrevious = ds;
-    const b = normalisedBlackCall(x, s);
-    const bp = normalisedVega(x, s);
+    const b = blackAndVega(x, s, bMax);
+    const bp = vegaOut[0] as number;
     if (b > beta && s < sRight) sRight = s;
     else if (b < beta && s > sLeft) sLeft = s;
     const h = x / s;
@@ -298,11 +345,21 @@ function iterate(beta: number, x: number, bMax: number, s0: number, left: number
  * Returns σ ≥ 0, or BELOW_INTRINSIC / ABOVE_MAXIMUM.
  */
 export function impliedBlackVolatility(undiscountedPrice: number, F: number, K: number, T: number, isCall: boolean): number {
-  if (!(F > 0 && K > 0 && T > 0) || !Number.isFinite(undiscountedPrice)) return BELOW_INTRINSIC;
+  if (!(T > 0)) return BELOW_INTRINSIC;
+  const s = impliedTotalVolatility(undiscountedPrice, F, K, Math.log(F / K), isCall);
+  return s < 0 ? s : s / Math.sqrt(T);
+}
+
+/**
+ * The implied total volatility s = σ√T from an undiscounted price on a forward F and strike K with
+ * x = ln(F/K) (passed in so that a caller who needs it for the Greeks computes it once). Returns
+ * s ≥ 0, or BELOW_INTRINSIC / ABOVE_MAXIMUM.
+ */
+export function impliedTotalVolatility(undiscountedPrice: number, F: number, K: number, x: number, isCall: boolean): number {
+  if (!(F > 0 && K > 0) || !Number.isFinite(undiscountedPrice)) return BELOW_INTRINSIC;
   const intrinsic = isCall ? F - K : K - F;
   if (undiscountedPrice < intrinsic) return BELOW_INTRINSIC;
   if (undiscountedPrice >= (isCall ? F : K)) return ABOVE_MAXIMUM;
-  const x = Math.log(F / K);
   let price = undiscountedPrice;
   let call = isCall;
   // In the money: work with the out-of-the-money counterpart's time value.
@@ -310,6 +367,5 @@ export function impliedBlackVolatility(undiscountedPrice: number, F: number, K: 
     price = Math.max(price - intrinsic, 0);
     call = !call;
   }
-  const s = normalisedImpliedVolatility(price / (Math.sqrt(F) * Math.sqrt(K)), x, call);
-  return s < 0 ? s : s / Math.sqrt(T);
+  return normalisedImpliedVolatility(price / (Math.sqrt(F) * Math.sqrt(K)), x, call);
 }

@@ -153,6 +153,18 @@ export function normCdf(z: number): number {
   return 0.5 * erfc(-z * ONE_OVER_SQRT_TWO);
 }
 
+/**
+ * Φ(d) when g = exp(−d²/2) is already known (the density's exponential, shared with the Greeks
+ * or the Black function): one rational function and no further exponential. Keeps relative
+ * precision in the lower tail, as erfcx·g has no cancellation.
+ */
+export function normCdfGivenExp(d: number, g: number): number {
+  const y = Math.abs(d) * ONE_OVER_SQRT_TWO;
+  if (y <= THRESHOLD) return 0.5 + 0.5 * erfSmall(d * ONE_OVER_SQRT_TWO);
+  const tail = y >= X_BIG ? 0 : 0.5 * erfcxPositive(y) * g;
+  return d < 0 ? tail : 0.5 - tail + 0.5;
+}
+
 // AS241 (Wichura 1988), accurate to about 1 part in 10^16.
 const SPLIT1 = 0.425;
 const SPLIT2 = 5;
