@@ -10,6 +10,8 @@ export interface DoubleOptions {
   /** Frames to send once all expected instruments are subscribed. */
   frames: () => Buffer[];
   expectedInstruments: number;
+  /** Close the connection after the frames (as Dhan does after a disconnect packet). */
+  closeAfterFrames?: boolean;
   chain?: { expiries: string[]; body: (expiry: string) => unknown };
 }
 
@@ -19,6 +21,8 @@ export interface DhanDouble {
   subscribeErrors: string[];
   subscribed: { ExchangeSegment: string; SecurityId: string }[];
   restCalls: { path: string; status: number; body: unknown }[];
+  /** WebSocket connections accepted so far. */
+  connections: () => number;
   close(): Promise<void>;
 }
 
@@ -27,6 +31,7 @@ export async function startDhanDouble(opts: DoubleOptions): Promise<DhanDouble> 
   const subscribed: DhanDouble['subscribed'] = [];
   const restCalls: DhanDouble['restCalls'] = [];
   let lastRest = 0;
+  let connections = 0;
 
   const http: Server = createServer((req, res) => {
     let text = '';
@@ -66,6 +71,7 @@ export async function startDhanDouble(opts: DoubleOptions): Promise<DhanDouble> 
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
   });
   wss.on('connection', (ws: WebSocket) => {
+    connections += 1;
     let count = 0;
     ws.on('message', (data, isBinary) => {
       if (isBinary) return subscribeErrors.push('binary request');
@@ -91,6 +97,7 @@ export async function startDhanDouble(opts: DoubleOptions): Promise<DhanDouble> 
       count += list.length;
       if (count === opts.expectedInstruments) {
         for (const f of opts.frames()) ws.send(f, { binary: true });
+        if (opts.closeAfterFrames) ws.close(1000, 'disconnected by the server');
       }
     });
   });
@@ -104,6 +111,7 @@ export async function startDhanDouble(opts: DoubleOptions): Promise<DhanDouble> 
     subscribeErrors,
     subscribed,
     restCalls,
+    connections: () => connections,
     close: async () => {
       for (const c of wss.clients) c.terminate();
       wss.close();

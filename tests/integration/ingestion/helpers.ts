@@ -128,7 +128,10 @@ export async function consumeAll(brokers: string[], topic: string, expected: num
     });
   } finally {
     // kafkajs's disconnect can wait on a group join that never completes; do not let it hang a test.
-    await Promise.race([consumer.disconnect().catch(() => undefined), sleep(10_000)]);
+    await within(
+      consumer.disconnect().catch(() => undefined),
+      10_000,
+    );
   }
   return out;
 }
@@ -194,4 +197,17 @@ export async function stopProcess(run: Running, graceMs = 15_000): Promise<numbe
   const code = await run.exited;
   clearTimeout(timer);
   return code;
+}
+
+/** `promise`, or 'timeout' after `ms`; the timer is cleared either way (a pending timer keeps a test process alive). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

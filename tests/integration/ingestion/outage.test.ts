@@ -5,7 +5,17 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { RawRecord } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
-import { baseEnv, consumeAll, runId, scrapeMetric, startIngestion, stopProcess, waitFor, writeShardFile } from './helpers.ts';
+import {
+  baseEnv,
+  consumeAll,
+  runId,
+  scrapeMetric,
+  startIngestion,
+  stopProcess,
+  waitFor,
+  within,
+  writeShardFile,
+} from './helpers.ts';
 import { privateBroker } from './private-broker.ts';
 
 const raw = codec<RawRecord>('RawRecord');
@@ -51,7 +61,7 @@ describe('broker outage', () => {
         maxDepth = Math.max(maxDepth, depth ?? 0);
       }
       await broker.start();
-      const code = await Promise.race([proc.exited, sleep(120_000).then(() => 'timeout' as const)]);
+      const code = await within(proc.exited, 120_000);
       assert.equal(code, 0, `the process flushed everything and exited 0:\n${proc.output().slice(-3000)}`);
       assert.ok(maxDepth > 100, `records piled up in the buffer during the outage (max depth ${maxDepth})`);
 
