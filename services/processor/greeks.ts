@@ -186,6 +186,8 @@ export function solveBatch(input: ContractBatch, out: GreeksBatch, n = input.spo
         growthR = Math.exp(r * T);
         dr = 1 / growthR;
         dq = Math.exp(-q * T);
+        // Its own exponential, not e^{rT}·e^{−qT}: the forward must be bsmPrice's to the last bit, as
+        // deep in-the-money IV moves by 1e-11 per ulp of F.
         growth = Math.exp((r - q) * T);
         sqrtT = Math.sqrt(T);
         lastT = T;

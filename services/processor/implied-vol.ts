@@ -206,8 +206,12 @@ export function normalisedImpliedVolatility(beta: number, x: number, isCall: boo
   }
   if (theta < 0) x = -x;
   // Now an out-of-the-money call: x ≤ 0.
+  return solveOtmCallPrice(beta, x, Math.exp(0.5 * x));
+}
+
+/** β of an out-of-the-money call (x ≤ 0) whose maximum normalised price bMax = e^{x/2} is known. */
+function solveOtmCallPrice(beta: number, x: number, bMax: number): number {
   if (beta <= 0) return 0;
-  const bMax = Math.exp(0.5 * x);
   if (beta >= bMax) return ABOVE_MAXIMUM;
   return solveOtmCall(beta, x, bMax);
 }
@@ -232,12 +236,13 @@ function solveOtmCall(beta: number, x: number, bMax: number): number {
       const g = Math.exp(-0.5 * y);
       const Phi = normCdfGivenExp(-z, g);
       const phi = ONE_OVER_SQRT_TWO_PI * g;
+      const ey = Math.exp(y + 0.125 * s2); // and its square for exp(2y + s²/4)
       const fpp =
         (((Math.PI / 6) * y) / (s2 * sL)) *
         Phi *
         (8 * SQRT_THREE * sL * ax + ((3 * s2 * (s2 - 8) - 8 * x * x) * Phi) / phi) *
-        Math.exp(2 * y + 0.25 * s2);
-      const fp = 2 * Math.PI * y * Phi * Phi * Math.exp(y + 0.125 * s2);
+        (ey * ey);
+      const fp = 2 * Math.PI * y * Phi * Phi * ey;
       const fL = TWO_PI_OVER_SQRT_27 * ax * Phi * Phi * Phi;
       const r = convexControl(1, 0, bL, 0, fL, 1, fp, fpp, true);
       let f = rationalCubic(beta, 0, bL, 0, fL, 1, fp, r);
@@ -360,12 +365,12 @@ export function impliedTotalVolatility(undiscountedPrice: number, F: number, K: 
   const intrinsic = isCall ? F - K : K - F;
   if (undiscountedPrice < intrinsic) return BELOW_INTRINSIC;
   if (undiscountedPrice >= (isCall ? F : K)) return ABOVE_MAXIMUM;
-  let price = undiscountedPrice;
-  let call = isCall;
-  // In the money: work with the out-of-the-money counterpart's time value.
-  if ((isCall ? 1 : -1) * x > 0) {
-    price = Math.max(price - intrinsic, 0);
-    call = !call;
-  }
-  return normalisedImpliedVolatility(price / (Math.sqrt(F) * Math.sqrt(K)), x, call);
+  // In the money: work with the out-of-the-money counterpart's time value. Either way the
+  // normalised problem is an out-of-the-money call on −|x|, whose maximum e^{−|x|/2} is
+  // √(min(F,K)/max(F,K)): a square root where an exponential would do the same.
+  const price = (isCall ? 1 : -1) * x > 0 ? Math.max(undiscountedPrice - intrinsic, 0) : undiscountedPrice;
+  const beta = price / (Math.sqrt(F) * Math.sqrt(K));
+  if (Number.isNaN(x)) return BELOW_INTRINSIC;
+  const bMax = F < K ? Math.sqrt(F / K) : Math.sqrt(K / F);
+  return solveOtmCallPrice(beta, -Math.abs(x), bMax);
 }
