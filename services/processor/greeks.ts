@@ -185,10 +185,10 @@ export function solveBatch(input: ContractBatch, out: GreeksBatch, n = input.spo
       if (T !== lastT || r !== lastR || q !== lastQ) {
         growthR = Math.exp(r * T);
         dr = 1 / growthR;
-        dq = Math.exp(-q * T);
         // Its own exponential, not e^{rT}·e^{−qT}: the forward must be bsmPrice's to the last bit, as
-        // deep in-the-money IV moves by 1e-11 per ulp of F.
+        // deep in-the-money IV moves by 1e-11 per ulp of F. The Greeks' e^{−qT} can take the ulp.
         growth = Math.exp((r - q) * T);
+        dq = growth * dr;
         sqrtT = Math.sqrt(T);
         lastT = T;
         lastR = r;
