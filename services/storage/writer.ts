@@ -91,6 +91,13 @@ export class PgWriter {
     const written = counts(() => 0);
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client has no pool listener: a connection dropped mid-batch (PostgreSQL
+    // stopping) would otherwise be an unhandled 'error' event and end the process. The query in
+    // flight rejects with the same error, so the batch is held and retried as for any failure.
+    const onError = (err: Error): void => {
+      broken ??= err;
+    };
+    client.on('error', onError);
     try {
       if (!this.staged.has(client)) {
         for (const t of TABLES) {
@@ -136,6 +143,7 @@ export class PgWriter {
     } finally {
       // A connection that failed mid-batch is discarded, not reused in an unknown state.
       client.release(broken);
+      client.removeListener('error', onError);
     }
   }
 
