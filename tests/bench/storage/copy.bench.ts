@@ -3,7 +3,7 @@
 // plain table with the same primary key. Target ratio ≥ 0.8. The kinds of write are interleaved
 // transaction by transaction, so a loaded machine slows all of them alike.
 // Also reports a plain table without any index, for context. Writes .local/bench/storage.json.
-//   node tests/bench/storage/copy.bench.ts [rows]   (DATABASE_URL, default the local one)
+//   node tests/bench/storage/copy.bench.ts [rows] [rows per transaction]   (DATABASE_URL, default the local one)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +19,7 @@ import { addRecord, copyLines, emptyBatch, TABLE_SPECS } from '../../../services
 import { PgWriter } from '../../../services/storage/writer.ts';
 
 const ROWS = Number(process.argv[2] ?? 200_000);
+const PER_TRANSACTION = Number(process.argv[3] ?? MAX_ROWS_PER_TRANSACTION);
 const URL_ = process.env.DATABASE_URL ?? 'postgres://stockify:stockify@127.0.0.1:5432/stockify';
 const OUT = fileURLToPath(new URL('../../../.local/bench/', import.meta.url));
 const log = createLogger({ component: 'bench', level: 'warn' });
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
       `CREATE TABLE ${qualified(schema, 'ref_keyed')} (LIKE ${qualified(schema, 'ticks')} INCLUDING DEFAULTS, PRIMARY KEY (instrument_id, exchange_time, seq))`,
     );
     await pool.query(`CREATE TABLE ${qualified(schema, 'ref_plain')} (LIKE ${qualified(schema, 'ticks')} INCLUDING DEFAULTS)`);
-    const chunks = chunksOf(records(ROWS), MAX_ROWS_PER_TRANSACTION);
+    const chunks = chunksOf(records(ROWS), PER_TRANSACTION);
 
     // One transaction of each kind in turn, the order rotating per chunk: on a shared machine the
     // load changes by the second, and running each kind as one long phase measured mostly that.
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
     const ratio = oursRate / keyedRate;
     const result = {
       rows: ROWS,
-      rowsPerTransaction: MAX_ROWS_PER_TRANSACTION,
+      rowsPerTransaction: PER_TRANSACTION,
       method: 'interleaved per transaction, order rotating',
       strategy: info.strategy,
       oursRowsPerSecond: Math.round(oursRate),
