@@ -169,17 +169,23 @@ await section('processor', async () => {
   const r = runGreeksBench(CONTRACTS);
   writeFileSync(join(OUT, 'processor.json'), `${JSON.stringify({ ...r, at: new Date().toISOString() }, null, 2)}\n`);
   const ref = 'contractsPerSecond' in r.reference ? r.reference : null;
-  const ok = r.ours.contractsPerSecond >= 1_000_000 && (r.ratio ?? 0) > 1;
+  // Per core = per CPU-second of the solving thread (steady on a shared machine); the ratio is
+  // wall clock against wall clock, as the reference is timed.
+  const ok = r.ours.contractsPerCpuSecond >= 1_000_000 && (r.ratio ?? 0) > 1;
   add({
     section: 'processor',
-    figure: 'IV + Greeks per core',
+    figure: 'IV + Greeks per core (per CPU-second)',
     unit: 'contracts/s',
-    ours: r.ours.contractsPerSecond,
+    ours: r.ours.contractsPerCpuSecond,
     reference: ref?.contractsPerSecond ?? null,
     referenceIs: ref?.library ?? 'reference library unavailable',
     target: '≥ 1,000,000/s and ratio > 1',
     met: ok,
-    note: ref ? `reference timed on ${ref.contracts} contracts` : 'error' in r.reference ? r.reference.error : '',
+    note: ref
+      ? `wall clock ${Math.round(r.ours.contractsPerSecond)}/s; reference timed on ${ref.contracts} contracts`
+      : 'error' in r.reference
+        ? r.reference.error
+        : '',
   });
 });
 
