@@ -26,7 +26,7 @@ describe('broker outage', () => {
   const brokerP = privateBroker(feed);
   after(async () => (await brokerP).remove());
 
-  test('a broker stopped for 10 s and restarted loses no record the source handed over', { timeout: 300_000 }, async () => {
+  test('a broker stopped for 10 s and restarted loses no record the source handed over', { timeout: 300_000 }, async (t) => {
     const broker = await brokerP;
     await broker.start();
     const LIMIT = 5000; // 250/s in real time: about 20 s, half of it during the outage
@@ -75,6 +75,10 @@ describe('broker outage', () => {
               ? `${r.chain.underlying.id}|${r.chain.expiry}|${r.chain.seq}`
               : '';
         }),
+      );
+      const out = proc.output();
+      t.diagnostic(
+        `read ${messages.length} (${messages.length - ids.size} duplicates); publisher retry lines (rate-limited): ${(out.match(/publishing to Kafka failed/g) ?? []).length}; producer replaced: ${out.includes('Kafka producer replaced') ? 'yes' : 'no'}; max buffer depth ${maxDepth}`,
       );
       assert.equal(
         ids.size,
