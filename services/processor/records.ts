@@ -6,7 +6,7 @@ import { codec, SCHEMA_VERSION } from '../core/proto.ts';
 import type { ShardFile } from '../core/shardfile.ts';
 import { BarBuilder, type BarOptions } from './bars.ts';
 import { chainMetas, type Pricing, splitChain } from './chain.ts';
-import { normaliseTime, roundToTick, timeToExpiryYears, validPrice } from './normalise.ts';
+import { normaliseTime, timeToExpiryYears, validPrice } from './normalise.ts';
 
 export type RejectReason =
   | 'undecodable'
@@ -39,6 +39,56 @@ export interface RecordResult {
 }
 
 const rawCodec = codec<RawRecord>('RawRecord');
+
+interface TickGrid {
+  /** Decimal places of the tick size (at most 12, as roundToTick). */
+  places: number;
+  /** The tick size in units of 10^-places, when that is a whole number (0.05 → 5). */
+  units: number | undefined;
+}
+
+/** Per tick size seen (tick sizes are few; prices to round are many). */
+const grids = new Map<number, TickGrid>();
+
+function gridOf(tickSize: number): TickGrid {
+  let g = grids.get(tickSize);
+  if (g === undefined) {
+    const places = Math.min(decimalPlaces(tickSize), 12);
+    const units = Math.round(tickSize * 10 ** places);
+    g = { places, units: units > 0 && units / 10 ** places === tickSize ? units : undefined };
+    grids.set(tickSize, g);
+  }
+  return g;
+}
+
+/**
+ * The same number as roundToTick (normalise.ts), which works the decimal places out of the tick
+ * size's text and formats the result with toFixed on every call: here the places are looked up, and
+ * k ticks become (k × units) / 10^places, one correctly rounded division giving the double nearest
+ * the decimal k × tickSize, which is what Number(toFixed(places)) gives. Out of that range (prices
+ * of 10^15 units of the last place or more, tick sizes not whole in their last place) it formats as
+ * roundToTick does.
+ */
+function roundPrice(price: number, tickSize: number): number {
+  if (!(tickSize > 0) || !Number.isFinite(price)) return price;
+  const g = gridOf(tickSize);
+  const k = Math.round(price / tickSize);
+  if (g.units !== undefined) {
+    const scaled = k * g.units;
+    // Below 2^50 units the product k × tickSize is within a quarter of the last place of the decimal,
+    // so toFixed would pick that decimal too.
+    if (Math.abs(scaled) <= 2 ** 50) return scaled / 10 ** g.places + 0; // + 0: no −0, as toFixed
+  }
+  return Number((k * tickSize).toFixed(g.places));
+}
+
+/** As in normalise.ts: 0.05 → 2, 0.0025 → 4, 1e-7 → 7. */
+function decimalPlaces(tickSize: number): number {
+  const text = tickSize.toString();
+  const exp = text.match(/e-(\d+)$/);
+  if (exp) return Number(exp[1]) + (text.split('e')[0]?.split('.')[1]?.length ?? 0);
+  return text.split('.')[1]?.length ?? 0;
+}
 
 /** Static metadata of the shard's own instruments (underlyings, equities, futures). */
 export function instrumentCatalogue(shard: ShardFile): Map<string, InstrumentMeta> {
@@ -166,16 +216,16 @@ export class RecordProcessor {
     const enriched: Tick = {
       ...tick,
       exchangeTimeMs: timeMs,
-      lastPrice: roundToTick(tick.lastPrice, ts),
-      averagePrice: roundToTick(tick.averagePrice, ts),
-      open: roundToTick(tick.open, ts),
-      high: roundToTick(tick.high, ts),
-      low: roundToTick(tick.low, ts),
-      close: roundToTick(tick.close, ts),
+      lastPrice: roundPrice(tick.lastPrice, ts),
+      averagePrice: roundPrice(tick.averagePrice, ts),
+      open: roundPrice(tick.open, ts),
+      high: roundPrice(tick.high, ts),
+      low: roundPrice(tick.low, ts),
+      close: roundPrice(tick.close, ts),
       depth: (tick.depth ?? []).map((d) => ({
         ...d,
-        bidPrice: validPrice(d.bidPrice) ? roundToTick(d.bidPrice, ts) : 0,
-        askPrice: validPrice(d.askPrice) ? roundToTick(d.askPrice, ts) : 0,
+        bidPrice: validPrice(d.bidPrice) ? roundPrice(d.bidPrice, ts) : 0,
+        askPrice: validPrice(d.askPrice) ? roundPrice(d.askPrice, ts) : 0,
       })),
       meta,
     };
