@@ -3,6 +3,10 @@
 // to market.dlq.<ns>.<feed>. Offsets are committed only after Kafka acknowledged every record the
 // batch produced, and never past the first record of a bar still being built, so a killed process
 // loses nothing: its successor replays and re-emits (duplicates are merged by storage).
+// Throughput: every partition of the shard is consumed concurrently, and per partition the sends are
+// pipelined — batch n is sent (then committed) while batch n+1 is fetched and processed, the sends of
+// a partition one after another in offset order. A failed send or commit rewinds its partition to
+// the committed offset with fresh bar state; a group join does the same for every partition.
 import { CompressionTypes, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { parseCommand } from '../core/cli.ts';
