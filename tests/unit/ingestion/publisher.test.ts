@@ -217,7 +217,8 @@ describe('publisher recovery from producer errors', () => {
     publisher.start();
     const msg = (i: number) => ({ topic: 't', key: `k${i}`, value: Buffer.from([i]), headers: {}, source: 'sim', enqueuedAt: 0 });
     for (let i = 0; i < 3; i++) publisher.enqueue(msg(i));
-    await tick();
+    // The buffer grows only once the first attempt has been made (and has failed).
+    while (attempts.length === 0) await tick();
     for (let i = 3; i < 12; i++) publisher.enqueue(msg(i));
     assert.equal(await publisher.close(5_000), 0);
     assert.deepEqual(attempts[0], ['k0', 'k1', 'k2']);
