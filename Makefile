@@ -64,7 +64,8 @@ test-unit: deps ## pure tests, no services
 	@$(NODE_TEST) 'tests/unit/**/*.test.ts'
 
 test-integration: deps ## tests against real Kafka, PostgreSQL, Redis and kube-apiserver (started if not given)
-	@infra/with-infra.sh $(NODE_TEST) 'tests/integration/**/*.test.ts'
+	@# A test that hangs fails after 10 minutes instead of holding the run.
+	@infra/with-infra.sh $(NODE_TEST) --test-timeout=600000 'tests/integration/**/*.test.ts'
 
 test: typecheck lint test-unit test-integration ## every test: type-check, lint, unit, integration
 

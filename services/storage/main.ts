@@ -51,6 +51,9 @@ export function createPool(url: string, max: number, log: Logger): pg.Pool {
   });
   // Idle connections dropped by the server (restart, failover) must not crash the process.
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection lost'));
+  // A checked-out client whose connection drops emits 'error' too; its pending query is rejected
+  // and handled by the caller, so the event itself only needs a listener (else it would crash).
+  pool.on('connect', (client) => client.on('error', (err) => log.warn({ err }, 'PostgreSQL connection lost')));
   return pool;
 }
 
