@@ -64,13 +64,28 @@ export const DLQ_PARTITIONS = 1;
  * is fine as long as the topics end up at least as large as asked.
  */
 export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<{ created: string[]; grown: string[] }> {
-  try {
-    return await createOrGrow(admin, specs);
-  } catch (err) {
-    const short = await missingOrSmaller(admin, specs);
-    if (short.length === 0) return { created: [], grown: [] };
-    throw new Error(`cannot create or grow Kafka topics ${short.join(', ')}: ${(err as Error).message}`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createOrGrow(admin, specs);
+    } catch (err) {
+      // Lost a race to another process, or the broker's metadata still lags behind a topic just
+      // created (a freshly started broker answers "does not host this topic-partition"): look again.
+      const short = await missingOrSmaller(admin, specs).catch((e: unknown) => (isRetriable(e) ? undefined : Promise.reject(e)));
+      if (short?.length === 0) return { created: [], grown: [] };
+      if (attempt >= 8 || !isRetriable(err)) {
+        throw new Error(`cannot create or grow Kafka topics ${specs.map((s) => s.topic).join(', ')}: ${(err as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
   }
+}
+
+/** kafkajs marks transient broker errors retriable; an aggregate error is retriable if a part is. */
+function isRetriable(err: unknown): boolean {
+  const e = err as { retriable?: boolean; errors?: unknown[]; message?: string } | undefined;
+  if (e?.retriable === true) return true;
+  if (Array.isArray(e?.errors) && e.errors.some(isRetriable)) return true;
+  return /does not host this topic-partition|leader not available|not the leader/i.test(e?.message ?? '');
 }
 
 async function partitionCounts(admin: Admin, topics: string[]): Promise<Map<string, number>> {
