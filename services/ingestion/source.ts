@@ -1,4 +1,5 @@
 // What every source hands the pipeline: records to publish, or input it refused (for the DLQ).
+import { setTimeout as delay } from 'node:timers/promises';
 import type { RawRecord } from '../core/messages.ts';
 
 export type SourceName = 'simulator' | 'replay' | 'dhan' | 'grpc';
@@ -50,4 +51,9 @@ export interface Source {
   /** Runs until the input ends or the signal aborts. */
   run(sink: Sink, signal: AbortSignal): Promise<void>;
   state(): ConnectionState;
+}
+
+/** Waits ms, or less when the source is stopped; never rejects. */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }

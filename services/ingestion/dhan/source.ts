@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import type { Logger } from '../../core/log.ts';
 import { instrumentId, type Segment } from '../../core/messages.ts';
 import type { IngestionMetrics } from '../metrics.ts';
-import type { ConnectionState, Sink, Source } from '../source.ts';
+import { type ConnectionState, type Sink, type Source, sleepUnlessAborted } from '../source.ts';
 import {
   ChainPlanner,
   type ChainUnderlying,
@@ -75,17 +75,6 @@ export function subscribeMessages(mode: DhanSourceOptions['mode'], instruments: 
   }
   return out;
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export class DhanSource implements Source {
   readonly name = 'dhan' as const;
@@ -149,7 +138,7 @@ export class DhanSource implements Source {
       this.opts.metrics.reconnects.inc({ source: 'dhan' });
       const delay = backoffDelay(attempt++, this.opts.reconnectBaseMs ?? 1_000, this.opts.reconnectMaxMs ?? 60_000);
       log.warn({ delayMs: delay, attempt }, 'Dhan feed connection lost; reconnecting');
-      await sleep(delay, signal);
+      await sleepUnlessAborted(delay, signal);
     }
     this.connStates[index] = this.expired ? 'EXPIRED_TOKEN' : 'STOPPED';
   }
@@ -278,7 +267,7 @@ export class DhanSource implements Source {
       }
       // One request per poll interval (≥ 3 s) across the process, whatever the outcome; counted
       // from the end of the previous request, since Dhan counts from their arrival.
-      await sleep(this.opts.chainPollMs + 50, signal);
+      await sleepUnlessAborted(this.opts.chainPollMs + 50, signal);
     }
   }
 }

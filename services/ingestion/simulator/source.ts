@@ -2,7 +2,7 @@
 // the wall clock from the start) or as fast as possible, and stops generating while the
 // publisher's buffer is full.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { ConnectionState, Sink, Source } from '../source.ts';
+import { type ConnectionState, type Sink, type Source, sleepUnlessAborted } from '../source.ts';
 import { MarketSimulator, type SimulatorConfig } from './simulator.ts';
 
 export interface SimulatorSourceOptions {
@@ -10,17 +10,6 @@ export interface SimulatorSourceOptions {
   /** Stop after this many records (tests, benchmarks); unlimited by default. */
   limit?: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export class SimulatorSource implements Source {
   readonly name = 'simulator' as const;
@@ -58,7 +47,7 @@ export class SimulatorSource implements Source {
       const event = sim.next();
       if (this.opts.realTime) {
         const wait = wallStart + (event.timeMs - this.cfg.startTimeMs) - Date.now();
-        if (wait > 1) await sleep(wait, signal);
+        if (wait > 1) await sleepUnlessAborted(wait, signal);
         if (signal.aborted) break;
       }
       sink.emit({ kind: 'record', source: 'simulator', key: event.key, record: event.record });
