@@ -46,9 +46,9 @@ deps: node_modules/.installed ## npm dependencies (from package-lock.json)
 
 node_modules/.installed: package.json package-lock.json | $(NODE)
 	@echo "==> installing npm dependencies"
-	@# `npm install` honours package-lock.json like `npm ci`, but tolerates the platform-only optional
-	@# packages (Biome's per-OS binaries) that some registries leave out of the lock file.
-	@npm install --no-audit --no-fund --loglevel=error
+	@# The lock is complete (every platform's optional packages included), so `npm ci` installs exactly
+	@# it and never rewrites it: a fresh clone stays clean.
+	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 typecheck: deps ## TypeScript, strict
