@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { parseCommand } from '../services/core/cli.ts';
-import { desiredObjects } from './build/index.ts';
+import { desiredObjects } from './desired/index.ts';
 import { parseMarketFeed, type SpecError } from './crd/validate.ts';
 import { checkSchedule, isOpen, ScheduleError } from './schedule.ts';
 

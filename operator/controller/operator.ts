@@ -6,7 +6,7 @@ import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { createLogger, type Logger } from '../../services/core/log.ts';
 import { createRegistry, type HttpEndpoints, serveMetrics } from '../../services/core/metrics.ts';
-import { DEFAULT_IMAGE } from '../build/meta.ts';
+import { DEFAULT_IMAGE } from '../desired/meta.ts';
 import { KIND } from '../crd/schema.ts';
 import { type Clock, systemClock, type Timer } from './clock.ts';
 import { EventRecorder } from './events.ts';

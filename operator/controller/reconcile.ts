@@ -16,8 +16,8 @@ import {
   LABEL_NAME,
   LABEL_SHARD,
   shardInstruments,
-} from '../build/index.ts';
-import { canonicalJson } from '../build/meta.ts';
+} from '../desired/index.ts';
+import { canonicalJson } from '../desired/meta.ts';
 import { GROUP, PLURAL, VERSION } from '../crd/schema.ts';
 import type { MarketFeed, MarketFeedStatus } from '../crd/types.ts';
 import { parseSpec, SpecError } from '../crd/validate.ts';

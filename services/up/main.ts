@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { standaloneProcesses } from '../../operator/build/index.ts';
+import { standaloneProcesses } from '../../operator/desired/index.ts';
 import { feedTopics } from '../../operator/controller/topics.ts';
 import { parseCommand } from '../core/cli.ts';
 import { createKafka, ensureTopics } from '../core/kafka.ts';

@@ -2,7 +2,7 @@
 // args, env and shard file of each built Deployment) to what `stockify up` runs locally. Pure: no
 // sharding or configuration logic lives here, only the translation from pod to local process.
 import { join } from 'node:path';
-import type { StandaloneProcess } from '../../operator/build/index.ts';
+import type { StandaloneProcess } from '../../operator/desired/index.ts';
 
 export type Component = StandaloneProcess['component'];
 export const COMPONENTS: readonly Component[] = ['ingestion', 'processor', 'storage'];

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { standaloneProcesses } from '../../../operator/build/index.ts';
+import { standaloneProcesses } from '../../../operator/desired/index.ts';
 import { feedTopics } from '../../../operator/controller/topics.ts';
 import type { MarketFeed } from '../../../operator/crd/types.ts';
 import { parseMarketFeed } from '../../../operator/crd/validate.ts';

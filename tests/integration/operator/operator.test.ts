@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { desiredObjects } from '../../../operator/build/index.ts';
+import { desiredObjects } from '../../../operator/desired/index.ts';
 import { ManualClock } from '../../../operator/controller/clock.ts';
 import { type RunningOperator, startOperator } from '../../../operator/controller/operator.ts';
 import { parseMarketFeed } from '../../../operator/crd/validate.ts';

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { shardInstruments } from '../../../operator/build/index.ts';
+import { shardInstruments } from '../../../operator/desired/index.ts';
 import { createKafka } from '../../../services/core/kafka.ts';
 import { createLogger } from '../../../services/core/log.ts';
 import { loadFeed } from '../../../services/up/feed.ts';

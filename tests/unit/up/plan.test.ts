@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { standaloneProcesses } from '../../../operator/build/index.ts';
+import { standaloneProcesses } from '../../../operator/desired/index.ts';
 import { FeedError, loadFeed } from '../../../services/up/feed.ts';
 import { PlanError, planProcesses, watchedInstruments, withPorts } from '../../../services/up/plan.ts';
 

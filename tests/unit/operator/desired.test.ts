@@ -9,7 +9,7 @@ import {
   instrumentId,
   type KubeObject,
   standaloneProcesses,
-} from '../../../operator/build/index.ts';
+} from '../../../operator/desired/index.ts';
 import { setCondition } from '../../../operator/controller/conditions.ts';
 import type { MarketFeed } from '../../../operator/crd/types.ts';
 import { parseMarketFeed } from '../../../operator/crd/validate.ts';
