@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { parseCommand } from '../services/core/cli.ts';
-import { desiredObjects } from './desired/index.ts';
 import { parseMarketFeed, type SpecError } from './crd/validate.ts';
+import { desiredObjects } from './desired/index.ts';
 import { checkSchedule, isOpen, ScheduleError } from './schedule.ts';
 
 const USAGE = `Usage: stockify render -f <feed.yaml> [--market open|closed|now] [--image <image>]

@@ -2,8 +2,8 @@
 // ListWatch resumes a dropped watch from the last resourceVersion and relists on 410 Gone; on any
 // other error it stops, so this restarts it with back-off.
 import { type Informer, type KubernetesObject, makeInformer, type ObjectCache } from '@kubernetes/client-node';
-import { MANAGED_SELECTOR } from '../desired/meta.ts';
 import { GROUP, PLURAL, VERSION } from '../crd/schema.ts';
+import { MANAGED_SELECTOR } from '../desired/meta.ts';
 import type { Clock, Timer } from './clock.ts';
 import type { Kube } from './kube.ts';
 

@@ -3,6 +3,9 @@
 // content changed, drains and deletes removed shards, and writes status only when it changed.
 import { type KubernetesObject, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from '../../services/core/log.ts';
+import { GROUP, PLURAL, VERSION } from '../crd/schema.ts';
+import type { MarketFeed, MarketFeedStatus } from '../crd/types.ts';
+import { parseSpec, SpecError } from '../crd/validate.ts';
 import {
   ANNOTATION_APPLIED_HASH,
   COMPONENTS,
@@ -18,9 +21,6 @@ import {
   shardInstruments,
 } from '../desired/index.ts';
 import { canonicalJson } from '../desired/meta.ts';
-import { GROUP, PLURAL, VERSION } from '../crd/schema.ts';
-import type { MarketFeed, MarketFeedStatus } from '../crd/types.ts';
-import { parseSpec, SpecError } from '../crd/validate.ts';
 import { isOpen, type MarketState, nextBoundary, ScheduleError } from '../schedule.ts';
 import type { Clock } from './clock.ts';
 import { type Condition, type ConditionInput, conditionOf, setCondition } from './conditions.ts';

@@ -1,28 +1,15 @@
 // Kafka side of a feed: topics created and grown through the admin API, consumer lag of a shard
 // (to know when a removed shard has drained), topics deleted under deletionPolicy Delete.
 import type { Admin } from 'kafkajs';
-import {
-  consumerGroup,
-  createKafka,
-  DLQ_PARTITIONS,
-  dlqTopic,
-  enrichedTopic,
-  ensureTopics,
-  rawTopic,
-  type TopicSpec,
-} from '../../services/core/kafka.ts';
+import { createKafka, ensureTopics } from '../../services/core/kafka.ts';
 import type { Logger } from '../../services/core/log.ts';
+import { consumerGroup, enrichedTopic, feedTopicSpecs, rawTopic, type TopicSpec } from '../../services/core/topics.ts';
 import type { MarketFeed } from '../crd/types.ts';
 
 export function feedTopics(feed: MarketFeed, shards = feed.spec.shards): TopicSpec[] {
   const { namespace, name } = feed.metadata;
-  const { partitionsPerShard: partitions, replicationFactor } = feed.spec.kafka;
-  const out: TopicSpec[] = [{ topic: dlqTopic(namespace, name), partitions: DLQ_PARTITIONS, replicationFactor }];
-  for (let i = 0; i < shards; i++) {
-    out.push({ topic: rawTopic(namespace, name, i), partitions, replicationFactor });
-    out.push({ topic: enrichedTopic(namespace, name, i), partitions, replicationFactor });
-  }
-  return out;
+  const { partitionsPerShard, replicationFactor } = feed.spec.kafka;
+  return feedTopicSpecs({ namespace, feed: name, partitionsPerShard, replicationFactor }, shards);
 }
 
 export function shardTopics(feed: MarketFeed, shard: number): string[] {

@@ -1,6 +1,6 @@
 // Deployments <feed>-<component>-<i>: one per component and shard, restricted pod security, gRPC
 // health probes, the shard file mounted from its ConfigMap and its hash on the pod template.
-import { rawTopic } from '../../services/core/kafka.ts';
+import { rawTopic } from '../../services/core/topics.ts';
 import type { MarketFeed } from '../crd/types.ts';
 import {
   ANNOTATION_CONFIG_HASH,

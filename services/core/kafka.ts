@@ -1,7 +1,8 @@
-// Kafka naming and plumbing shared by every component: topic names, a client that logs through
-// pino, and topics created or grown on purpose (auto-creation is off on our brokers).
+// Kafka plumbing shared by every component: a client that logs through pino, and topics created or
+// grown on purpose (auto-creation is off on our brokers). Topic names live in topics.ts.
 import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { Logger } from './log.ts';
+import type { TopicSpec } from './topics.ts';
 
 // kafkajs 2.2.4 schedules its throttle check with a negative delay when nothing is throttled
 // (requestQueue.scheduleCheckPendingRequests); Node 24 then warns on every client. The timer
@@ -17,13 +18,6 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   if (name === 'TimeoutNegativeWarning') return;
   (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
-
-export const rawTopic = (namespace: string, feed: string, shard: number): string => `market.raw.${namespace}.${feed}.${shard}`;
-export const enrichedTopic = (namespace: string, feed: string, shard: number): string =>
-  `market.enriched.${namespace}.${feed}.${shard}`;
-export const dlqTopic = (namespace: string, feed: string): string => `market.dlq.${namespace}.${feed}`;
-export const consumerGroup = (component: 'processor' | 'storage', namespace: string, feed: string, shard: number): string =>
-  `stockify.${component}.${namespace}.${feed}.${shard}`;
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -48,15 +42,6 @@ export function createKafka(brokers: string[], clientId: string, log: Logger, ex
     ...extra,
   });
 }
-
-export interface TopicSpec {
-  topic: string;
-  partitions: number;
-  replicationFactor: number;
-}
-
-/** The dead-letter topic of a feed has one partition: it is low volume and order across it is moot. */
-export const DLQ_PARTITIONS = 1;
 
 /**
  * Creates each topic if missing and grows its partitions if it has fewer (never shrinks). Several

@@ -2,11 +2,11 @@
 // goes to the dead-letter topic with its reason and original bytes, is counted and logged once
 // per kind, and the stream goes on.
 
-import { dlqTopic, rawTopic } from '../core/kafka.ts';
 import type { Logger } from '../core/log.ts';
 import { RateLimitedLog } from '../core/log.ts';
 import type { DeadLetter, RawRecord } from '../core/messages.ts';
 import { codec, SCHEMA_VERSION } from '../core/proto.ts';
+import { dlqTopic, rawTopic } from '../core/topics.ts';
 import { injectTraceHeaders } from '../core/tracing.ts';
 import type { IngestionMetrics } from './metrics.ts';
 import type { Publisher } from './publisher.ts';

@@ -11,9 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
-import { rawTopic } from '../../services/core/kafka.ts';
 import type { Snapshot } from '../../services/core/messages.ts';
 import { serviceClient } from '../../services/core/proto.ts';
+import { rawTopic } from '../../services/core/topics.ts';
 import {
   env,
   helm,

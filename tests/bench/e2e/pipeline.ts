@@ -8,10 +8,11 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { consumerGroup, createKafka } from '../../../services/core/kafka.ts';
+import { createKafka } from '../../../services/core/kafka.ts';
 import type { Logger } from '../../../services/core/log.ts';
 import type { Snapshot } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
+import { consumerGroup } from '../../../services/core/topics.ts';
 import { qualified } from '../../../services/storage/migrations.ts';
 import {
   BENCH_NAMESPACE,

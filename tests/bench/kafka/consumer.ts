@@ -4,12 +4,13 @@
 // same topic (its fetch rate, which leaves out the group join too).
 import type { Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { consumerGroup, createKafka, dlqTopic, enrichedTopic, rawTopic } from '../../../services/core/kafka.ts';
+import { createKafka } from '../../../services/core/kafka.ts';
 import type { Logger } from '../../../services/core/log.ts';
 import type { RawRecord } from '../../../services/core/messages.ts';
 import { createRegistry } from '../../../services/core/metrics.ts';
 import { codec } from '../../../services/core/proto.ts';
 import { parseShardFile, type ShardFile } from '../../../services/core/shardfile.ts';
+import { consumerGroup, dlqTopic, enrichedTopic, rawTopic } from '../../../services/core/topics.ts';
 import { MarketSimulator } from '../../../services/ingestion/simulator/simulator.ts';
 import { startProcessor } from '../../../services/processor/main.ts';
 import { consumerPerformance, type PerfResult } from './perf-tools.ts';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { desiredObjects } from '../../../operator/desired/index.ts';
 import { ManualClock } from '../../../operator/controller/clock.ts';
 import { type RunningOperator, startOperator } from '../../../operator/controller/operator.ts';
 import { parseMarketFeed } from '../../../operator/crd/validate.ts';
+import { desiredObjects } from '../../../operator/desired/index.ts';
 import { createLogger } from '../../../services/core/log.ts';
 import { movedInstruments, shardOf } from '../../../services/core/sharding.ts';
 import { Cluster, condition, type FeedObject, feedManifest, manyInstruments, sleep, uniqueName, waitFor } from './helpers.ts';

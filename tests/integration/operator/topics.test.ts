@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { feedTopics, TopicManager } from '../../../operator/controller/topics.ts';
 import { parseMarketFeed } from '../../../operator/crd/validate.ts';
-import { consumerGroup, createKafka, rawTopic } from '../../../services/core/kafka.ts';
+import { createKafka } from '../../../services/core/kafka.ts';
 import { createLogger } from '../../../services/core/log.ts';
+import { consumerGroup, rawTopic } from '../../../services/core/topics.ts';
 import { brokers, feedManifest, manyInstruments, uniqueName } from './helpers.ts';
 
 const log = createLogger({ component: 'operator-test', level: 'error' });

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { createKafka, dlqTopic, enrichedTopic, ensureTopics, rawTopic } from '../../../services/core/kafka.ts';
+import { createKafka, ensureTopics } from '../../../services/core/kafka.ts';
 import { createLogger } from '../../../services/core/log.ts';
 import type { Bar, DeadLetter, EnrichedRecord, GammaExposure, OptionQuote, Tick } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
+import { dlqTopic, enrichedTopic, rawTopic } from '../../../services/core/topics.ts';
 import { startProcessor } from '../../../services/processor/main.ts';
 import {
   EXPIRY_MS,

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { Partitioners } from 'kafkajs';
-import { createKafka, enrichedTopic, ensureTopics } from '../../../services/core/kafka.ts';
+import { createKafka, ensureTopics } from '../../../services/core/kafka.ts';
 import type { EnrichedRecord } from '../../../services/core/messages.ts';
 import { codec, serviceClient } from '../../../services/core/proto.ts';
+import { enrichedTopic } from '../../../services/core/topics.ts';
 import { KAFKA_BROKERS, quietLog, REDIS_URL } from './helpers.ts';
 
 const CLI = fileURLToPath(new URL('../../../services/cli.ts', import.meta.url));

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { desiredObjects } from '../../../operator/desired/index.ts';
 import { FEED_KIND, OWNED_KINDS, type OwnedKind } from '../../../operator/controller/informers.ts';
 import { parseMarketFeed } from '../../../operator/crd/validate.ts';
+import { desiredObjects } from '../../../operator/desired/index.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { setCondition } from '../../../operator/controller/conditions.ts';
+import type { MarketFeed } from '../../../operator/crd/types.ts';
+import { parseMarketFeed } from '../../../operator/crd/validate.ts';
 import {
   ANNOTATION_APPLIED_HASH,
   ANNOTATION_CONFIG_HASH,
@@ -10,9 +13,6 @@ import {
   type KubeObject,
   standaloneProcesses,
 } from '../../../operator/desired/index.ts';
-import { setCondition } from '../../../operator/controller/conditions.ts';
-import type { MarketFeed } from '../../../operator/crd/types.ts';
-import { parseMarketFeed } from '../../../operator/crd/validate.ts';
 import { parseShardFile } from '../../../services/core/shardfile.ts';
 import { shardOf } from '../../../services/core/sharding.ts';
 
