@@ -32,6 +32,7 @@ import {
   sleep,
   waitFor,
 } from './helpers.ts';
+import { scaleInTarget } from './hpa-target.ts';
 
 const runId = Date.now().toString(36);
 const NS = `e2e-${runId}`;
@@ -48,6 +49,12 @@ const podDatabase = env('CLUSTER_DATABASE_URL');
 const podRedis = env('CLUSTER_REDIS_URL');
 
 const LOAD_TICKS_PER_SECOND = 2000;
+/** The processors' CPU request: utilisation is usage over this, so a smaller one plays a slower machine. */
+const PROCESSOR_CPU = process.env.E2E_PROCESSOR_CPU ?? '150m';
+/** The HPA target while under load: far below what LOAD_TICKS_PER_SECOND drives one processor to. */
+const LOAD_TARGET_CPU = 50;
+/** A short scale-down window (the CRD's default is 300 s) so that the scale-in phase takes seconds. */
+const SCALE_DOWN_WINDOW_S = 15;
 
 interface HpaItem {
   metadata: { name: string };
@@ -75,13 +82,26 @@ function feedManifest(): Record<string, unknown> {
   feed.spec.kafka = { ...feed.spec.kafka, bootstrapServers: podKafka, deletionPolicy: 'Delete' };
   feed.spec.redis = { url: podRedis };
   // Two processors per shard while open, so that closing the market visibly lowers the floor. The
-  // target must sit above twice an idle processor's CPU (~25m of 150m) for the HPA to come back to
-  // one replica, and below what the load phase drives one processor to on a busy two-core machine.
+  // scale-in phase derives its target from the idle CPU it measures (see hpa-target.ts), so the
+  // request may be lowered to play a slower machine (E2E_PROCESSOR_CPU=50m reads as 3× slower).
   feed.spec.processor = {
-    resources: { requests: { cpu: '150m', memory: '128Mi' } },
-    autoscaling: { minReplicas: 2, maxReplicas: 3, targetCPUUtilization: 50 },
+    resources: { requests: { cpu: PROCESSOR_CPU, memory: '128Mi' } },
+    autoscaling: {
+      minReplicas: 2,
+      maxReplicas: 3,
+      targetCPUUtilization: LOAD_TARGET_CPU,
+      behavior: { scaleDown: { stabilizationWindowSeconds: SCALE_DOWN_WINDOW_S } },
+    },
   };
   return feed;
+}
+
+/** CPU use of the feed's pods of one component, from the metrics API (e.g. "nifty-processor-0-x=4m"). */
+async function podCpuMillicores(component: string): Promise<string[]> {
+  type PodMetricsList = { items: { metadata: { name: string }; containers: { usage: { cpu: string } }[] }[] };
+  const path = `/apis/metrics.k8s.io/v1beta1/namespaces/${NS}/pods?labelSelector=app.kubernetes.io/name%3D${component}`;
+  const list = JSON.parse(await kubectl(['get', '--raw', path])) as PodMetricsList;
+  return list.items.map((p) => `${p.metadata.name}=${p.containers.map((c) => c.usage.cpu).join('+')}`);
 }
 
 async function feedPods(component?: string): Promise<PodList['items']> {
@@ -338,16 +358,46 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       (await kubectlJson<{ items: HpaItem[] }>(['-n', NS, 'get', 'hpa', '-l', 'app.kubernetes.io/name=processor'])).items;
     const summary = (hs: HpaItem[]): string =>
       hs.map((h) => `${h.metadata.name}=${h.status.desiredReplicas}@${cpuUtilization(h) ?? '?'}%`).join(' ');
+    const setTarget = (target: number) =>
+      kubectl([
+        '-n',
+        NS,
+        'patch',
+        'mf',
+        FEED,
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'replace', path: '/spec/processor/autoscaling/targetCPUUtilization', value: target }]),
+      ]);
     await phase('HPA scale in (market closed)', async () => {
-      // The operator's HPAs keep a 300 s scale-down stabilisation window.
+      // Measure what idle processors cost on this machine, then set a target the HPA must scale in
+      // with: a fixed target held on one machine and timed out on a slower one.
+      const idle: number[] = [];
+      for (let sample = 0; sample < 4; sample++) {
+        const hs = await waitFor(
+          'CPU utilisation on every processor HPA',
+          async () => {
+            const got = await processorHpas();
+            return got.length === 3 && got.every((h) => cpuUtilization(h) !== undefined) ? got : undefined;
+          },
+          180_000,
+          5_000,
+        );
+        idle.push(...hs.map((h) => cpuUtilization(h) ?? 0));
+        if (sample < 3) await sleep(10_000);
+      }
+      report(`idle processor pods: ${(await podCpuMillicores('processor')).join(' ')} (request ${PROCESSOR_CPU})`);
+      const target = scaleInTarget(idle, 2, LOAD_TARGET_CPU);
+      report(`idle processor HPA utilisation ${Math.min(...idle)}–${Math.max(...idle)} % → scale-in target ${target} %`);
+      if (target !== LOAD_TARGET_CPU) await setTarget(target);
       const calm = await waitFor(
         'every processor HPA at 1 replica',
         async () => {
           const hs = await processorHpas();
           return hs.length === 3 && hs.every((h) => h.status.desiredReplicas === 1) ? hs : undefined;
         },
-        600_000,
-        10_000,
+        300_000,
+        5_000,
       );
       report(`processor HPAs with no load: ${summary(calm)}`);
     });
@@ -365,6 +415,7 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
           { op: 'remove', path: '/spec/schedule' },
           { op: 'replace', path: '/spec/source/simulator/ticksPerSecond', value: LOAD_TICKS_PER_SECOND },
           { op: 'replace', path: '/spec/processor/autoscaling/minReplicas', value: 1 },
+          { op: 'replace', path: '/spec/processor/autoscaling/targetCPUUtilization', value: LOAD_TARGET_CPU },
         ]),
       ]);
       const at = Date.now();
