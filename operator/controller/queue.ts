@@ -1,7 +1,9 @@
 // The work queue of the controller, after client-go's: a key is queued at most once, a key being
 // processed is never handed to a second worker (it is re-queued when done if it changed meanwhile),
 // delayed adds keep the earliest deadline, and failures back off exponentially per key.
+import { Backoff, type BackoffPolicy } from '../../services/core/backoff.ts';
 import { type Clock, systemClock, type Timer } from './clock.ts';
+import type { ReconcileResult } from './result.ts';
 
 export interface QueueOptions {
   clock?: Clock;
@@ -13,21 +15,21 @@ export interface QueueOptions {
 
 export class WorkQueue {
   private readonly clock: Clock;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
+  private readonly retryPolicy: BackoffPolicy;
   private readonly order: string[] = [];
   private readonly queued = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly dirtyWhileProcessing = new Set<string>();
   private readonly delayed = new Map<string, { at: number; timer: Timer }>();
-  private readonly failureCount = new Map<string, number>();
+  /** Per-key back-off: one key failing again and again does not slow the others down. */
+  private readonly backoffs = new Map<string, Backoff>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private closed = false;
 
   constructor(opts: QueueOptions = {}) {
     this.clock = opts.clock ?? systemClock;
-    this.baseDelayMs = opts.baseDelayMs ?? 500;
-    this.maxDelayMs = opts.maxDelayMs ?? 300_000;
+    // No jitter: the delays are per key in one process, so there is no herd to spread out.
+    this.retryPolicy = { initialMs: opts.baseDelayMs ?? 500, maxMs: opts.maxDelayMs ?? 300_000, jitter: 'none' };
   }
 
   add(key: string): void {
@@ -67,20 +69,23 @@ export class WorkQueue {
 
   /** Re-queues a failed key after base·2^(failures−1), capped; returns the delay. */
   addRateLimited(key: string): number {
-    const failures = (this.failureCount.get(key) ?? 0) + 1;
-    this.failureCount.set(key, failures);
-    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(failures - 1, 30));
+    let backoff = this.backoffs.get(key);
+    if (!backoff) {
+      backoff = new Backoff(this.retryPolicy);
+      this.backoffs.set(key, backoff);
+    }
+    const delay = backoff.next();
     this.addAfter(key, delay);
     return delay;
   }
 
   /** Clears the failure history of a key (after a success). */
   forget(key: string): void {
-    this.failureCount.delete(key);
+    this.backoffs.delete(key);
   }
 
   failures(key: string): number {
-    return this.failureCount.get(key) ?? 0;
+    return this.backoffs.get(key)?.attempts ?? 0;
   }
 
   /** The next key to process; undefined once the queue is shut down. */
@@ -117,8 +122,6 @@ export class WorkQueue {
     return this.delayed.size;
   }
 }
-
-export type ReconcileResult = { requeueAfterMs?: number; retry?: boolean };
 
 /**
  * Runs `concurrency` workers over the queue until it shuts down. A thrown error or `retry` backs

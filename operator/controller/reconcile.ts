@@ -27,7 +27,7 @@ import { type Condition, type ConditionInput, conditionOf, setCondition } from '
 import type { EventRecorder } from './events.ts';
 import type { Watcher } from './informers.ts';
 import { describeError, type Kube, statusOf, toModel } from './kube.ts';
-import type { ReconcileResult } from './queue.ts';
+import type { ReconcileResult } from './result.ts';
 import { shardTopics, type TopicManager } from './topics.ts';
 
 export const FINALIZER = 'stockify.io/kafka-topics';

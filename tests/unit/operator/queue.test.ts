@@ -34,6 +34,17 @@ describe('work queue', () => {
     assert.equal(q.addRateLimited('a'), 100);
   });
 
+  test('each key backs off on its own', () => {
+    const q = new WorkQueue({ clock: new ManualClock(), baseDelayMs: 100, maxDelayMs: 1000 });
+    q.addRateLimited('a');
+    q.addRateLimited('a');
+    assert.equal(q.addRateLimited('b'), 100, 'b starts from the base delay');
+    assert.equal(q.failures('a'), 2);
+    q.forget('a');
+    assert.equal(q.failures('a'), 0);
+    assert.equal(q.failures('b'), 1);
+  });
+
   test('a delayed key appears exactly when its time comes, and the earliest deadline wins', () => {
     const clock = new ManualClock(1000);
     const q = new WorkQueue({ clock });
