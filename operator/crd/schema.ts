@@ -1,6 +1,8 @@
 // The MarketFeed schema, written once. `node operator/crd/generate.ts` turns it into the CRD YAML
 // (crds/marketfeeds.stockify.io.yaml) and the TypeScript types (operator/crd/types.ts); render and
 // the operator validate and default specs with it (operator/crd/validate.ts).
+import { EXCHANGE_TIME_ZONE } from '../../services/core/market-time.ts';
+import { DNS_LABEL_PATTERN } from '../../services/core/names.ts';
 import type { Rule, Schema } from './jsonschema.ts';
 
 export const GROUP = 'stockify.io';
@@ -12,7 +14,6 @@ export const SHORT_NAMES = ['mf'];
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
 const HHMM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 /** IANA-looking names (Asia/Kolkata, America/Argentina/Buenos_Aires, UTC, Etc/GMT+5); the operator checks the rest. */
 export const TIMEZONE_PATTERN = '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$';
 
@@ -21,7 +22,7 @@ const secretRef = (what: string, keys: Record<string, { key: string; description
   type: 'object',
   required: ['name'],
   properties: {
-    name: { description: 'Name of the Secret.', type: 'string', pattern: DNS_LABEL, maxLength: 253 },
+    name: { description: 'Name of the Secret.', type: 'string', pattern: DNS_LABEL_PATTERN, maxLength: 253 },
     ...Object.fromEntries(
       Object.entries(keys).map(([field, k]) => [
         field,
@@ -257,7 +258,7 @@ const schedule: Schema = {
       type: 'string',
       pattern: TIMEZONE_PATTERN,
       maxLength: 64,
-      default: 'Asia/Kolkata',
+      default: EXCHANGE_TIME_ZONE,
     },
     open: {
       description: 'Weekly windows when the market is open.',

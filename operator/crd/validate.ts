@@ -1,12 +1,12 @@
 // Parses an untrusted MarketFeed (a file for `stockify render`, or an object from the API server)
 // into the typed, defaulted shape the builders take. Errors name the field.
+import { isDnsLabel } from '../../services/core/names.ts';
 import { SpecError, validate } from './jsonschema.ts';
 import { API_VERSION, KIND, specSchema } from './schema.ts';
 import type { MarketFeed, MarketFeedSpec } from './types.ts';
 
 export { SpecError } from './jsonschema.ts';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Longest feed name: `<feed>-processor-<shard>` must stay a valid 63-character label. */
 export const MAX_FEED_NAME = 40;
 
@@ -24,14 +24,14 @@ export function parseMarketFeed(doc: unknown, defaultNamespace = 'default'): Mar
   const meta = doc.metadata;
   if (!isObject(meta)) throw new SpecError('metadata', 'is required');
   const name = meta.name;
-  if (typeof name !== 'string' || !DNS_LABEL.test(name) || name.length > MAX_FEED_NAME) {
+  if (typeof name !== 'string' || !isDnsLabel(name) || name.length > MAX_FEED_NAME) {
     throw new SpecError(
       'metadata.name',
       `must be a DNS label of at most ${MAX_FEED_NAME} characters, got ${JSON.stringify(name)}`,
     );
   }
   const namespace = meta.namespace ?? defaultNamespace;
-  if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace)) {
+  if (typeof namespace !== 'string' || !isDnsLabel(namespace)) {
     throw new SpecError('metadata.namespace', `must be a DNS label, got ${JSON.stringify(namespace)}`);
   }
   const spec = parseSpec(doc.spec);

@@ -1,5 +1,6 @@
 // ConfigMap <feed>-shard-<i>: the shard file (INSTRUMENTS_FILE) of one shard.
 
+import { instrumentId } from '../../services/core/messages.ts';
 import type { ShardFile, SourceSpec } from '../../services/core/shardfile.ts';
 import { assignShards } from '../../services/core/sharding.ts';
 import type { MarketFeed, MarketFeedSpec } from '../crd/types.ts';
@@ -7,11 +8,9 @@ import { configMapName, type KubeObject, objectMeta, SHARD_FILE_KEY } from './me
 
 type Instrument = MarketFeedSpec['instruments'][number];
 
-export const instrumentId = (i: Pick<Instrument, 'segment' | 'securityId'>): string => `${i.segment}:${i.securityId}`;
-
-/** The instruments of every shard, by rendezvous hashing of "<segment>:<securityId>". */
+/** The instruments of every shard, by rendezvous hashing of their instrument ids. */
 export function shardInstruments(spec: MarketFeedSpec, shardCount = spec.shards): Instrument[][] {
-  return assignShards(spec.instruments, shardCount, instrumentId);
+  return assignShards(spec.instruments, shardCount, (i) => instrumentId(i.segment, i.securityId));
 }
 
 function sourceOf(spec: MarketFeedSpec): SourceSpec {

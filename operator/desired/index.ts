@@ -11,7 +11,7 @@ import { pdb } from './pdb.ts';
 import { grpcService } from './service.ts';
 import { serviceAccount } from './serviceaccount.ts';
 
-export { instrumentId, shardFile, shardInstruments } from './configmap.ts';
+export { shardFile, shardInstruments } from './configmap.ts';
 export { componentEnv } from './deployment.ts';
 export * from './meta.ts';
 

@@ -1,5 +1,6 @@
 // Names, labels, annotations and the owner reference shared by every object of a feed.
 import { createHash } from 'node:crypto';
+import type { Component } from '../../services/core/names.ts';
 import { API_VERSION, KIND } from '../crd/schema.ts';
 import type { MarketFeed } from '../crd/types.ts';
 
@@ -14,8 +15,8 @@ export const ANNOTATION_CONFIG_HASH = 'stockify.io/config-hash';
 export const ANNOTATION_APPLIED_HASH = 'stockify.io/applied-hash';
 export const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 
-export type Component = 'ingestion' | 'processor' | 'storage';
-export const COMPONENTS: readonly Component[] = ['ingestion', 'processor', 'storage'];
+// Re-exported for the operator's callers; the list itself lives in core/names.ts.
+export { COMPONENTS, type Component } from '../../services/core/names.ts';
 
 export const GRPC_PORT = 50051;
 export const METRICS_PORT = 9464;

@@ -9,10 +9,10 @@ import {
   ANNOTATION_APPLIED_HASH,
   ANNOTATION_CONFIG_HASH,
   desiredObjects,
-  instrumentId,
   type KubeObject,
   standaloneProcesses,
 } from '../../../operator/desired/index.ts';
+import { instrumentId } from '../../../services/core/messages.ts';
 import { parseShardFile } from '../../../services/core/shardfile.ts';
 import { shardOf } from '../../../services/core/sharding.ts';
 
@@ -88,8 +88,8 @@ describe('builders', () => {
       assert.equal(file.shard, i);
       assert.equal(file.shardCount, 4);
       for (const inst of file.instruments) {
-        assert.equal(shardOf(instrumentId(inst), 4), i);
-        seen.push(instrumentId(inst));
+        assert.equal(shardOf(instrumentId(inst.segment, inst.securityId), 4), i);
+        seen.push(instrumentId(inst.segment, inst.securityId));
       }
     }
     assert.equal(seen.length, f.spec.instruments.length);
