@@ -1,6 +1,7 @@
 // `stockify greeks`: implied volatility and Greeks for contracts given as JSON Lines on stdin.
 import { createInterface } from 'node:readline';
-import { parseCommand } from '../core/cli.ts';
+import { z } from 'zod';
+import { flags, parseCommand } from '../core/cli.ts';
 import { bsmPrice, type Contract } from './black-scholes.ts';
 import { bsmGreeks, solveContract } from './greeks.ts';
 import { timeToExpiryYears } from './normalise.ts';
@@ -112,15 +113,12 @@ function greeksOf(g: { delta: number; gamma: number; theta: number; vega: number
   return { delta: g.delta, gamma: g.gamma, theta: g.theta, vega: g.vega, rho: g.rho };
 }
 
+const FLAGS = z.object({ now: flags.isoTime().optional() });
+
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, { usage: USAGE, options: { now: { type: 'string' } } });
+  const parsed = parseCommand(args, { usage: USAGE, options: { now: { type: 'string' } }, schema: FLAGS });
   if (!parsed.ok) return parsed.exitCode;
-  const nowText = parsed.parsed.values.now;
-  const nowMs = nowText === undefined ? Date.now() : Date.parse(nowText);
-  if (Number.isNaN(nowMs)) {
-    process.stderr.write(`--now must be an ISO-8601 time, got '${nowText}'\n\n${USAGE}\n`);
-    return 2;
-  }
+  const nowMs = parsed.parsed.flags.now ?? Date.now();
   const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   let line = 0;
   for await (const text of rl) {
