@@ -2,7 +2,8 @@
 #   make cluster-up      control plane + containerd + kubelet + metrics-server; node Ready
 #   make cluster-down    stop the node (pods, kubelet, containerd, metrics-server, pod network)
 #   make cluster-status  one line per process
-#   make e2e             build the image, cluster-up (imports it), then tests/e2e (helm install, feed, scale, faults, HPA)
+#   make e2e             build the image, cluster-up (imports it), then tests/e2e (helm install, feed, scale, faults,
+#                        HPA); afterwards, pass or fail, stops the cluster and the data services it started
 CLUSTER_SH := $(CURDIR)/infra/cluster/cluster.sh
 
 .PHONY: cluster-up cluster-down cluster-status e2e
@@ -17,7 +18,5 @@ cluster-status: ## containerd, kubelet, metrics-server and the node
 	@"$(CLUSTER_SH)" status
 
 # `image` comes from image/image.mk (the OCI archive cluster-up imports into containerd).
-e2e: deps image ## end to end on the local cluster: operator chart, MarketFeed, scale, faults, HPA
-	@"$(CLUSTER_SH)" up
-	@set -a && . .local/infra.env && . .local/cluster.env && set +a && \
-	  $(NODE) --test --test-reporter=spec --test-concurrency=1 --test-timeout=3600000 'tests/e2e/**/*.test.ts'
+e2e: deps image ## end to end on the local cluster: operator chart, MarketFeed, scale, faults, HPA (cleans up after)
+	@"$(CURDIR)/infra/cluster/e2e.sh" "$(NODE)" 'tests/e2e/**/*.test.ts'
