@@ -1,4 +1,5 @@
 // How `stockify query` prints MarketData answers for people. Pure: values in, text out.
+import { EXCHANGE_TIME_ZONE } from '../core/market-time.ts';
 import type { Bar, GammaExposure, OptionChain, OptionQuote, Tick } from '../core/messages.ts';
 
 /** A Snapshot as a gRPC client receives it: the oneof field that is set. */
@@ -10,7 +11,7 @@ export interface WireSnapshot {
 }
 
 const IST = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Asia/Kolkata',
+  timeZone: EXCHANGE_TIME_ZONE,
   year: 'numeric',
   month: '2-digit',
   day: '2-digit',

@@ -1,0 +1,75 @@
+// A gRPC client of MarketData for `stockify query`: unary calls with a deadline and the live stream.
+// Errors keep their gRPC status, which the command turns into its message.
+import * as grpc from '@grpc/grpc-js';
+import type { Bar, OptionChain, Tick } from '../core/messages.ts';
+import { serviceClient } from '../core/proto.ts';
+import type { WireSnapshot } from './format.ts';
+
+type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+
+export interface TicksRequest {
+  instrument: string;
+  fromMs: number;
+  toMs: number;
+  limit: number;
+  pageToken: string;
+}
+
+export class MarketDataQuery {
+  readonly endpoint: string;
+  private readonly client: grpc.Client;
+  private readonly timeoutS: number;
+
+  constructor(endpoint: string, timeoutS: number) {
+    this.endpoint = endpoint;
+    this.timeoutS = timeoutS;
+    const Ctor = serviceClient('MarketData');
+    this.client = new Ctor(endpoint, grpc.credentials.createInsecure());
+  }
+
+  private unary<T>(method: string, req: unknown): Promise<T> {
+    const fn = (this.client as unknown as Record<string, Unary>)[method];
+    if (!fn) throw new Error(`MarketData has no method ${method}`);
+    return new Promise((resolve, reject) =>
+      fn.call(this.client, req, { deadline: Date.now() + this.timeoutS * 1000 }, (err, res) =>
+        err ? reject(err) : resolve(res as T),
+      ),
+    );
+  }
+
+  latest(instruments: string[]): Promise<{ snapshots: WireSnapshot[] }> {
+    return this.unary('GetLatest', { instruments });
+  }
+
+  ticks(req: TicksRequest): Promise<{ ticks: Tick[]; nextPageToken: string }> {
+    return this.unary('GetTicks', req);
+  }
+
+  bars(req: { instrument: string; fromMs: number; toMs: number }): Promise<{ bars: Bar[] }> {
+    return this.unary('GetBars', req);
+  }
+
+  optionChain(req: { underlying: string; expiry: string }): Promise<OptionChain> {
+    return this.unary('GetOptionChain', req);
+  }
+
+  /** Live quotes of `instruments` (a snapshot first), until cancelled. */
+  stream(instruments: string[]): grpc.ClientReadableStream<WireSnapshot> {
+    const stub = this.client as unknown as { StreamQuotes(req: unknown): grpc.ClientReadableStream<WireSnapshot> };
+    return stub.StreamQuotes({ instruments });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** A gRPC failure (it carries a status code), as opposed to a bug. */
+export function isServiceError(err: unknown): err is grpc.ServiceError {
+  return typeof (err as Partial<grpc.ServiceError> | null)?.code === 'number';
+}
+
+/** "UNAVAILABLE: No connection established" — the status name and what the server said. */
+export function describeServiceError(err: grpc.ServiceError): string {
+  return `${grpc.status[err.code]}: ${err.details || err.message}`;
+}

@@ -1,0 +1,93 @@
+// The subcommands of `stockify query`: each asks MarketData once (or streams) and prints the answer
+// as a table for people or JSON for scripts.
+import * as grpc from '@grpc/grpc-js';
+import { describeServiceError, type MarketDataQuery } from './client.ts';
+import { formatBars, formatChain, formatSnapshotLine, formatTicks, type WireSnapshot } from './format.ts';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const DEFAULT_TICKS_PER_PAGE = 100;
+
+export interface QueryFlags {
+  json: boolean;
+  from?: number;
+  to?: number;
+  limit?: number;
+  'page-token'?: string;
+  expiry?: string;
+}
+
+export interface QueryCommand {
+  /** What the positional arguments must hold, for the usage error when they are missing. */
+  needs: string;
+  run: (client: MarketDataQuery, args: string[], flags: QueryFlags, nowMs: number) => Promise<number>;
+}
+
+const print = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+async function latest(client: MarketDataQuery, args: string[], flags: QueryFlags): Promise<number> {
+  const res = await client.latest(args);
+  if (flags.json) print(JSON.stringify(res.snapshots));
+  else if (res.snapshots.length === 0) print('no snapshots stored for these instruments');
+  else for (const s of res.snapshots) print(formatSnapshotLine(s));
+  return 0;
+}
+
+async function ticks(client: MarketDataQuery, args: string[], flags: QueryFlags, nowMs: number): Promise<number> {
+  const instrument = args[0] ?? '';
+  const toMs = flags.to ?? nowMs;
+  const fromMs = flags.from ?? toMs - HOUR_MS;
+  const limit = flags.limit ?? DEFAULT_TICKS_PER_PAGE;
+  const res = await client.ticks({ instrument, fromMs, toMs, limit, pageToken: flags['page-token'] ?? '' });
+  if (flags.json) print(JSON.stringify(res));
+  else {
+    print(formatTicks(res.ticks));
+    print(res.nextPageToken ? `more: --page-token ${res.nextPageToken}` : `${res.ticks.length} ticks, no more pages`);
+  }
+  return 0;
+}
+
+async function bars(client: MarketDataQuery, args: string[], flags: QueryFlags, nowMs: number): Promise<number> {
+  const instrument = args[0] ?? '';
+  const toMs = flags.to ?? nowMs;
+  const fromMs = flags.from ?? toMs - DAY_MS;
+  const res = await client.bars({ instrument, fromMs, toMs });
+  print(flags.json ? JSON.stringify(res.bars) : formatBars(res.bars));
+  return 0;
+}
+
+async function chain(client: MarketDataQuery, args: string[], flags: QueryFlags): Promise<number> {
+  const underlying = args[0] ?? '';
+  const res = await client.optionChain({ underlying, expiry: flags.expiry ?? '' });
+  print(flags.json ? JSON.stringify(res) : formatChain(res));
+  return 0;
+}
+
+/** Quotes until Ctrl-C: exit 0 when cancelled or ended, 1 when the stream fails. */
+function stream(client: MarketDataQuery, args: string[], flags: QueryFlags): Promise<number> {
+  const quotes = client.stream(args);
+  const stop = (): void => quotes.cancel();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return new Promise<number>((resolve) => {
+    quotes.on('data', (s: WireSnapshot) => print(flags.json ? JSON.stringify(s) : formatSnapshotLine(s)));
+    quotes.on('error', (err: grpc.ServiceError) => {
+      if (err.code === grpc.status.CANCELLED) resolve(0);
+      else {
+        process.stderr.write(`stockify query: ${describeServiceError(err)}\n`);
+        resolve(1);
+      }
+    });
+    quotes.on('end', () => resolve(0));
+  });
+}
+
+export const QUERY_COMMANDS: Readonly<Record<string, QueryCommand>> = {
+  latest: { needs: 'at least one instrument id', run: latest },
+  ticks: { needs: 'an instrument id', run: ticks },
+  bars: { needs: 'an instrument id', run: bars },
+  chain: { needs: 'an underlying (instrument id or symbol)', run: chain },
+  stream: { needs: 'at least one instrument id', run: stream },
+};
