@@ -1,7 +1,11 @@
 // Typed configuration from the environment (DESIGN.md §5). Bad config: one line naming the
 // variable and the problem, exit code 2.
 import { z } from 'zod';
+import { DNS_LABEL, DNS_LABEL_MAX } from './names.ts';
 import { registerSecret, registerUrlSecret } from './redact.ts';
+
+/** A PostgreSQL schema name we accept: lowercase, unquoted, at most 63 bytes (NAMEDATALEN − 1). */
+export const SQL_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const url = (schemes: string[]) =>
@@ -15,10 +19,7 @@ const url = (schemes: string[]) =>
     },
     { message: `must be a URL with scheme ${schemes.join(' or ')}` },
   );
-const name = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label (lowercase letters, digits, -)')
-  .max(63);
+const name = z.string().regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits, -)').max(DNS_LABEL_MAX);
 
 /** Every variable a component may read, with its type and default. */
 export const envSchema = {
@@ -41,6 +42,13 @@ export const envSchema = {
   DHAN_ACCESS_TOKEN: z.string().min(1),
   DHAN_FEED_URL: url(['ws', 'wss']).default('wss://api-feed.dhan.co'),
   DHAN_API_URL: url(['http', 'https']).default('https://api.dhan.co/v2'),
+  /** Storage: the PostgreSQL schema of the tables (a local run keeps its own apart). */
+  DB_SCHEMA: z.string().regex(SQL_SCHEMA_NAME, 'must be a lowercase SQL identifier').default('public'),
+  /** Test hook: storage dies after writing a batch and before committing its offsets. */
+  STORAGE_TEST_CRASH_BEFORE_COMMIT: z
+    .string()
+    .optional()
+    .transform((v) => v === '1'),
 } as const;
 
 export type EnvName = keyof typeof envSchema;
@@ -85,15 +93,21 @@ export function loadConfig<K extends EnvName>(names: readonly K[], env: NodeJS.P
   return out as Config<K>;
 }
 
+/** The exit code of a process refused for bad config (DESIGN.md §5). */
+export const CONFIG_EXIT_CODE = 2;
+
+/** Reports bad config the one way: one line on stderr; returns the exit code. Rethrows anything else. */
+export function reportConfigError(err: unknown): number {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  return CONFIG_EXIT_CODE;
+}
+
 /** loadConfig for a process: prints one line and exits 2 on bad config. */
 export function loadConfigOrExit<K extends EnvName>(names: readonly K[]): Config<K> {
   try {
     return loadConfig(names);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    process.exit(reportConfigError(err));
   }
 }

@@ -4,7 +4,8 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from './log.ts';
-import { packageDefinition } from './proto.ts';
+import type { ShardStatus } from './messages.ts';
+import { packageDefinition, serviceDefinition } from './proto.ts';
 
 export interface GrpcService {
   /** Fully qualified name for health, e.g. "stockify.v1.MarketData". */
@@ -74,4 +75,17 @@ export function grpcError(code: grpc.status, message: string): grpc.ServiceError
   err.details = message;
   err.metadata = new grpc.Metadata();
   return err;
+}
+
+/** stockify.v1.Shard: every shard process answers GetStatus with what `status` says now. */
+export function shardStatusService(status: () => ShardStatus): GrpcService {
+  return {
+    name: 'stockify.v1.Shard',
+    definition: serviceDefinition('Shard'),
+    implementation: {
+      GetStatus: (_call: grpc.ServerUnaryCall<unknown, ShardStatus>, callback: grpc.sendUnaryData<ShardStatus>) => {
+        callback(null, status());
+      },
+    },
+  };
 }

@@ -49,3 +49,15 @@ export function fatal(what: string, err: unknown, code = 1): never {
   process.stderr.write(`stockify: ${what}: ${reason}\n`);
   process.exit(code);
 }
+
+/**
+ * Once everything is stopped the process should end by itself. kafkajs can leave a socket open when
+ * its disconnect races a reconnect in progress (seen after a broker outage), which would keep a
+ * finished process alive forever; this unref'd timer only fires if something like that lingers.
+ */
+export function exitEvenIfHandlesLinger(log: Logger, graceMs = 5_000): void {
+  setTimeout(() => {
+    log.warn(`stopped, but open handles kept the process alive for ${graceMs / 1000} s; exiting`);
+    process.exit();
+  }, graceMs).unref();
+}

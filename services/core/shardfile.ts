@@ -2,6 +2,7 @@
 // it into the ConfigMap <feed>-shard-<i> (key shard.json); `stockify up` writes it under .local/.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError } from './config.ts';
 
 export const segmentSchema = z.enum([
   'IDX_I',
@@ -90,32 +91,48 @@ export const shardFileSchema = z.object({
 });
 export type ShardFile = z.infer<typeof shardFileSchema>;
 
+/** A shard file whose content breaks the schema (for a file named by INSTRUMENTS_FILE see readShardFile). */
 export class ShardFileError extends Error {}
 
-export function parseShardFile(json: unknown, origin = 'shard file'): ShardFile {
+type Checked = { ok: true; file: ShardFile } | { ok: false; problem: string };
+
+function check(json: unknown): Checked {
   const parsed = shardFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ShardFileError(`${origin}: ${issue?.path.join('.') || '(root)'} ${issue?.message ?? 'is invalid'}`);
+    return { ok: false, problem: `${issue?.path.join('.') || '(root)'} ${issue?.message ?? 'is invalid'}` };
   }
   if (parsed.data.shard >= parsed.data.shardCount) {
-    throw new ShardFileError(`${origin}: shard ${parsed.data.shard} must be below shardCount ${parsed.data.shardCount}`);
+    return { ok: false, problem: `shard ${parsed.data.shard} must be below shardCount ${parsed.data.shardCount}` };
   }
-  return parsed.data;
+  return { ok: true, file: parsed.data };
 }
 
+export function parseShardFile(json: unknown, origin = 'shard file'): ShardFile {
+  const checked = check(json);
+  if (!checked.ok) throw new ShardFileError(`${origin}: ${checked.problem}`);
+  return checked.file;
+}
+
+/**
+ * Reads the shard file INSTRUMENTS_FILE names. Whatever is wrong with it (unreadable, not JSON,
+ * against the schema) is one ConfigError: `config: INSTRUMENTS_FILE is invalid: <path>: <problem>`.
+ */
 export function readShardFile(path: string): ShardFile {
+  const invalid = (problem: string): ConfigError => new ConfigError('INSTRUMENTS_FILE', `is invalid: ${path}: ${problem}`);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ShardFileError(`cannot read INSTRUMENTS_FILE ${path}: ${(err as Error).message}`);
+    throw invalid(`cannot be read (${(err as Error).message})`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ShardFileError(`INSTRUMENTS_FILE ${path} is not JSON: ${(err as Error).message}`);
+    throw invalid(`is not JSON (${(err as Error).message})`);
   }
-  return parseShardFile(json, `INSTRUMENTS_FILE ${path}`);
+  const checked = check(json);
+  if (!checked.ok) throw invalid(checked.problem);
+  return checked.file;
 }
