@@ -1,13 +1,12 @@
 // The subset of OpenAPI v3 (structural schema) the MarketFeed CRD uses, plus a validator that applies
 // defaults the way the API server does. The CRD YAML, the TypeScript types and `stockify render`'s
 // validation all come from one schema object written with these types.
+import { ruleHolds } from './cel.ts';
 
-/** A CEL rule as the API server runs it, with its TypeScript twin for offline validation. */
-export interface Rule<T = unknown> {
+/** A CEL rule: the API server runs it, and so does validate() offline (operator/crd/cel.ts). */
+export interface Rule {
   rule: string;
   message: string;
-  /** Offline equivalent of `rule` (the API server runs the CEL; render and unit tests run this). */
-  check: (self: T) => boolean;
   /** Field the error is reported on, relative to self (e.g. ".maxReplicas"). */
   fieldPath?: string;
 }
@@ -32,8 +31,7 @@ export interface Schema {
   'x-kubernetes-int-or-string'?: true;
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
-  // biome-ignore lint/suspicious/noExplicitAny: rules are checked against the value at their own node
-  'x-kubernetes-validations'?: Rule<any>[];
+  'x-kubernetes-validations'?: Rule[];
 }
 
 export class SpecError extends Error {
@@ -47,7 +45,7 @@ export class SpecError extends Error {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The schema as the API server wants it: the TypeScript `check` functions stripped. */
+/** The schema as the API server wants it (a plain copy: int-or-string spelled out as anyOf). */
 export function toOpenApi(schema: Schema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
@@ -55,12 +53,6 @@ export function toOpenApi(schema: Schema): Record<string, unknown> {
       out.properties = Object.fromEntries(Object.entries(value).map(([k, s]) => [k, toOpenApi(s as Schema)]));
     } else if ((key === 'items' || key === 'additionalProperties') && isObject(value)) {
       out[key] = toOpenApi(value as unknown as Schema);
-    } else if (key === 'x-kubernetes-validations' && Array.isArray(value)) {
-      out[key] = (value as Rule[]).map((r) => ({
-        rule: r.rule,
-        message: r.message,
-        ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}),
-      }));
     } else if (key === 'x-kubernetes-int-or-string') {
       out[key] = value;
       out.anyOf = [{ type: 'integer' }, { type: 'string' }];
@@ -176,7 +168,13 @@ export function validate(schema: Schema, value: unknown, path: string): unknown 
 
 function runRules(schema: Schema, value: unknown, path: string): void {
   for (const rule of schema['x-kubernetes-validations'] ?? []) {
-    if (!rule.check(value)) throw new SpecError(`${path}${rule.fieldPath ?? ''}`, rule.message);
+    let holds: boolean;
+    try {
+      holds = ruleHolds(rule.rule, schema, value);
+    } catch (err) {
+      throw new SpecError(path, (err as Error).message);
+    }
+    if (!holds) throw new SpecError(`${path}${rule.fieldPath ?? ''}`, rule.message);
   }
 }
 

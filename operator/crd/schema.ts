@@ -3,7 +3,7 @@
 // the operator validate and default specs with it (operator/crd/validate.ts).
 import { EXCHANGE_TIME_ZONE } from '../../services/core/market-time.ts';
 import { DNS_LABEL_PATTERN } from '../../services/core/names.ts';
-import type { Rule, Schema } from './jsonschema.ts';
+import type { Schema } from './jsonschema.ts';
 
 export const GROUP = 'stockify.io';
 export const VERSION = 'v1alpha1';
@@ -49,11 +49,6 @@ const resources: Schema = {
   properties: { requests: quantityMap('Requested resources'), limits: quantityMap('Resource limits') },
 };
 
-interface AutoscalingValue {
-  minReplicas: number;
-  maxReplicas: number;
-}
-
 const autoscaling: Schema = {
   description:
     'Horizontal Pod Autoscaler (autoscaling/v2) for this component in every shard. When set, the HPA owns the replica count and the operator never sets it; maxReplicas may not exceed kafka.partitionsPerShard (more consumers than partitions would idle).',
@@ -86,8 +81,7 @@ const autoscaling: Schema = {
       rule: 'self.minReplicas <= self.maxReplicas',
       message: 'must not exceed maxReplicas',
       fieldPath: '.minReplicas',
-      check: (s: AutoscalingValue) => s.minReplicas <= s.maxReplicas,
-    } satisfies Rule<AutoscalingValue>,
+    },
   ],
 };
 
@@ -158,12 +152,6 @@ const instrument: Schema = {
   },
 };
 
-interface SourceValue {
-  type: string;
-  dhan?: unknown;
-  replay?: unknown;
-}
-
 const source: Schema = {
   description: 'Where market data comes from: the built-in simulator, a recorded file (replay) or the Dhan live feed.',
   type: 'object',
@@ -233,20 +221,13 @@ const source: Schema = {
     {
       rule: "self.type != 'dhan' || has(self.dhan)",
       message: 'needs dhan (credentialsSecretRef) when type is dhan',
-      check: (s: SourceValue) => s.type !== 'dhan' || s.dhan !== undefined,
-    } satisfies Rule<SourceValue>,
+    },
     {
       rule: "self.type != 'replay' || has(self.replay)",
       message: 'needs replay (path) when type is replay',
-      check: (s: SourceValue) => s.type !== 'replay' || s.replay !== undefined,
-    } satisfies Rule<SourceValue>,
+    },
   ],
 };
-
-interface WindowValue {
-  from: string;
-  to: string;
-}
 
 const schedule: Schema = {
   description:
@@ -286,8 +267,7 @@ const schedule: Schema = {
             rule: 'self.from < self.to',
             message: 'must be before to',
             fieldPath: '.from',
-            check: (w: WindowValue) => w.from < w.to,
-          } satisfies Rule<WindowValue>,
+          },
         ],
       },
     },
@@ -320,13 +300,6 @@ const schedule: Schema = {
     },
   },
 };
-
-interface SpecValue {
-  shards: number;
-  kafka: { partitionsPerShard: number };
-  processor: { autoscaling?: AutoscalingValue };
-  storage: { autoscaling?: AutoscalingValue };
-}
 
 export const specSchema: Schema = {
   description: 'Desired state of a market-data feed: what to ingest, how many shards, and how each component runs.',
@@ -466,20 +439,17 @@ export const specSchema: Schema = {
       rule: 'self.shards >= 1',
       message: 'must be at least 1',
       fieldPath: '.shards',
-      check: (s: SpecValue) => s.shards >= 1,
-    } satisfies Rule<SpecValue>,
+    },
     {
       rule: '!has(self.processor) || !has(self.processor.autoscaling) || self.processor.autoscaling.maxReplicas <= self.kafka.partitionsPerShard',
       message: 'must not exceed kafka.partitionsPerShard',
       fieldPath: '.processor.autoscaling.maxReplicas',
-      check: (s: SpecValue) => !s.processor.autoscaling || s.processor.autoscaling.maxReplicas <= s.kafka.partitionsPerShard,
-    } satisfies Rule<SpecValue>,
+    },
     {
       rule: '!has(self.storage) || !has(self.storage.autoscaling) || self.storage.autoscaling.maxReplicas <= self.kafka.partitionsPerShard',
       message: 'must not exceed kafka.partitionsPerShard',
       fieldPath: '.storage.autoscaling.maxReplicas',
-      check: (s: SpecValue) => !s.storage.autoscaling || s.storage.autoscaling.maxReplicas <= s.kafka.partitionsPerShard,
-    } satisfies Rule<SpecValue>,
+    },
   ],
 };
 
