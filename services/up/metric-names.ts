@@ -2,7 +2,7 @@
 // component renames a metric (services/ingestion/metrics.ts, services/processor/main.ts,
 // services/storage/metrics.ts). Each field lists candidates; the first one exported wins (errors:
 // every one exported is added up).
-import type { Component } from './plan.ts';
+import type { Component } from '../core/names.ts';
 
 /** A metric name, narrowed to samples carrying `labels` and none of `exclude`. */
 export interface MetricRef {

@@ -1,11 +1,14 @@
-// From the processes the operator's builders describe (operator/build standaloneProcesses: the
+// From the processes the operator's builders describe (operator/desired standaloneProcesses: the
 // args, env and shard file of each built Deployment) to what `stockify up` runs locally. Pure: no
 // sharding or configuration logic lives here, only the translation from pod to local process.
 import { join } from 'node:path';
 import type { StandaloneProcess } from '../../operator/desired/index.ts';
+import { instrumentId, type Segment } from '../core/messages.ts';
 
-export type Component = StandaloneProcess['component'];
-export const COMPONENTS: readonly Component[] = ['ingestion', 'processor', 'storage'];
+// Kept for importers outside services/up (the e2e bench) until they import core/names.ts.
+export type { Component } from '../core/names.ts';
+
+import { COMPONENTS, type Component } from '../core/names.ts';
 
 /** Variables that point at shared services: always taken from the environment of `stockify up`. */
 export const SERVICE_VARIABLES = ['KAFKA_BROKERS', 'DATABASE_URL', 'REDIS_URL'] as const;
@@ -115,7 +118,7 @@ export function withPorts(plan: ProcessPlan, ports: { metrics: number; grpc: num
 /** An instrument as the MarketFeed lists it (only what the view needs). */
 export interface ListedInstrument {
   symbol: string;
-  segment: string;
+  segment: Segment;
   securityId: string;
   kind: string;
   optionChain?: unknown;
@@ -132,7 +135,7 @@ export function watchedInstruments(
   levels: { symbol: string; instrumentId: string }[];
   chain?: { symbol: string; instrumentId: string };
 } {
-  const ref = (i: ListedInstrument) => ({ symbol: i.symbol, instrumentId: `${i.segment}:${i.securityId}` });
+  const ref = (i: ListedInstrument) => ({ symbol: i.symbol, instrumentId: instrumentId(i.segment, i.securityId) });
   const indices = instruments.filter((i) => i.kind === 'index');
   const levels = (indices.length > 0 ? indices : instruments).slice(0, maxLevels).map(ref);
   const withChain = instruments.find((i) => i.optionChain !== undefined);

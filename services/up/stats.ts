@@ -114,3 +114,12 @@ export function withCarried(stats: ComponentStats, carried: Carried): ComponentS
   }
   return out;
 }
+
+/** Rows written per table, summed over processes. */
+export function totalRowsByTable(stats: readonly ComponentStats[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of stats) {
+    for (const [t, n] of Object.entries(s.rowsByTable ?? {})) out[t] = (out[t] ?? 0) + n;
+  }
+  return out;
+}

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Backoff, type BackoffPolicy } from '../core/backoff.ts';
 
 export interface ChildSpec {
   name: string;
@@ -28,19 +29,14 @@ export interface ChildStatus {
   restartAtMs?: number;
 }
 
-export interface BackoffPolicy {
-  initialMs: number;
-  maxMs: number;
+/** The back-off between restarts, and how long a run must last to count as healthy again. */
+export interface RestartPolicy extends BackoffPolicy {
   /** A run at least this long resets the back-off. */
   resetAfterMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, resetAfterMs: 60_000 };
-
-/** Delay before restart number `failures` (1 = first failure in a row): doubling up to the cap. */
-export function backoffDelay(failures: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
-  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, failures - 1));
-}
+/** 1 s doubling to 30 s, no jitter (one local process, nothing to spread out); reset after 60 s up. */
+export const RESTART_BACKOFF: RestartPolicy = { initialMs: 1_000, maxMs: 30_000, jitter: 'none', resetAfterMs: 60_000 };
 
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? signal : `exit ${code ?? '?'}`;
@@ -51,25 +47,30 @@ interface Slot {
   status: ChildStatus;
   child?: ChildProcess;
   exited?: Promise<void>;
-  failuresInRow: number;
+  /** Delays of this process's restarts in a row. */
+  backoff: Backoff;
   timer?: NodeJS.Timeout;
 }
 
 export interface SupervisorOptions {
-  backoff?: BackoffPolicy;
+  backoff?: RestartPolicy;
   /** Called on every start, exit and restart (for logs and tests). */
   onEvent?: (event: { name: string; kind: 'start' | 'exit' | 'error'; detail: string }) => void;
 }
 
 export class Supervisor {
   private readonly slots: Slot[];
-  private readonly backoff: BackoffPolicy;
+  private readonly policy: RestartPolicy;
   private readonly onEvent: SupervisorOptions['onEvent'];
   private stopping = false;
 
   constructor(specs: readonly ChildSpec[], opts: SupervisorOptions = {}) {
-    this.slots = specs.map((spec) => ({ spec, status: { name: spec.name, phase: 'stopped', restarts: 0 }, failuresInRow: 0 }));
-    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.policy = opts.backoff ?? RESTART_BACKOFF;
+    this.slots = specs.map((spec) => ({
+      spec,
+      status: { name: spec.name, phase: 'stopped', restarts: 0 },
+      backoff: new Backoff(this.policy),
+    }));
     this.onEvent = opts.onEvent;
   }
 
@@ -129,8 +130,8 @@ export class Supervisor {
   }
 
   private scheduleRestart(slot: Slot, how: string, ranMs: number): void {
-    slot.failuresInRow = ranMs >= this.backoff.resetAfterMs ? 1 : slot.failuresInRow + 1;
-    const delay = backoffDelay(slot.failuresInRow, this.backoff);
+    if (ranMs >= this.policy.resetAfterMs) slot.backoff.reset();
+    const delay = slot.backoff.next();
     slot.status.restarts += 1;
     slot.status.lastExit = how;
     slot.status.phase = 'backoff';

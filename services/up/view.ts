@@ -1,8 +1,9 @@
 // The live view of `stockify up`: state in, text out. Pure — the terminal adapter in main.ts only
 // writes what these functions return.
+
+import { COMPONENTS, type Component } from '../core/names.ts';
 import type { ChainExcerpt, LegFigures } from './excerpt.ts';
-import type { Component } from './plan.ts';
-import type { ComponentStats } from './stats.ts';
+import { type ComponentStats, totalRowsByTable } from './stats.ts';
 
 export type ProcessPhase = 'starting' | 'ready' | 'not ready' | 'backoff' | 'stopping' | 'stopped';
 
@@ -220,7 +221,7 @@ export function renderView(state: ViewState, opts: RenderOptions): string[] {
   out.push('');
 
   const procs = [...state.processes].sort(
-    (a, b) => a.shard - b.shard || COMPONENT_ORDER.indexOf(a.component) - COMPONENT_ORDER.indexOf(b.component),
+    (a, b) => a.shard - b.shard || COMPONENTS.indexOf(a.component) - COMPONENTS.indexOf(b.component),
   );
   const rows: Cell[][] = procs.map((p) => [
     { text: String(p.shard) },
@@ -250,7 +251,7 @@ export function renderView(state: ViewState, opts: RenderOptions): string[] {
       paint,
     ),
   );
-  const tables = rowsByTable(state.processes);
+  const tables = totalRowsByTable(state.processes.map((p) => p.stats));
   if (Object.keys(tables).length > 0) {
     out.push(
       paint({
@@ -293,16 +294,6 @@ export function renderView(state: ViewState, opts: RenderOptions): string[] {
     out.push(paint({ text: `${state.chainSymbol} option chain: waiting for the first snapshot…`, style: 'dim' }));
   }
   return out.slice(0, Math.max(1, opts.height)).map((l) => cut(l, opts.width));
-}
-
-const COMPONENT_ORDER: readonly Component[] = ['ingestion', 'processor', 'storage'];
-
-function rowsByTable(processes: readonly ProcessRow[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of processes) {
-    for (const [t, n] of Object.entries(p.stats.rowsByTable ?? {})) out[t] = (out[t] ?? 0) + n;
-  }
-  return out;
 }
 
 function renderChain(chain: ChainExcerpt, symbol: string, paint: (c: Cell) => string, room: number): string[] {
@@ -348,7 +339,7 @@ export function frame(lines: readonly string[]): string {
 /** The compact line printed every few seconds when stdout is not a terminal. */
 export function statusLine(state: ViewState): string {
   const parts: string[] = [];
-  for (const component of COMPONENT_ORDER) {
+  for (const component of COMPONENTS) {
     const ps = state.processes.filter((p) => p.component === component);
     if (ps.length === 0) continue;
     const ready = ps.filter((p) => p.phase === 'ready').length;

@@ -26,7 +26,7 @@ const logOf = (name: string): string => {
   }
 };
 
-const FAST = { initialMs: 100, maxMs: 400, resetAfterMs: 60_000 };
+const FAST = { initialMs: 100, maxMs: 400, jitter: 'none', resetAfterMs: 60_000 } as const;
 
 async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
   const end = Date.now() + timeoutMs;
