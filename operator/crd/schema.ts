@@ -49,6 +49,84 @@ const resources: Schema = {
   properties: { requests: quantityMap('Requested resources'), limits: quantityMap('Resource limits') },
 };
 
+const scalingPolicy: Schema = {
+  description:
+    'At most `value` pods (type Pods) or percent of the current replicas (type Percent) added or removed per periodSeconds.',
+  type: 'object',
+  required: ['type', 'value', 'periodSeconds'],
+  properties: {
+    type: { description: 'Pods or Percent.', type: 'string', enum: ['Pods', 'Percent'] },
+    value: { description: 'Pods, or percent of the current replicas; greater than zero.', type: 'integer', minimum: 1 },
+    periodSeconds: {
+      description: 'Window the change is counted over, in seconds (1–1800).',
+      type: 'integer',
+      minimum: 1,
+      maximum: 1800,
+    },
+  },
+};
+
+interface ScalingDefaults {
+  stabilizationWindowSeconds: number;
+  policies?: { type: 'Pods' | 'Percent'; value: number; periodSeconds: number }[];
+  selectPolicy?: 'Max' | 'Min';
+}
+
+const scalingRules = (direction: 'up' | 'down', why: string, defaults: ScalingDefaults): Schema => ({
+  description: `How the HPA scales ${direction}: ${why}`,
+  type: 'object',
+  default: {},
+  properties: {
+    stabilizationWindowSeconds: {
+      description: `Seconds of past recommendations the HPA looks back over before scaling ${direction} (0–3600); the ${direction === 'up' ? 'lowest' : 'highest'} one wins, so a ${direction === 'up' ? 'spike' : 'lull'} shorter than the window is ignored.`,
+      type: 'integer',
+      minimum: 0,
+      maximum: 3600,
+      default: defaults.stabilizationWindowSeconds,
+    },
+    policies: {
+      description: `Limits on how much may be scaled ${direction} per period; the Kubernetes defaults when unset.`,
+      type: 'array',
+      minItems: 1,
+      maxItems: 10,
+      'x-kubernetes-list-type': 'atomic',
+      items: scalingPolicy,
+      ...(defaults.policies ? { default: defaults.policies } : {}),
+    },
+    selectPolicy: {
+      description:
+        'Which policy applies when several do: Max (the largest change), Min (the smallest) or Disabled (never scale this way).',
+      type: 'string',
+      enum: ['Max', 'Min', 'Disabled'],
+      ...(defaults.selectPolicy ? { default: defaults.selectPolicy } : {}),
+    },
+  },
+});
+
+const behavior: Schema = {
+  description:
+    'Scaling behaviour of the HPA (autoscaling/v2 behavior), passed through as written. The defaults suit the market open: scale up at once, scale down calmly.',
+  type: 'object',
+  default: {},
+  properties: {
+    scaleUp: scalingRules(
+      'up',
+      'at once by default (no window; +100% or +4 pods per 15 s, whichever is more), for the opening burst.',
+      {
+        stabilizationWindowSeconds: 0,
+        policies: [
+          { type: 'Percent', value: 100, periodSeconds: 15 },
+          { type: 'Pods', value: 4, periodSeconds: 15 },
+        ],
+        selectPolicy: 'Max',
+      },
+    ),
+    scaleDown: scalingRules('down', 'calmly by default (a 300 s window), so a lull between bursts does not drop consumers.', {
+      stabilizationWindowSeconds: 300,
+    }),
+  },
+};
+
 const autoscaling: Schema = {
   description:
     'Horizontal Pod Autoscaler (autoscaling/v2) for this component in every shard. When set, the HPA owns the replica count and the operator never sets it; maxReplicas may not exceed kafka.partitionsPerShard (more consumers than partitions would idle).',
@@ -75,6 +153,7 @@ const autoscaling: Schema = {
       maximum: 100,
       default: 70,
     },
+    behavior,
   },
   'x-kubernetes-validations': [
     {

@@ -154,6 +154,41 @@ export type MarketFeedSpec = {
       maxReplicas: number;
       /** Average CPU utilisation (percent of requests) the HPA aims for. */
       targetCPUUtilization: number;
+      /** Scaling behaviour of the HPA (autoscaling/v2 behavior), passed through as written. The defaults suit the market open: scale up at once, scale down calmly. */
+      behavior: {
+        /** How the HPA scales up: at once by default (no window; +100% or +4 pods per 15 s, whichever is more), for the opening burst. */
+        scaleUp: {
+          /** Seconds of past recommendations the HPA looks back over before scaling up (0–3600); the lowest one wins, so a spike shorter than the window is ignored. */
+          stabilizationWindowSeconds: number;
+          /** Limits on how much may be scaled up per period; the Kubernetes defaults when unset. */
+          policies: {
+            /** Pods or Percent. */
+            type: 'Pods' | 'Percent';
+            /** Pods, or percent of the current replicas; greater than zero. */
+            value: number;
+            /** Window the change is counted over, in seconds (1–1800). */
+            periodSeconds: number;
+          }[];
+          /** Which policy applies when several do: Max (the largest change), Min (the smallest) or Disabled (never scale this way). */
+          selectPolicy: 'Max' | 'Min' | 'Disabled';
+        };
+        /** How the HPA scales down: calmly by default (a 300 s window), so a lull between bursts does not drop consumers. */
+        scaleDown: {
+          /** Seconds of past recommendations the HPA looks back over before scaling down (0–3600); the highest one wins, so a lull shorter than the window is ignored. */
+          stabilizationWindowSeconds: number;
+          /** Limits on how much may be scaled down per period; the Kubernetes defaults when unset. */
+          policies?: {
+            /** Pods or Percent. */
+            type: 'Pods' | 'Percent';
+            /** Pods, or percent of the current replicas; greater than zero. */
+            value: number;
+            /** Window the change is counted over, in seconds (1–1800). */
+            periodSeconds: number;
+          }[];
+          /** Which policy applies when several do: Max (the largest change), Min (the smallest) or Disabled (never scale this way). */
+          selectPolicy?: 'Max' | 'Min' | 'Disabled';
+        };
+      };
     };
   };
   /** The storage Deployments (one per shard): PostgreSQL history, Redis live state, gRPC MarketData (Service <feed>-grpc). */
@@ -175,6 +210,41 @@ export type MarketFeedSpec = {
       maxReplicas: number;
       /** Average CPU utilisation (percent of requests) the HPA aims for. */
       targetCPUUtilization: number;
+      /** Scaling behaviour of the HPA (autoscaling/v2 behavior), passed through as written. The defaults suit the market open: scale up at once, scale down calmly. */
+      behavior: {
+        /** How the HPA scales up: at once by default (no window; +100% or +4 pods per 15 s, whichever is more), for the opening burst. */
+        scaleUp: {
+          /** Seconds of past recommendations the HPA looks back over before scaling up (0–3600); the lowest one wins, so a spike shorter than the window is ignored. */
+          stabilizationWindowSeconds: number;
+          /** Limits on how much may be scaled up per period; the Kubernetes defaults when unset. */
+          policies: {
+            /** Pods or Percent. */
+            type: 'Pods' | 'Percent';
+            /** Pods, or percent of the current replicas; greater than zero. */
+            value: number;
+            /** Window the change is counted over, in seconds (1–1800). */
+            periodSeconds: number;
+          }[];
+          /** Which policy applies when several do: Max (the largest change), Min (the smallest) or Disabled (never scale this way). */
+          selectPolicy: 'Max' | 'Min' | 'Disabled';
+        };
+        /** How the HPA scales down: calmly by default (a 300 s window), so a lull between bursts does not drop consumers. */
+        scaleDown: {
+          /** Seconds of past recommendations the HPA looks back over before scaling down (0–3600); the highest one wins, so a lull shorter than the window is ignored. */
+          stabilizationWindowSeconds: number;
+          /** Limits on how much may be scaled down per period; the Kubernetes defaults when unset. */
+          policies?: {
+            /** Pods or Percent. */
+            type: 'Pods' | 'Percent';
+            /** Pods, or percent of the current replicas; greater than zero. */
+            value: number;
+            /** Window the change is counted over, in seconds (1–1800). */
+            periodSeconds: number;
+          }[];
+          /** Which policy applies when several do: Max (the largest change), Min (the smallest) or Disabled (never scale this way). */
+          selectPolicy?: 'Max' | 'Min' | 'Disabled';
+        };
+      };
     };
   };
   /** Market hours. Inside a window the MarketOpen condition is True and components run at their normal size; outside (and on holidays) ingestion and the HPA minimums drop to closed.minReplicas. Without a schedule the market is always open. */

@@ -30,7 +30,7 @@ export function hpa(
           resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: auto.targetCPUUtilization } },
         },
       ],
-      behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+      behavior: auto.behavior,
     },
   };
 }

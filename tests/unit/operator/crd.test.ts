@@ -57,4 +57,18 @@ describe('MarketFeed CRD', () => {
     assert.match(text, /self\.from < self\.to/);
     assert.doesNotMatch(text, /check:/, 'TypeScript twins of the CEL rules stay out of the CRD');
   });
+
+  test('processor and storage autoscaling carry an HPA behaviour with market-open defaults', () => {
+    const crd = parse(crdYaml());
+    const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+    for (const component of ['processor', 'storage']) {
+      const behavior = spec[component].properties.autoscaling.properties.behavior;
+      const up = behavior.properties.scaleUp.properties;
+      const down = behavior.properties.scaleDown.properties;
+      assert.deepEqual([up.stabilizationWindowSeconds.default, down.stabilizationWindowSeconds.default], [0, 300]);
+      assert.deepEqual([down.stabilizationWindowSeconds.minimum, down.stabilizationWindowSeconds.maximum], [0, 3600]);
+      assert.deepEqual(up.policies.items.properties.type.enum, ['Pods', 'Percent']);
+      assert.equal(up.selectPolicy.default, 'Max');
+    }
+  });
 });

@@ -147,6 +147,55 @@ describe('builders', () => {
     assert.equal(h.spec.maxReplicas, 2);
   });
 
+  test('HPA behaviour defaults to scale up at once and down calmly (market open)', () => {
+    const h = find(desiredObjects(feed()), 'HorizontalPodAutoscaler', 'nse-live-processor-0') as KubeObject & {
+      spec: { behavior: unknown };
+    };
+    assert.deepEqual(h.spec.behavior, {
+      scaleUp: {
+        stabilizationWindowSeconds: 0,
+        policies: [
+          { type: 'Percent', value: 100, periodSeconds: 15 },
+          { type: 'Pods', value: 4, periodSeconds: 15 },
+        ],
+        selectPolicy: 'Max',
+      },
+      scaleDown: { stabilizationWindowSeconds: 300 },
+    });
+  });
+
+  test('HPA behaviour from the spec reaches the HPA as written', () => {
+    const scaleDown = {
+      stabilizationWindowSeconds: 600,
+      policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+      selectPolicy: 'Min',
+    };
+    const f = feed((d) =>
+      Object.assign(d.spec, {
+        storage: { autoscaling: { maxReplicas: 3, behavior: { scaleUp: { stabilizationWindowSeconds: 30 }, scaleDown } } },
+      }),
+    );
+    const h = find(desiredObjects(f), 'HorizontalPodAutoscaler', 'nse-live-storage-1') as KubeObject & {
+      spec: { behavior: { scaleUp: { stabilizationWindowSeconds: number; selectPolicy: string }; scaleDown: unknown } };
+    };
+    assert.equal(h.spec.behavior.scaleUp.stabilizationWindowSeconds, 30);
+    assert.equal(h.spec.behavior.scaleUp.selectPolicy, 'Max');
+    assert.deepEqual(h.spec.behavior.scaleDown, scaleDown);
+  });
+
+  test('HPA behaviour outside its limits is rejected on the field', () => {
+    const bad = (behavior: unknown) =>
+      assert.throws(
+        () => feed((d) => Object.assign(d.spec, { processor: { autoscaling: { behavior } } })),
+        /spec\.processor\.autoscaling\.behavior\./,
+      );
+    bad({ scaleDown: { stabilizationWindowSeconds: 3601 } });
+    bad({ scaleUp: { policies: [{ type: 'Nodes', value: 1, periodSeconds: 15 }] } });
+    bad({ scaleUp: { policies: [{ type: 'Pods', value: 0, periodSeconds: 15 }] } });
+    bad({ scaleUp: { policies: [{ type: 'Pods', value: 1, periodSeconds: 1801 }] } });
+    bad({ scaleUp: { selectPolicy: 'Sometimes' } });
+  });
+
   test('outside market hours ingestion drops to closed.minReplicas and HPA minimums to 1', () => {
     const f = feed((d) => Object.assign(d.spec, { processor: { autoscaling: { minReplicas: 2, maxReplicas: 3 } } }));
     const closed = desiredObjects(f, { marketOpen: false });
