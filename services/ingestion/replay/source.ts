@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SeqClock } from '../seq.ts';
-import type { ConnectionState, Sink, Source } from '../source.ts';
+import { type ConnectionState, type Sink, type Source, sleepUnlessAborted } from '../source.ts';
 import { csvHeader, formatOf, parseLine, type ReplayFormat } from './parse.ts';
 
 export interface ReplayOptions {
@@ -68,7 +68,9 @@ export class ReplaySource implements Source {
           firstTime ??= parsed.timeMs;
           const due = wallStart + (parsed.timeMs - firstTime) / this.opts.speed;
           const wait = due - Date.now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+          // A recorded gap can be hours long (a session break): stopping must not wait for it.
+          if (wait > 1) await sleepUnlessAborted(wait, signal);
+          if (signal.aborted) break;
         }
         if (parsed.record.payload === 'tick') parsed.record.tick.seq = seq.next(parsed.key, parsed.timeMs);
         sink.emit({ kind: 'record', source: 'replay', key: parsed.key, record: parsed.record, raw: Buffer.from(line, 'utf8') });

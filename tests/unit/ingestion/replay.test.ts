@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { csvHeader, parseLine } from '../../../services/ingestion/replay/parse.ts';
+import { ReplaySource } from '../../../services/ingestion/replay/source.ts';
+import type { Sink, SourceItem } from '../../../services/ingestion/source.ts';
 
 describe('replay line parsing', () => {
   test('a JSON line with an ISO time and instrumentId becomes a tick', () => {
@@ -49,5 +55,47 @@ describe('replay line parsing', () => {
   test('blank and comment lines are skipped', () => {
     assert.equal(parseLine('   ', 'jsonl').kind, 'skip');
     assert.equal(parseLine('# recorded 2026-11-26', 'csv', ['time']).kind, 'skip');
+  });
+});
+
+describe('replay source', () => {
+  test('at recorded speed, a stop during an hour-long gap ends the replay at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'replay-'));
+    const path = join(dir, 'gap.jsonl');
+    writeFileSync(
+      path,
+      [
+        '{"time":"2026-11-26T09:15:00+05:30","instrumentId":"NSE_EQ:1333","price":1650.5}',
+        '{"time":"2026-11-26T10:15:00+05:30","instrumentId":"NSE_EQ:1333","price":1651}',
+      ].join('\n'),
+    );
+    const emitted: SourceItem[] = [];
+    let first: () => void = () => undefined;
+    const firstEmitted = new Promise<void>((resolve) => (first = resolve));
+    const sink: Sink = {
+      emit: (item) => {
+        emitted.push(item);
+        first();
+      },
+      hasRoom: () => true,
+      waitForRoom: () => Promise.resolve(),
+    };
+    const source = new ReplaySource({ path, speed: 1 });
+    const stop = new AbortController();
+    const running = source.run(sink, stop.signal);
+    try {
+      await firstEmitted;
+      await delay(100); // by now it waits for the second line, an hour later
+      const stoppedAt = performance.now();
+      stop.abort();
+      await running;
+      const tookMs = performance.now() - stoppedAt;
+      assert.ok(tookMs < 1_000, `the replay took ${Math.round(tookMs)} ms to stop`);
+      assert.equal(emitted.length, 1, 'the line after the gap is not sent');
+      assert.equal(source.state(), 'STOPPED');
+    } finally {
+      stop.abort();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
