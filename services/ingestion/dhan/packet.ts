@@ -22,7 +22,8 @@
 // The message-length field is checked against the layout's size (the whole packet; the payload
 // size without the header is accepted too). Several packets may share one WebSocket frame and a
 // packet may be split across frames: PacketReader keeps the unconsumed bytes per connection.
-import type { Segment } from '../../core/messages.ts';
+import { IST_OFFSET_SECONDS } from '../../core/market-time.ts';
+import { instrumentId, type Segment } from '../../core/messages.ts';
 
 export const RESPONSE_CODES = {
   ticker: 2,
@@ -47,7 +48,11 @@ export const SEGMENT_BY_CODE: Readonly<Record<number, Segment>> = {
   8: 'BSE_FNO',
 };
 
-export const IST_OFFSET_SECONDS = 19_800;
+/** The instrument a packet header names, for the DLQ; an unknown segment code stays visible as a number. */
+function headerInstrumentId(segmentCode: number, securityId: number): string {
+  const segment = SEGMENT_BY_CODE[segmentCode];
+  return segment ? instrumentId(segment, String(securityId)) : `SEGMENT_${segmentCode}:${securityId}`;
+}
 
 /** Dhan's LTT (IST wall clock encoded as epoch seconds) → real UTC epoch milliseconds. */
 export function istEpochSecondsToUtcMs(seconds: number): number {
@@ -195,8 +200,7 @@ export class PacketReader {
     while (buf.length - off >= 8) {
       const code = buf.readUInt8(off);
       const size = PACKET_SIZES[code];
-      const idOf = (): string =>
-        `${SEGMENT_BY_CODE[buf.readUInt8(off + 3)] ?? `SEGMENT_${buf.readUInt8(off + 3)}`}:${buf.readUInt32LE(off + 4)}`;
+      const idOf = (): string => headerInstrumentId(buf.readUInt8(off + 3), buf.readUInt32LE(off + 4));
       if (size === undefined) {
         malformed.push({ detail: `unknown response code ${code}`, bytes: Buffer.from(buf.subarray(off)), instrumentId: idOf() });
         off = buf.length;

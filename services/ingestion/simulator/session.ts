@@ -1,7 +1,7 @@
 // NSE session arithmetic for the simulator: IST wall clock (UTC+5:30, no DST), the normal market
 // window 09:15–15:30, weekly/monthly expiries, and the U-shaped intraday volume profile.
+import { IST_OFFSET_MS } from '../../core/market-time.ts';
 
-export const IST_OFFSET_MS = 330 * 60_000;
 const DAY_MS = 86_400_000;
 export const SESSION_OPEN_MIN = 9 * 60 + 15;
 export const SESSION_CLOSE_MIN = 15 * 60 + 30;
