@@ -15,6 +15,7 @@
 // retrying with it would fail forever; the producer is then replaced by a new one (a new producer
 // id) through `renewProducer`, and the batch is sent again: a possible duplicate, never a loss.
 import type { CompressionTypes, Message, ProducerBatch } from 'kafkajs';
+import { Backoff } from '../core/backoff.ts';
 import type { Logger } from '../core/log.ts';
 import { RateLimitedLog } from '../core/log.ts';
 import type { KafkaHeaders } from '../core/tracing.ts';
@@ -109,7 +110,8 @@ export class Publisher {
   private readonly work = new Waiters();
   private readonly room = new Waiters();
   private readonly ackWaiters: { seq: number; resolve: () => void }[] = [];
-  private consecutiveFailures = 0;
+  /** Consecutive failed batches: its `attempts` is the outage's length, `next()` the wait before a retry. */
+  private readonly retry: Backoff;
   /** Size of the batch that failed last: the retry sends exactly these messages again. */
   private pinned = 0;
   private renewals = 0;
@@ -120,6 +122,8 @@ export class Publisher {
     this.opts = { retryMinMs: 200, retryMaxMs: 5_000, ...opts };
     this.warn = new RateLimitedLog(opts.log, 10_000);
     this.lowWater = Math.floor(opts.maxBuffered * 0.8);
+    // Half jitter: every ingestion pod retries against the same brokers after an outage.
+    this.retry = new Backoff({ initialMs: this.opts.retryMinMs, maxMs: this.opts.retryMaxMs, jitter: 'half' });
   }
 
   get depth(): number {
@@ -137,7 +141,7 @@ export class Publisher {
 
   /** False while the broker is unreachable or slow (consecutive failed batches). */
   get healthy(): boolean {
-    return this.consecutiveFailures === 0;
+    return this.retry.attempts === 0;
   }
 
   hasRoom(): boolean {
@@ -226,25 +230,24 @@ export class Publisher {
           topicMessages: groupByTopic(batch),
         });
       } catch (err) {
-        this.consecutiveFailures += 1;
+        const wait = this.retry.next();
         this.opts.hooks?.error?.(err);
         this.warn.warn(
           'publish-failed',
-          { err, batch: batch.length, buffered: this.depth, attempt: this.consecutiveFailures },
+          { err, batch: batch.length, buffered: this.depth, attempt: this.retry.attempts },
           'publishing to Kafka failed; the batch stays buffered and is retried',
         );
         this.pinned = batch.length;
-        const backoff = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(10, this.consecutiveFailures - 1));
-        await sleep(backoff * (0.5 + Math.random() / 2));
+        await sleep(wait);
         const stateError = producerStateError(err);
         if (stateError && this.opts.renewProducer) await this.renew(stateError);
         continue;
       }
       this.pinned = 0;
-      if (this.consecutiveFailures > 0) {
-        this.opts.log.info({ attempts: this.consecutiveFailures, buffered: this.depth }, 'publishing to Kafka recovered');
+      if (this.retry.attempts > 0) {
+        this.opts.log.info({ attempts: this.retry.attempts, buffered: this.depth }, 'publishing to Kafka recovered');
       }
-      this.consecutiveFailures = 0;
+      this.retry.reset();
       this.settle(batch);
     }
   }

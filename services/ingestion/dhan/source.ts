@@ -1,9 +1,9 @@
 // The Dhan v2 source: live market feed over WebSocket (JSON subscribe, binary responses) plus the
-// option-chain REST poller.
+// option-chain REST poller (chain-poller.ts).
 //
 // Connections: instruments are split into connections of at most 5,000 (at most 5 connections;
 // beyond 25,000 the excess is refused with a log line) and subscribed in messages of at most 100.
-// A dropped connection reconnects with jittered exponential back-off. An expired or invalid token
+// A dropped connection reconnects with jittered exponential back-off (policies.ts). An expired or invalid token
 // (disconnect reason 807/808/809, or HTTP 401 on the upgrade or the REST API) is not retried: the
 // state becomes EXPIRED_TOKEN (one error line, a metric), and the process keeps serving health,
 // metrics and status so that operators and alerts see it.
@@ -12,21 +12,15 @@
 // the data at Dhan) and resumed at the low-water mark; packets already received are kept. Nothing
 // is dropped on our side; if Dhan gives up on a slow reader, we reconnect.
 import WebSocket from 'ws';
+import { Backoff } from '../../core/backoff.ts';
 import type { Logger } from '../../core/log.ts';
 import { instrumentId, type Segment } from '../../core/messages.ts';
 import type { IngestionMetrics } from '../metrics.ts';
 import { type ConnectionState, type Sink, type Source, sleepUnlessAborted } from '../source.ts';
-import {
-  ChainPlanner,
-  type ChainUnderlying,
-  chainRecord,
-  HttpStatusError,
-  parseExpiryList,
-  parseOptionChain,
-  postJson,
-} from './optionchain.ts';
+import { pollChains } from './chain-poller.ts';
+import type { ChainUnderlying } from './optionchain.ts';
 import { PacketReader } from './packet.ts';
-import { backoffDelay, CircuitBreaker } from './resilience.ts';
+import { isAuthDisconnect, reconnectPolicy } from './policies.ts';
 import type { ScripMaster } from './scrip-master.ts';
 import { DhanState } from './state.ts';
 
@@ -34,7 +28,6 @@ export const REQUEST_CODES = { ticker: 15, quote: 17, full: 21 } as const;
 export const MAX_PER_MESSAGE = 100;
 export const MAX_PER_CONNECTION = 5_000;
 export const MAX_CONNECTIONS = 5;
-const AUTH_REASONS = new Set([807, 808, 809]);
 
 export interface DhanInstrument {
   segment: Segment;
@@ -129,15 +122,16 @@ export class DhanSource implements Source {
 
   private async connection(index: number, instruments: DhanInstrument[], sink: Sink, signal: AbortSignal): Promise<void> {
     const log = this.opts.log.child({ connection: index });
-    let attempt = 0;
+    const backoff = new Backoff(reconnectPolicy(this.opts.reconnectBaseMs, this.opts.reconnectMaxMs));
     while (!signal.aborted && !this.expired) {
       const outcome = await this.connectOnce(index, instruments, sink, signal, log);
       if (signal.aborted || this.expired) break;
-      if (outcome === 'connected') attempt = 0;
+      // A connection that got as far as open starts the back-off over.
+      if (outcome === 'connected') backoff.reset();
       this.connStates[index] = 'RECONNECTING';
       this.opts.metrics.reconnects.inc({ source: 'dhan' });
-      const delay = backoffDelay(attempt++, this.opts.reconnectBaseMs ?? 1_000, this.opts.reconnectMaxMs ?? 60_000);
-      log.warn({ delayMs: delay, attempt }, 'Dhan feed connection lost; reconnecting');
+      const delay = backoff.next();
+      log.warn({ delayMs: delay, attempt: backoff.attempts }, 'Dhan feed connection lost; reconnecting');
       await sleepUnlessAborted(delay, signal);
     }
     this.connStates[index] = this.expired ? 'EXPIRED_TOKEN' : 'STOPPED';
@@ -191,7 +185,7 @@ export class DhanSource implements Source {
         }
         for (const { packet, bytes } of packets) {
           if (packet.type === 'disconnect') {
-            if (AUTH_REASONS.has(packet.reason)) this.tokenExpired(`feed disconnect reason ${packet.reason}`);
+            if (isAuthDisconnect(packet.reason)) this.tokenExpired(`feed disconnect reason ${packet.reason}`);
             else log.warn({ reason: packet.reason }, 'Dhan feed sent a disconnect');
             continue;
           }
@@ -214,60 +208,22 @@ export class DhanSource implements Source {
     });
   }
 
-  private async pollChains(sink: Sink, signal: AbortSignal): Promise<void> {
-    const planner = new ChainPlanner(this.opts.chains);
-    const breaker = new CircuitBreaker(this.opts.breakerFailures ?? 5, this.opts.breakerCoolDownMs ?? 30_000);
-    const rest = { apiUrl: this.opts.apiUrl, clientId: this.opts.clientId, accessToken: this.opts.accessToken };
-    const log = this.opts.log.child({ part: 'optionchain' });
-    let lastDay = new Date().toISOString().slice(0, 10);
-    while (!signal.aborted && !this.expired) {
-      const started = Date.now();
-      const today = new Date(started).toISOString().slice(0, 10);
-      if (today !== lastDay) {
-        planner.refresh();
-        lastDay = today;
-      }
-      const step = planner.next();
-      if (step && breaker.allow(started)) {
-        try {
-          if (step.kind === 'expirylist') {
-            const body = await postJson(rest, '/optionchain/expirylist', {
-              UnderlyingScrip: Number(step.u.securityId),
-              UnderlyingSeg: step.u.segment,
-            });
-            planner.setExpiries(step.u, parseExpiryList(body));
-          } else {
-            const body = await postJson(rest, '/optionchain', {
-              UnderlyingScrip: Number(step.u.securityId),
-              UnderlyingSeg: step.u.segment,
-              Expiry: step.expiry,
-            });
-            const now = Date.now();
-            const key = instrumentId(step.u.segment, step.u.securityId);
-            const snapshot = parseOptionChain(
-              body,
-              step.u,
-              step.expiry,
-              now,
-              planner.seq.next(`${key}|${step.expiry}`, now),
-              this.opts.scripMaster,
-            );
-            if (!sink.hasRoom()) await sink.waitForRoom();
-            sink.emit({ kind: 'record', source: 'dhan', key, record: chainRecord(snapshot) });
-          }
-          breaker.success();
-        } catch (err) {
-          if (err instanceof HttpStatusError && err.status === 401) {
-            this.tokenExpired('option chain API answered HTTP 401');
-            break;
-          }
-          breaker.failure(Date.now());
-          log.warn({ err: (err as Error).message, breaker: breaker.state(Date.now()) }, 'option chain request failed');
-        }
-      }
-      // One request per poll interval (≥ 3 s) across the process, whatever the outcome; counted
-      // from the end of the previous request, since Dhan counts from their arrival.
-      await sleepUnlessAborted(this.opts.chainPollMs + 50, signal);
-    }
+  private pollChains(sink: Sink, signal: AbortSignal): Promise<void> {
+    const o = this.opts;
+    return pollChains(
+      {
+        chains: o.chains,
+        chainPollMs: o.chainPollMs,
+        rest: { apiUrl: o.apiUrl, clientId: o.clientId, accessToken: o.accessToken },
+        scripMaster: o.scripMaster,
+        breakerFailures: o.breakerFailures,
+        breakerCoolDownMs: o.breakerCoolDownMs,
+        log: o.log.child({ part: 'optionchain' }),
+        expired: () => this.expired,
+        tokenExpired: (detail) => this.tokenExpired(detail),
+      },
+      sink,
+      signal,
+    );
   }
 }
