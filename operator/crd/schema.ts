@@ -245,6 +245,7 @@ const source: Schema = {
     simulator: {
       description: 'Simulator settings (type simulator).',
       type: 'object',
+      default: {},
       properties: {
         seed: { description: 'Random seed (the same seed replays the same market).', type: 'integer', default: 42 },
         ticksPerSecond: { description: 'Ticks per second across a shard.', type: 'number', minimum: 0.001, default: 200 },

@@ -17,7 +17,7 @@ export type MarketFeedSpec = {
     /** simulator, replay or dhan. */
     type: 'simulator' | 'replay' | 'dhan';
     /** Simulator settings (type simulator). */
-    simulator?: {
+    simulator: {
       /** Random seed (the same seed replays the same market). */
       seed: number;
       /** Ticks per second across a shard. */

@@ -13,28 +13,23 @@ export function shardInstruments(spec: MarketFeedSpec, shardCount = spec.shards)
   return assignShards(spec.instruments, shardCount, (i) => instrumentId(i.segment, i.securityId));
 }
 
+/** The shard file's source: the spec is already defaulted from the CRD schema, so nothing is filled in here. */
 function sourceOf(spec: MarketFeedSpec): SourceSpec {
   const s = spec.source;
   switch (s.type) {
-    case 'simulator':
-      return {
-        type: 'simulator',
-        seed: s.simulator?.seed ?? 42,
-        ticksPerSecond: s.simulator?.ticksPerSecond ?? 200,
-        chainSnapshotsPerSecond: s.simulator?.chainSnapshotsPerSecond ?? 1,
-        ...(s.simulator?.startTime ? { startTime: s.simulator.startTime } : {}),
-      };
+    case 'simulator': {
+      const { seed, ticksPerSecond, chainSnapshotsPerSecond, startTime } = s.simulator;
+      return { type: 'simulator', seed, ticksPerSecond, chainSnapshotsPerSecond, ...(startTime ? { startTime } : {}) };
+    }
     case 'replay': {
       if (!s.replay) throw new Error('spec.source.replay is required when source.type is replay');
-      return {
-        type: 'replay',
-        path: s.replay.path,
-        speed: s.replay.speed,
-        ...(s.replay.format ? { format: s.replay.format } : {}),
-      };
+      const { path, speed, format } = s.replay;
+      return { type: 'replay', path, speed, ...(format ? { format } : {}) };
     }
-    case 'dhan':
-      return { type: 'dhan', mode: s.dhan?.mode ?? 'full', optionChainPollSeconds: s.dhan?.optionChainPollSeconds ?? 3 };
+    case 'dhan': {
+      if (!s.dhan) throw new Error('spec.source.dhan is required when source.type is dhan');
+      return { type: 'dhan', mode: s.dhan.mode, optionChainPollSeconds: s.dhan.optionChainPollSeconds };
+    }
   }
 }
 

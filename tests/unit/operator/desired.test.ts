@@ -133,6 +133,17 @@ describe('builders', () => {
     assert.equal(fixed.spec.replicas, 2);
   });
 
+  test('a simulator source without settings gets the CRD schema defaults in the shard file', () => {
+    const f = feed((d) => Object.assign(d.spec, { source: { type: 'simulator' } }));
+    const cm = find(desiredObjects(f), 'ConfigMap', 'nse-live-shard-0') as KubeObject & { data: Record<string, string> };
+    assert.deepEqual(parseShardFile(JSON.parse(cm.data['shard.json'] ?? '')).source, {
+      type: 'simulator',
+      seed: 42,
+      ticksPerSecond: 200,
+      chainSnapshotsPerSecond: 1,
+    });
+  });
+
   test('HPA maxReplicas never exceeds the partitions per shard', () => {
     const f = feed((d) =>
       Object.assign(d.spec, {
