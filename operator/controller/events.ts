@@ -4,8 +4,28 @@ import { redact } from '../../services/core/redact.ts';
 import type { MarketFeed } from '../crd/types.ts';
 import type { Clock } from './clock.ts';
 import { describeError, type Kube } from './kube.ts';
+import type { ProblemReason } from './problems.ts';
 
 export type EventType = 'Normal' | 'Warning';
+
+/** Why an Event was recorded: a closed list, so `kubectl get events --field-selector reason=…` is stable. */
+export type EventReason =
+  | ProblemReason
+  | 'MarketClosed'
+  | 'MarketOpened'
+  | 'Recovered'
+  | 'Resharded'
+  | 'ShardCreated'
+  | 'ShardDraining'
+  | 'ShardRemoved'
+  | 'TopicDeletionFailed'
+  | 'TopicsReady';
+
+export interface EventSpec {
+  type: EventType;
+  reason: EventReason;
+  message: string;
+}
 
 export class EventRecorder {
   private readonly kube: Kube;
@@ -19,7 +39,7 @@ export class EventRecorder {
     this.identity = identity;
   }
 
-  async record(feed: MarketFeed, type: EventType, reason: string, message: string): Promise<void> {
+  async record(feed: MarketFeed, type: EventType, reason: EventReason, message: string): Promise<void> {
     const now = new Date(this.clock.now());
     const { name, namespace, uid } = feed.metadata;
     this.log.info({ feed: `${namespace}/${name}`, reason, type }, redact(message));

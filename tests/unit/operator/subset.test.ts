@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isSubset } from '../../../operator/controller/reconcile.ts';
+import { isSubset } from '../../../operator/controller/subset.ts';
 
 describe('desired ⊆ live (no write when nothing we manage changed)', () => {
   test('fields the API server adds do not count as a change', () => {
