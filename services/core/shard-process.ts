@@ -6,7 +6,8 @@
 //   const proc = new ShardProcess(start);    // logger, lifecycle, metrics registry, Kafka client
 //   await proc.provisionTopics();            // the shard's topics exist (shardTopicSpecs + ensureTopics)
 //   proc.lifecycle.onStop('x', stopX);       // the component's own parts, stopped in reverse order
-//   await proc.serve({ ready, status });     // /metrics /healthz /readyz, gRPC Shard (+ services)
+//   await proc.serve({ ready, status: () => proc.shardStatus(activity()) });
+//                                            // /metrics /healthz /readyz, gRPC Shard (+ services)
 //   await proc.untilStopped();               // SIGTERM/SIGINT: every registered stop has run
 //
 // parseShardStart reads, in one pass with one way to report a problem: the flags (parseArgs, then the
@@ -117,6 +118,12 @@ function checkShardMatches(shard: ShardFile, config: Config<'SHARD_INDEX' | 'SHA
   );
 }
 
+/** What a component reports about its own work in stockify.v1.Shard status. */
+export type ShardActivity = Pick<
+  ShardStatus,
+  'instruments' | 'ticksPerSecond' | 'lastTickMs' | 'connectionState' | 'lag' | 'errors'
+>;
+
 export interface ServeOptions {
   /** /readyz: ready to do its job. /healthz answers while the process runs. */
   ready: Check;
@@ -181,6 +188,12 @@ export class ShardProcess {
     });
     this.lifecycle.onStop('gRPC server', () => grpc.drain(opts.grpcDrainMs ?? 10_000));
     return { metricsPort: http.port, grpcPort: grpc.port };
+  }
+
+  /** The full Shard status: this shard's identity and the component's activity. */
+  shardStatus(activity: ShardActivity): ShardStatus {
+    const { FEED_NAME: feed, FEED_NAMESPACE: namespace, SHARD_INDEX: shardIndex, SHARD_COUNT: shardCount } = this.config;
+    return { feed, namespace, component: this.component, shardIndex, shardCount, ...activity };
   }
 
   /** Installs the signal handlers (once); resolves when a signal has stopped every registered part. */

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.ts';
 import { RateLimitedLog } from '../core/log.ts';
 import type { DeadLetter, EnrichedRecord } from '../core/messages.ts';
 import { codec, SCHEMA_VERSION } from '../core/proto.ts';
+import type { ShardActivity } from '../core/shard-process.ts';
 import { type LiveWriter, liveUpdate, NewestUpdates } from './live.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { addRecord, type BatchRows, batchSize, emptyBatch, TABLES } from './tables.ts';
@@ -44,6 +45,18 @@ export class StorageStatus {
     let sum = 0;
     for (const v of this.lag.values()) sum += v;
     return sum;
+  }
+
+  /** This shard's part of stockify.v1.Shard status. */
+  activity(instruments: number): ShardActivity {
+    return {
+      instruments,
+      ticksPerSecond: this.rowsPerSecond(),
+      lastTickMs: this.lastTickMs,
+      connectionState: this.databaseUp ? 'CONNECTED' : 'DATABASE_UNAVAILABLE',
+      lag: this.totalLag(),
+      errors: this.errors,
+    };
   }
 }
 

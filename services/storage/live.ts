@@ -89,6 +89,30 @@ export function redisClient(url: string, name: string): Redis {
   });
 }
 
+/**
+ * The shard's two Redis connections: `redis` for commands (latest state, publishing) and `sub` for
+ * pub/sub (a subscribed connection can do nothing else). Connection errors are only counted:
+ * ioredis reconnects by itself and the callers degrade meanwhile.
+ */
+export function liveConnections(
+  url: string,
+  clientId: string,
+  onError: (client: 'live' | 'subscriber', err: Error) => void,
+): { redis: Redis; sub: Redis; close(): void } {
+  const redis = redisClient(url, clientId);
+  const sub = redisClient(url, `${clientId}-sub`);
+  redis.on('error', (err: Error) => onError('live', err));
+  sub.on('error', (err: Error) => onError('subscriber', err));
+  return {
+    redis,
+    sub,
+    close: () => {
+      redis.disconnect();
+      sub.disconnect();
+    },
+  };
+}
+
 export class LiveWriter {
   readonly redis: WithSetLatest;
 

@@ -2,9 +2,10 @@
 // history from PostgreSQL, and live quotes streamed from Redis pub/sub.
 import * as grpc from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
-import { grpcError } from '../core/grpc.ts';
+import { type GrpcService, grpcError } from '../core/grpc.ts';
 import type { Logger } from '../core/log.ts';
 import type { Snapshot } from '../core/messages.ts';
+import { serviceDefinition } from '../core/proto.ts';
 import { liveChannel, readLatest, snapshotCodec } from './live.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { type HistoryReader, NotFoundError, type QueryContext } from './queries.ts';
@@ -123,10 +124,10 @@ function unary<Req, Res>(
   };
 }
 
-export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImplementation {
-  const { reader, redis, hub, metrics, log } = deps;
-
-  const getLatest = unary<{ instruments?: string[] }, { snapshots: Snapshot[] }>(deps, 'GetLatest', async (req, ctx) => {
+/** GetLatest: Redis first (the live state), PostgreSQL for what Redis does not have. */
+function getLatest(deps: Deps): grpc.handleUnaryCall<{ instruments?: string[] }, { snapshots: Snapshot[] }> {
+  const { reader, redis, metrics, log } = deps;
+  return unary<{ instruments?: string[] }, { snapshots: Snapshot[] }>(deps, 'GetLatest', async (req, ctx) => {
     const ids = checkInstrumentList(req.instruments);
     let found = new Map<string, Buffer>();
     try {
@@ -155,26 +156,12 @@ export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImpleme
     }
     return { snapshots };
   });
+}
 
-  const getTicks = unary<Parameters<typeof parseTicksRequest>[0], { ticks: unknown[]; nextPageToken: string }>(
-    deps,
-    'GetTicks',
-    async (req, ctx) => {
-      const q = parseTicksRequest(req);
-      const page = await reader.ticks(ctx, q);
-      return { ticks: page.ticks, nextPageToken: page.more && page.last ? encodePageToken(q, page.last) : '' };
-    },
-  );
-
-  const getBars = unary<Parameters<typeof parseBarsRequest>[0], { bars: unknown[] }>(deps, 'GetBars', async (req, ctx) => ({
-    bars: await reader.bars(ctx, parseBarsRequest(req)),
-  }));
-
-  const getOptionChain = unary<Parameters<typeof parseChainRequest>[0], unknown>(deps, 'GetOptionChain', (req, ctx) =>
-    reader.optionChain(ctx, parseChainRequest(req)),
-  );
-
-  const streamQuotes: grpc.handleServerStreamingCall<{ instruments?: string[] }, Snapshot> = (call) => {
+/** StreamQuotes: the latest snapshot of each instrument, then every newer live update. */
+function streamQuotes(deps: Deps): grpc.handleServerStreamingCall<{ instruments?: string[] }, Snapshot> {
+  const { redis, hub, metrics, log } = deps;
+  return (call) => {
     let ids: string[];
     try {
       ids = checkInstrumentList(call.request.instruments);
@@ -229,12 +216,42 @@ export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImpleme
         close();
       });
   };
+}
+
+export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImplementation {
+  const { reader } = deps;
+  const getTicks = unary<Parameters<typeof parseTicksRequest>[0], { ticks: unknown[]; nextPageToken: string }>(
+    deps,
+    'GetTicks',
+    async (req, ctx) => {
+      const q = parseTicksRequest(req);
+      const page = await reader.ticks(ctx, q);
+      return { ticks: page.ticks, nextPageToken: page.more && page.last ? encodePageToken(q, page.last) : '' };
+    },
+  );
+
+  const getBars = unary<Parameters<typeof parseBarsRequest>[0], { bars: unknown[] }>(deps, 'GetBars', async (req, ctx) => ({
+    bars: await reader.bars(ctx, parseBarsRequest(req)),
+  }));
+
+  const getOptionChain = unary<Parameters<typeof parseChainRequest>[0], unknown>(deps, 'GetOptionChain', (req, ctx) =>
+    reader.optionChain(ctx, parseChainRequest(req)),
+  );
 
   return {
-    GetLatest: getLatest,
+    GetLatest: getLatest(deps),
     GetTicks: getTicks,
     GetBars: getBars,
     GetOptionChain: getOptionChain,
-    StreamQuotes: streamQuotes,
+    StreamQuotes: streamQuotes(deps),
   } as grpc.UntypedServiceImplementation;
+}
+
+/** stockify.v1.MarketData as a service of the shard's gRPC server. */
+export function marketDataService(deps: Deps): GrpcService {
+  return {
+    name: 'stockify.v1.MarketData',
+    definition: serviceDefinition('MarketData'),
+    implementation: marketDataImplementation(deps),
+  };
 }

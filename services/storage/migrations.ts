@@ -3,6 +3,7 @@
 // otherwise native daily range partitions managed by pg_partman, otherwise by ourselves
 // (partitions.ts). Every storage replica calls migrate(); the lock makes the first one do the work.
 import type pg from 'pg';
+import { SQL_SCHEMA_NAME } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import { TABLE_SPECS, TABLES, type TableSpec } from './tables.ts';
 
@@ -16,10 +17,8 @@ export interface SchemaInfo {
   partmanMajor?: number;
 }
 
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
 export function validSchemaName(name: string): boolean {
-  return SCHEMA_NAME.test(name);
+  return SQL_SCHEMA_NAME.test(name);
 }
 
 /** A quoted identifier (our names are validated, this keeps SQL text honest anyway). */
@@ -147,7 +146,7 @@ export async function detectStrategy(client: pg.ClientBase, schema: string, log:
 
 /** Applies pending migrations once (advisory lock), returns what the schema is made of. */
 export async function migrate(pool: pg.Pool, schema: string, log: Logger): Promise<SchemaInfo> {
-  if (!validSchemaName(schema)) throw new Error(`DB_SCHEMA '${schema}' must match ${SCHEMA_NAME}`);
+  if (!validSchemaName(schema)) throw new Error(`DB_SCHEMA '${schema}' must match ${SQL_SCHEMA_NAME}`);
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`stockify.migrate.${schema}`]);

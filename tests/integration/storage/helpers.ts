@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createLogger } from '../../../services/core/log.ts';
-import { createPool } from '../../../services/storage/main.ts';
+import { createPool } from '../../../services/storage/database.ts';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://stockify:stockify@127.0.0.1:5432/stockify';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
