@@ -4,7 +4,8 @@ import { instrumentId } from '../../services/core/messages.ts';
 import type { ShardFile, SourceSpec } from '../../services/core/shardfile.ts';
 import { assignShards } from '../../services/core/sharding.ts';
 import type { MarketFeed, MarketFeedSpec } from '../crd/types.ts';
-import { configMapName, type KubeObject, objectMeta, SHARD_FILE_KEY } from './meta.ts';
+import { configMapName, objectMeta, SHARD_FILE_KEY } from './meta.ts';
+import type { DesiredConfigMap } from './objects.ts';
 
 type Instrument = MarketFeedSpec['instruments'][number];
 
@@ -57,7 +58,7 @@ export function shardFile(feed: MarketFeed, shard: number, instruments = shardIn
   };
 }
 
-export function shardConfigMap(feed: MarketFeed, file: ShardFile): KubeObject {
+export function shardConfigMap(feed: MarketFeed, file: ShardFile): DesiredConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

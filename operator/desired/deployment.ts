@@ -1,7 +1,9 @@
 // Deployments <feed>-<component>-<i>: one per component and shard, restricted pod security, gRPC
 // health probes, the shard file mounted from its ConfigMap and its hash on the pod template.
+
+import type { V1DeploymentSpec, V1EnvVar, V1ResourceRequirements } from '@kubernetes/client-node';
 import { rawTopic } from '../../services/core/topics.ts';
-import type { MarketFeed } from '../crd/types.ts';
+import type { MarketFeed, MarketFeedSpec } from '../crd/types.ts';
 import {
   ANNOTATION_CONFIG_HASH,
   type Component,
@@ -9,7 +11,6 @@ import {
   DEFAULT_IMAGE,
   deploymentName,
   GRPC_PORT,
-  type KubeObject,
   labels,
   METRICS_PORT,
   objectMeta,
@@ -18,12 +19,10 @@ import {
   selectorLabels,
   serviceAccountName,
 } from './meta.ts';
+import type { DesiredDeployment } from './objects.ts';
 
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef: { name: string; key: string } };
-}
+/** A container env entry: a literal value or a key of a Secret. */
+export type EnvVar = V1EnvVar;
 
 export interface DeploymentOptions {
   shard: number;
@@ -32,6 +31,15 @@ export interface DeploymentOptions {
   /** Replicas to apply; undefined leaves them to whoever owns them (HPA, kubectl scale). */
   replicas: number | undefined;
   image?: string;
+}
+
+type Resources = MarketFeedSpec['ingestion']['resources'];
+
+/** Resource quantities as the API's string form (the spec also takes bare numbers: cpu: 1). */
+function quantities(r: Resources): V1ResourceRequirements {
+  const strings = (m: Record<string, number | string> | undefined) =>
+    m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
+  return { ...(r.requests ? { requests: strings(r.requests) } : {}), ...(r.limits ? { limits: strings(r.limits) } : {}) };
 }
 
 export function componentEnv(feed: MarketFeed, component: Component, shard: number): EnvVar[] {
@@ -63,11 +71,11 @@ export function componentEnv(feed: MarketFeed, component: Component, shard: numb
   return env;
 }
 
-export function deployment(feed: MarketFeed, component: Component, opts: DeploymentOptions): KubeObject {
+export function deployment(feed: MarketFeed, component: Component, opts: DeploymentOptions): DesiredDeployment {
   const { shard } = opts;
   const name = feed.metadata.name;
-  const resources = component === 'ingestion' ? feed.spec.ingestion.resources : feed.spec[component].resources;
-  const spec: Record<string, unknown> = {
+  const resources = quantities(component === 'ingestion' ? feed.spec.ingestion.resources : feed.spec[component].resources);
+  const spec: V1DeploymentSpec = {
     ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
     revisionHistoryLimit: 3,
     // One ingestion pod per shard: a second one would open a second source connection.

@@ -1,14 +1,15 @@
 // HorizontalPodAutoscalers (autoscaling/v2) for processor and storage; capped at the topic's
 // partitions (a consumer beyond them would idle), lowered outside market hours.
 import type { MarketFeed } from '../crd/types.ts';
-import { deploymentName, type KubeObject, objectMeta } from './meta.ts';
+import { deploymentName, objectMeta } from './meta.ts';
+import type { DesiredHpa } from './objects.ts';
 
 export function hpa(
   feed: MarketFeed,
   component: 'processor' | 'storage',
   shard: number,
   marketOpen: boolean,
-): KubeObject | undefined {
+): DesiredHpa | undefined {
   const auto = feed.spec[component].autoscaling;
   if (!auto) return undefined;
   const maxReplicas = Math.min(auto.maxReplicas, feed.spec.kafka.partitionsPerShard);

@@ -3,10 +3,11 @@
 import type { ShardFile } from '../../services/core/shardfile.ts';
 import type { MarketFeed } from '../crd/types.ts';
 import { shardConfigMap, shardFile, shardInstruments } from './configmap.ts';
-import { deployment, type EnvVar } from './deployment.ts';
+import { deployment } from './deployment.ts';
 import { hpa } from './hpa.ts';
-import { ANNOTATION_APPLIED_HASH, COMPONENTS, type Component, hashOf, type KubeObject, SHARD_FILE_KEY } from './meta.ts';
+import { ANNOTATION_APPLIED_HASH, COMPONENTS, type Component, hashOf, SHARD_FILE_KEY } from './meta.ts';
 import { networkPolicy } from './networkpolicy.ts';
+import type { DesiredObject } from './objects.ts';
 import { pdb } from './pdb.ts';
 import { grpcService } from './service.ts';
 import { serviceAccount } from './serviceaccount.ts';
@@ -14,6 +15,7 @@ import { serviceAccount } from './serviceaccount.ts';
 export { shardFile, shardInstruments } from './configmap.ts';
 export { componentEnv } from './deployment.ts';
 export * from './meta.ts';
+export type * from './objects.ts';
 
 export interface BuildOptions {
   /** Market hours decide ingestion replicas and HPA minimums; open when unset. */
@@ -23,7 +25,7 @@ export interface BuildOptions {
 }
 
 /** Stamps the hash of an object's content on it, so an unchanged object is never re-applied. */
-export function withAppliedHash(object: KubeObject): KubeObject {
+export function withAppliedHash<T extends DesiredObject>(object: T): T {
   const hash = hashOf(object);
   return {
     ...object,
@@ -39,12 +41,12 @@ export function ingestionReplicas(feed: MarketFeed, marketOpen: boolean): number
 }
 
 /** The objects of one shard: ConfigMap, three Deployments, HPAs and PDBs. */
-export function shardObjects(feed: MarketFeed, shard: number, opts: BuildOptions = {}, file?: ShardFile): KubeObject[] {
+export function shardObjects(feed: MarketFeed, shard: number, opts: BuildOptions = {}, file?: ShardFile): DesiredObject[] {
   const marketOpen = opts.marketOpen ?? true;
   const sf = file ?? shardFile(feed, shard);
   const configMap = shardConfigMap(feed, sf);
   const configHash = hashOf(configMap.data);
-  const out: KubeObject[] = [configMap];
+  const out: DesiredObject[] = [configMap];
   for (const component of COMPONENTS) {
     const replicas =
       component === 'ingestion'
@@ -63,9 +65,9 @@ export function shardObjects(feed: MarketFeed, shard: number, opts: BuildOptions
 }
 
 /** Every object of the feed, each stamped with stockify.io/applied-hash. */
-export function desiredObjects(feed: MarketFeed, opts: BuildOptions = {}): KubeObject[] {
+export function desiredObjects(feed: MarketFeed, opts: BuildOptions = {}): DesiredObject[] {
   const groups = shardInstruments(feed.spec);
-  const objects: KubeObject[] = [serviceAccount(feed), grpcService(feed), networkPolicy(feed)];
+  const objects: DesiredObject[] = [serviceAccount(feed), grpcService(feed), networkPolicy(feed)];
   for (let shard = 0; shard < feed.spec.shards; shard++) {
     objects.push(...shardObjects(feed, shard, opts, shardFile(feed, shard, groups[shard] ?? [])));
   }
@@ -86,36 +88,28 @@ export interface StandaloneProcess {
   shardFile: ShardFile;
 }
 
-interface ContainerShape {
-  args: string[];
-  env: EnvVar[];
-}
-
 /** The processes `stockify up` runs: exactly the args and env of the built Deployments. */
 export function standaloneProcesses(feed: MarketFeed, opts: BuildOptions = {}): StandaloneProcess[] {
   const objects = desiredObjects(feed, { marketOpen: true, ...opts });
   const files = new Map<string, ShardFile>();
   for (const o of objects) {
-    if (o.kind === 'ConfigMap')
-      files.set(o.metadata.name, JSON.parse((o.data as Record<string, string>)[SHARD_FILE_KEY] ?? '{}'));
+    if (o.kind === 'ConfigMap') files.set(o.metadata.name, JSON.parse(o.data[SHARD_FILE_KEY] ?? '{}'));
   }
   const out: StandaloneProcess[] = [];
   for (const o of objects) {
     if (o.kind !== 'Deployment') continue;
-    const template = (
-      o.spec as { template: { spec: { containers: ContainerShape[]; volumes: { configMap?: { name: string } }[] } } }
-    ).template.spec;
-    const container = template.containers[0];
-    const cmName = template.volumes.find((v) => v.configMap)?.configMap?.name ?? '';
+    const pod = o.spec.template.spec;
+    const container = pod?.containers[0];
+    const cmName = pod?.volumes?.find((v) => v.configMap)?.configMap?.name ?? '';
     const file = files.get(cmName);
-    if (!container || !file) continue;
-    const component = container.args[0] as Component;
+    const component = COMPONENTS.find((c) => c === container?.args?.[0]);
+    if (!container?.args || !file || !component) continue;
     const env: Record<string, string> = {};
     const secretEnv: StandaloneProcess['secretEnv'] = [];
-    for (const e of container.env) {
+    for (const e of container.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
       if (e.value !== undefined) env[e.name] = e.value;
-      else if (e.valueFrom)
-        secretEnv.push({ name: e.name, secret: e.valueFrom.secretKeyRef.name, key: e.valueFrom.secretKeyRef.key });
+      else if (ref?.name) secretEnv.push({ name: e.name, secret: ref.name, key: ref.key });
     }
     out.push({ name: o.metadata.name, component, shard: file.shard, args: [...container.args], env, secretEnv, shardFile: file });
   }

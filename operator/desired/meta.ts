@@ -1,8 +1,10 @@
 // Names, labels, annotations and the owner reference shared by every object of a feed.
 import { createHash } from 'node:crypto';
+import type { V1OwnerReference } from '@kubernetes/client-node';
 import type { Component } from '../../services/core/names.ts';
 import { API_VERSION, KIND } from '../crd/schema.ts';
 import type { MarketFeed } from '../crd/types.ts';
+import type { DesiredMeta } from './objects.ts';
 
 export const FIELD_MANAGER = 'stockify-operator';
 export const MANAGED_BY = 'stockify-operator';
@@ -29,28 +31,7 @@ export const configMapName = (feed: string, shard: number): string => `${feed}-s
 export const grpcServiceName = (feed: string): string => `${feed}-grpc`;
 export const serviceAccountName = (feed: string): string => `${feed}-stockify`;
 
-/** A Kubernetes object as the builders produce it: plain JSON, ready for server-side apply. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-  };
-  [field: string]: unknown;
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller: boolean;
-  blockOwnerDeletion: boolean;
-}
+export type { DesiredMeta, DesiredObject, KubeObject } from './objects.ts';
 
 export function labels(feed: MarketFeed, name: string, shard?: number): Record<string, string> {
   return {
@@ -67,13 +48,13 @@ export function selectorLabels(feed: MarketFeed, component: Component, shard: nu
   return { [LABEL_NAME]: component, [LABEL_INSTANCE]: feed.metadata.name, [LABEL_SHARD]: String(shard) };
 }
 
-export function ownerReferences(feed: MarketFeed): OwnerReference[] | undefined {
+export function ownerReferences(feed: MarketFeed): V1OwnerReference[] | undefined {
   const uid = feed.metadata.uid;
   if (!uid) return undefined; // render without a cluster: nothing to point at
   return [{ apiVersion: API_VERSION, kind: KIND, name: feed.metadata.name, uid, controller: true, blockOwnerDeletion: true }];
 }
 
-export function objectMeta(feed: MarketFeed, name: string, component: string, shard?: number): KubeObject['metadata'] {
+export function objectMeta(feed: MarketFeed, name: string, component: string, shard?: number): DesiredMeta {
   const owners = ownerReferences(feed);
   return {
     name,

@@ -1,9 +1,10 @@
 // NetworkPolicy <feed>-stockify: the feed's pods accept connections only on gRPC (MarketData,
 // health) and metrics; they talk out freely (Kafka, PostgreSQL, Redis, Dhan).
 import type { MarketFeed } from '../crd/types.ts';
-import { GRPC_PORT, type KubeObject, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, METRICS_PORT, objectMeta } from './meta.ts';
+import { GRPC_PORT, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, METRICS_PORT, objectMeta } from './meta.ts';
+import type { DesiredNetworkPolicy } from './objects.ts';
 
-export function networkPolicy(feed: MarketFeed): KubeObject {
+export function networkPolicy(feed: MarketFeed): DesiredNetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

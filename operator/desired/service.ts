@@ -1,8 +1,9 @@
 // Service <feed>-grpc: MarketData on every storage pod of the feed.
 import type { MarketFeed } from '../crd/types.ts';
-import { GRPC_PORT, grpcServiceName, type KubeObject, LABEL_INSTANCE, LABEL_NAME, objectMeta } from './meta.ts';
+import { GRPC_PORT, grpcServiceName, LABEL_INSTANCE, LABEL_NAME, objectMeta } from './meta.ts';
+import type { DesiredService } from './objects.ts';
 
-export function grpcService(feed: MarketFeed): KubeObject {
+export function grpcService(feed: MarketFeed): DesiredService {
   return {
     apiVersion: 'v1',
     kind: 'Service',
