@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { RawRecord } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
+import { rawTopic } from '../../../services/core/topics.ts';
 import {
   BROKERS,
   baseEnv,
@@ -56,7 +57,7 @@ describe('bounded buffer against the real broker', () => {
       await stopProcess(proc);
     }
     assert.match(proc.output(), /"maxBuffered":100/, 'the bound was in force');
-    const messages = await consumeAll(BROKERS, `market.raw.itest.${feed}.0`, LIMIT, 30_000);
+    const messages = await consumeAll(BROKERS, rawTopic('itest', feed, 0), LIMIT, 30_000);
     assert.equal(messages.length, LIMIT, 'every record, none twice');
     const ids = new Set(
       messages.map((m) => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { DeadLetter, RawRecord, Tick } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
+import { dlqTopic, rawTopic } from '../../../services/core/topics.ts';
 import { startDhanDouble } from './dhan-double.ts';
 import { encodeFull, encodeMarketStatus, encodeOi, encodePrevClose, encodeQuote, encodeTicker } from './dhan-encoder.ts';
 import { BROKERS, baseEnv, consumeAll, deleteTopics, runId, startIngestion, writeShardFile } from './helpers.ts';
@@ -121,7 +122,7 @@ describe('Dhan source against the double and the real broker', () => {
       DHAN_API_URL: dbl.apiUrl,
     });
     try {
-      const messages = await consumeAll(BROKERS, `market.raw.itest.${feed}.0`, 8, 25_000);
+      const messages = await consumeAll(BROKERS, rawTopic('itest', feed, 0), 8, 25_000);
       const records = messages.map((m) => raw.decode(m.value));
       const ticks = records.filter((r): r is Extract<RawRecord, { payload: 'tick' }> => r.payload === 'tick').map((r) => r.tick);
       const byId = (id: string): Tick[] => ticks.filter((t) => t.instrument.id === id);
@@ -174,7 +175,7 @@ describe('Dhan source against the double and the real broker', () => {
       assert.equal(chain.chain.rows[0]?.put?.openInterest, 1_200_000);
       assert.ok(!dbl.restCalls.some((c) => c.status === 429), 'the poller stays within one request per 3 s');
 
-      const letters = (await consumeAll(BROKERS, `market.dlq.itest.${feed}`, 3, 15_000)).map((m) => dlq.decode(m.value));
+      const letters = (await consumeAll(BROKERS, dlqTopic('itest', feed), 3, 15_000)).map((m) => dlq.decode(m.value));
       assert.deepEqual(letters.map((l) => l.reason.split(':')[0]).sort(), ['bad-price', 'malformed', 'unknown-instrument']);
       const nanLetter = letters.find((l) => l.reason.startsWith('bad-price'));
       assert.deepEqual(nanLetter?.payload, nan, 'the DLQ keeps the original bytes');

@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { DeadLetter, PublishTicksResponse, RawRecord, Tick } from '../../../services/core/messages.ts';
 import { codec, serviceClient } from '../../../services/core/proto.ts';
 import { shardOf } from '../../../services/core/sharding.ts';
+import { dlqTopic, rawTopic } from '../../../services/core/topics.ts';
 import { BROKERS, baseEnv, consumeAll, deleteTopics, runId, startIngestion, stopProcess, writeShardFile } from './helpers.ts';
 
 const raw = codec<RawRecord>('RawRecord');
@@ -97,7 +98,7 @@ describe('gRPC Ingest against a running ingestion shard and the real broker', ()
       assert.match(res.rejections[1]?.reason ?? '', new RegExp(`NSE_EQ:${foreign} belongs to shard 1`));
 
       // The response came after Kafka acknowledged the accepted ticks: they are there now.
-      const messages = await consumeAll(BROKERS, `market.raw.itest.${feed}.0`, 4, 30_000);
+      const messages = await consumeAll(BROKERS, rawTopic('itest', feed, 0), 4, 30_000);
       const got = messages.map((m) => {
         const r = raw.decode(m.value);
         assert.equal(r.payload, 'tick');
@@ -120,7 +121,7 @@ describe('gRPC Ingest against a running ingestion shard and the real broker', ()
         'exactly the valid ticks, once each',
       );
 
-      const letters = (await consumeAll(BROKERS, `market.dlq.itest.${feed}`, 3, 30_000)).map((m) => dlq.decode(m.value));
+      const letters = (await consumeAll(BROKERS, dlqTopic('itest', feed), 3, 30_000)).map((m) => dlq.decode(m.value));
       assert.deepEqual(letters.map((l) => l.reason.split(':')[0]).sort(), ['bad-price', 'not-in-shard', 'time-skew']);
       for (const l of letters) {
         assert.equal(l.source, 'grpc');

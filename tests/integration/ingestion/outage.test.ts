@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { RawRecord } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
+import { rawTopic } from '../../../services/core/topics.ts';
 import {
   baseEnv,
   consumeAll,
@@ -65,7 +66,7 @@ describe('broker outage', () => {
       assert.equal(code, 0, `the process flushed everything and exited 0:\n${proc.output().slice(-3000)}`);
       assert.ok(maxDepth > 100, `records piled up in the buffer during the outage (max depth ${maxDepth})`);
 
-      const messages = await consumeAll(broker.brokers, `market.raw.itest.${feed}.0`, LIMIT, 60_000);
+      const messages = await consumeAll(broker.brokers, rawTopic('itest', feed, 0), LIMIT, 60_000);
       const ids = new Set(
         messages.map((m) => {
           const r = raw.decode(m.value);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { DeadLetter, RawRecord, Tick } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
+import { dlqTopic, rawTopic } from '../../../services/core/topics.ts';
 import { BROKERS, baseEnv, consumeAll, deleteTopics, runId, startIngestion, stopProcess, writeShardFile } from './helpers.ts';
 
 const raw = codec<RawRecord>('RawRecord');
@@ -70,8 +71,8 @@ async function replay(format: 'jsonl' | 'csv', speed: number) {
   } finally {
     await stopProcess(proc);
   }
-  const messages = await consumeAll(BROKERS, `market.raw.itest.${feed}.0`, GOOD, 30_000);
-  const letters = await consumeAll(BROKERS, `market.dlq.itest.${feed}`, 1, 30_000);
+  const messages = await consumeAll(BROKERS, rawTopic('itest', feed, 0), GOOD, 30_000);
+  const letters = await consumeAll(BROKERS, dlqTopic('itest', feed), 1, 30_000);
   return { messages, letters, malformed };
 }
 

@@ -2,9 +2,10 @@
 // Kafka: count in = count read back with a consumer.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { RawRecord } from '../../../services/core/messages.ts';
+import { instrumentId, type RawRecord } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
 import { assignShards, shardOf } from '../../../services/core/sharding.ts';
+import { rawTopic } from '../../../services/core/topics.ts';
 import { BROKERS, baseEnv, consumeAll, deleteTopics, runId, startIngestion, writeShardFile } from './helpers.ts';
 
 const raw = codec<RawRecord>('RawRecord');
@@ -24,7 +25,7 @@ const universe = [
   ...['1333', '2885', '11536', '1594', '4963', '3045', '881', '10999'].map((id, i) => ({
     symbol: `STOCK${i}`,
     securityId: id,
-    segment: 'NSE_EQ',
+    segment: 'NSE_EQ' as const,
     kind: 'equity',
   })),
 ] as const;
@@ -33,7 +34,7 @@ after(() => deleteTopics(BROKERS, feed));
 
 describe('simulator shards against the real broker', () => {
   test('two shards publish only their own instruments and every generated record reaches Kafka', async () => {
-    const groups = assignShards([...universe], 2, (i) => `${i.segment}:${i.securityId}`);
+    const groups = assignShards([...universe], 2, (i) => instrumentId(i.segment, i.securityId));
     assert.ok((groups[0]?.length ?? 0) > 0 && (groups[1]?.length ?? 0) > 0, 'both shards have instruments');
     const runs = await Promise.all(
       [0, 1].map(async (shard) => {
@@ -61,7 +62,7 @@ describe('simulator shards against the real broker', () => {
     assert.match(runs[0]?.output() ?? '', /belongs to another shard; skipped/);
 
     for (const shard of [0, 1]) {
-      const messages = await consumeAll(BROKERS, `market.raw.itest.${feed}.${shard}`, LIMIT);
+      const messages = await consumeAll(BROKERS, rawTopic('itest', feed, shard), LIMIT);
       assert.equal(messages.length, LIMIT, `shard ${shard}: every generated record is in its topic, once`);
       const keys = new Set(messages.map((m) => m.key));
       for (const key of keys) assert.equal(shardOf(key, 2), shard, `${key} belongs to shard ${shard}`);
