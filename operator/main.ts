@@ -1,10 +1,12 @@
 // `stockify operator`: runs the MarketFeed operator against the cluster of KUBECONFIG (or the
-// in-cluster service account) until SIGTERM.
-import { parseCommand } from '../services/core/cli.ts';
-import { loadConfig } from '../services/core/config.ts';
+// in-cluster service account) until SIGTERM. Wiring only: flags and environment in, operator started.
+import { z } from 'zod';
+import { flagValue, numberFlag, parseCommand } from '../services/core/cli.ts';
+import { type Config, loadConfig, reportConfigError } from '../services/core/config.ts';
 import { Lifecycle } from '../services/core/lifecycle.ts';
 import { createLogger } from '../services/core/log.ts';
-import { startOperator } from './controller/operator.ts';
+import { loadOperatorEnv, type OperatorEnv } from './controller/config.ts';
+import { type RunningOperator, startOperator } from './controller/operator.ts';
 
 const USAGE = `Usage: stockify operator [--leader-elect=true|false] [--lease-namespace <ns>] [--concurrency <n>]
 
@@ -26,62 +28,62 @@ Environment:
   POD_NAME, POD_NAMESPACE   lease identity and default lease namespace
   STOCKIFY_IMAGE            component image when spec.image is unset (default stockify:dev)`;
 
-function fail(message: string): number {
-  process.stderr.write(`stockify operator: ${message}\n`);
-  return 2;
-}
+const OPTIONS = {
+  'leader-elect': { type: 'string' },
+  'lease-namespace': { type: 'string' },
+  concurrency: { type: 'string' },
+  'resync-seconds': { type: 'string' },
+} as const;
+
+const BOOLEANS = new Map([
+  ['true', true],
+  ['false', false],
+]);
+
+const flagSchema = z.object({
+  'leader-elect': flagValue('true or false', (t) => BOOLEANS.get(t)).default(true),
+  concurrency: numberFlag('an integer from 1 to 64', (n) => Number.isInteger(n) && n >= 1 && n <= 64).default(4),
+  'resync-seconds': numberFlag('a number ≥ 5', (n) => n >= 5).default(300),
+});
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, {
-    usage: USAGE,
-    options: {
-      'leader-elect': { type: 'string' },
-      'lease-namespace': { type: 'string' },
-      concurrency: { type: 'string' },
-      'resync-seconds': { type: 'string' },
-    },
-  });
-  if (!parsed.ok) return parsed.exitCode;
-  const v = parsed.parsed.values;
-  if (parsed.parsed.positionals.length > 0) return fail(`unexpected argument ${parsed.parsed.positionals[0]}\n\n${USAGE}`);
-  const leaderElect = v['leader-elect'] ?? 'true';
-  if (leaderElect !== 'true' && leaderElect !== 'false') return fail('--leader-elect must be true or false');
-  const concurrency = Number(v.concurrency ?? 4);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
-    return fail('--concurrency must be an integer from 1 to 64');
-  const resync = Number(v['resync-seconds'] ?? 300);
-  if (!Number.isFinite(resync) || resync < 5) return fail('--resync-seconds must be a number ≥ 5');
-  let config: { METRICS_PORT: number; LOG_LEVEL: string };
+  const cmd = parseCommand(args, { usage: USAGE, options: OPTIONS, schema: flagSchema });
+  if (!cmd.ok) return cmd.exitCode;
+  const { flags, positionals } = cmd.parsed;
+  if (positionals.length > 0) {
+    process.stderr.write(`stockify operator: unexpected argument ${positionals[0]}\n\n${USAGE}\n`);
+    return 2;
+  }
+  let config: Config<'METRICS_PORT' | 'LOG_LEVEL'>;
+  let env: OperatorEnv;
   try {
     config = loadConfig(['METRICS_PORT', 'LOG_LEVEL']);
+    env = loadOperatorEnv();
   } catch (err) {
-    return fail((err as Error).message);
+    return reportConfigError(err);
   }
-  const watchNamespace = process.env.WATCH_NAMESPACE || undefined;
-  if (watchNamespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(watchNamespace))
-    return fail('config: WATCH_NAMESPACE must be a DNS label');
-
   const log = createLogger({ component: 'operator', level: config.LOG_LEVEL });
   const lifecycle = new Lifecycle(log);
-  let operator: Awaited<ReturnType<typeof startOperator>>;
+  const leaseNamespace = flags['lease-namespace'] ?? env.POD_NAMESPACE;
+  let operator: RunningOperator;
   try {
     operator = await startOperator({
       log,
-      leaderElect: leaderElect === 'true',
-      ...(v['lease-namespace'] ? { leaseNamespace: v['lease-namespace'] } : {}),
-      ...(watchNamespace ? { namespace: watchNamespace } : {}),
-      concurrency,
-      resyncMs: resync * 1000,
+      leaderElect: flags['leader-elect'],
+      ...(leaseNamespace ? { leaseNamespace } : {}),
+      ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+      ...(env.POD_NAME ? { identity: env.POD_NAME } : {}),
+      ...(env.STOCKIFY_IMAGE ? { image: env.STOCKIFY_IMAGE } : {}),
+      concurrency: flags.concurrency,
+      resyncMs: flags['resync-seconds'] * 1000,
       metricsPort: config.METRICS_PORT,
     });
   } catch (err) {
-    process.stderr.write(`stockify operator: cannot start: ${(err as Error).message}\n`);
+    process.stderr.write(`stockify operator: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  log.info(
-    { identity: operator.identity, metricsPort: operator.metrics?.port, namespace: watchNamespace ?? '(all)' },
-    'operator started',
-  );
+  const namespace = env.WATCH_NAMESPACE ?? '(all)';
+  log.info({ identity: operator.identity, metricsPort: operator.metrics?.port, namespace }, 'operator started');
   lifecycle.onStop('operator', () => operator.stop());
   await lifecycle.handleSignals();
   return 0;

@@ -144,3 +144,30 @@ export function ownedWatchers(
 ): Map<string, Watcher> {
   return new Map(OWNED_KINDS.map((k) => [k.kind, new Watcher(kube, k, { ...opts, labelSelector: MANAGED_SELECTOR })]));
 }
+
+/** The MarketFeed informer and one per owned kind. */
+export interface Informers {
+  feeds: Watcher;
+  owned: Map<string, Watcher>;
+}
+
+export function createInformers(
+  kube: Kube,
+  opts: { namespace?: string; clock: Clock; onProblem: (kind: string, err: unknown) => void },
+): Informers {
+  return { feeds: new Watcher(kube, FEED_KIND, opts), owned: ownedWatchers(kube, opts) };
+}
+
+const everyWatcher = (i: Informers): Watcher[] => [i.feeds, ...i.owned.values()];
+
+/** Starts every informer; true when every first list succeeded (the others retry on their own). */
+export async function startInformers(i: Informers): Promise<boolean> {
+  const started = await Promise.all(everyWatcher(i).map((w) => w.start()));
+  return started.every(Boolean);
+}
+
+export const informersSynced = (i: Informers): boolean => everyWatcher(i).every((w) => w.isSynced);
+
+export async function stopInformers(i: Informers): Promise<void> {
+  await Promise.all(everyWatcher(i).map((w) => w.stop()));
+}

@@ -1,29 +1,30 @@
 // The operator process, in-process startable (tests, bench) and from `stockify operator`: informers
 // feed a de-duplicating work queue, workers run the reconciler with bounded concurrency, a periodic
-// resync re-checks everything, and only the Lease holder's workers run.
+// resync re-checks everything, and only the Lease holder's workers run. This file only wires.
 import { hostname } from 'node:os';
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type Logger } from '../../services/core/log.ts';
-import { createRegistry, type HttpEndpoints, serveMetrics } from '../../services/core/metrics.ts';
-import { KIND } from '../crd/schema.ts';
+import { type HttpEndpoints, serveMetrics } from '../../services/core/metrics.ts';
 import { DEFAULT_IMAGE } from '../desired/meta.ts';
-import { type Clock, systemClock, type Timer } from './clock.ts';
+import { type Clock, systemClock } from './clock.ts';
 import { EventRecorder } from './events.ts';
-import { FEED_KIND, ownedWatchers, Watcher } from './informers.ts';
+import { createInformers, type Informers, informersSynced, startInformers, stopInformers, type Watcher } from './informers.ts';
 import { createKube, describeError, type Kube, RequestCounter } from './kube.ts';
 import { LeaderElector } from './leader.ts';
-import { runWorkers, WorkQueue } from './queue.ts';
+import { OperatorMetrics } from './metrics.ts';
 import { Reconciler } from './reconcile.ts';
 import { TopicManager } from './topics.ts';
+import { WorkLoop } from './work-loop.ts';
 
 export interface OperatorOptions {
   kubeConfig?: KubeConfig;
-  /** Watch one namespace only (WATCH_NAMESPACE); all when unset. */
+  /** Watch one namespace only; all when unset. */
   namespace?: string;
   leaderElect?: boolean;
+  /** Namespace of the Lease (default `default`). */
   leaseNamespace?: string;
   leaseName?: string;
+  /** Lease holder identity (default host-pid). */
   identity?: string;
   concurrency?: number;
   resyncMs?: number;
@@ -31,6 +32,7 @@ export interface OperatorOptions {
   metricsPort?: number;
   clock?: Clock;
   log?: Logger;
+  /** Component image when spec.image is unset (default stockify:dev). */
   image?: string;
   drainCheckMs?: number;
   leaseDurationSeconds?: number;
@@ -52,185 +54,103 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+/** Campaigns for the Lease, working only while holding it; without election, works at once. */
+function lead(
+  opts: OperatorOptions,
+  kube: Kube,
+  identity: string,
+  loop: WorkLoop,
+  clock: Clock,
+  log: Logger,
+): LeaderElector | undefined {
+  if (!(opts.leaderElect ?? true)) {
+    loop.start();
+    return undefined;
+  }
+  const elector = new LeaderElector({
+    kube,
+    namespace: opts.leaseNamespace ?? 'default',
+    ...(opts.leaseName ? { name: opts.leaseName } : {}),
+    identity,
+    clock,
+    log,
+    ...(opts.leaseDurationSeconds ? { leaseDurationSeconds: opts.leaseDurationSeconds } : {}),
+    ...(opts.retryPeriodMs ? { retryPeriodMs: opts.retryPeriodMs } : {}),
+    onStartedLeading: () => loop.start(),
+    onStoppedLeading: () => loop.stop(),
+  });
+  elector.start();
+  return elector;
+}
+
+/** Stops in dependency order: the lease, the workers, the watches, Kafka, then HTTP. */
+function shutdown(parts: {
+  elector: LeaderElector | undefined;
+  loop: WorkLoop;
+  informers: Informers;
+  topics: TopicManager;
+  http: HttpEndpoints | undefined;
+}): () => Promise<void> {
+  return async () => {
+    await parts.elector?.stop();
+    parts.loop.stop();
+    await parts.loop.drained();
+    await stopInformers(parts.informers);
+    await parts.topics.close();
+    await parts.http?.close();
+  };
+}
 
 export async function startOperator(opts: OperatorOptions = {}): Promise<RunningOperator> {
   const clock = opts.clock ?? systemClock;
-  const identity = opts.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const identity = opts.identity ?? `${hostname()}-${process.pid}`;
   const log = opts.log ?? createLogger({ component: 'operator', base: { identity } });
-  const kc = opts.kubeConfig ?? defaultKubeConfig();
-  const kube = createKube(kc, new RequestCounter());
+  const kube = createKube(opts.kubeConfig ?? defaultKubeConfig(), new RequestCounter());
   const onProblem = (kind: string, err: unknown): void =>
     log.warn({ kind, err: describeError(err) }, 'watch failed; restarting it');
-  const feeds = new Watcher(kube, FEED_KIND, { ...(opts.namespace ? { namespace: opts.namespace } : {}), clock, onProblem });
-  const owned = ownedWatchers(kube, { ...(opts.namespace ? { namespace: opts.namespace } : {}), clock, onProblem });
+  const informers = createInformers(kube, { ...(opts.namespace ? { namespace: opts.namespace } : {}), clock, onProblem });
   const topics = new TopicManager(log);
   const reconciler = new Reconciler({
     kube,
-    feeds,
-    owned,
+    ...informers,
     topics,
     events: new EventRecorder(kube, clock, log, identity),
     clock,
     log,
-    image: opts.image ?? process.env.STOCKIFY_IMAGE ?? DEFAULT_IMAGE,
+    image: opts.image ?? DEFAULT_IMAGE,
     ...(opts.drainCheckMs ? { drainCheckMs: opts.drainCheckMs } : {}),
   });
-
-  // Metrics
-  const registry = createRegistry({ component: 'operator' });
-  const reconciles = new Counter({
-    name: 'stockify_operator_reconciles_total',
-    help: 'Reconciles by result',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: 'stockify_operator_reconcile_errors_total',
-    help: 'Reconciles that failed',
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'stockify_operator_reconcile_duration_seconds',
-    help: 'Time per reconcile',
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  let queue = new WorkQueue({ clock });
-  new Gauge({
-    name: 'stockify_operator_queue_depth',
-    help: 'Keys waiting in the work queue',
-    registers: [registry],
-    collect() {
-      this.set(queue.length);
-    },
-  });
-  new Gauge({
-    name: 'stockify_operator_leader',
-    help: '1 when this instance holds the lease',
-    registers: [registry],
-    collect() {
-      this.set(leading ? 1 : 0);
-    },
-  });
-  new Counter({
-    name: 'stockify_operator_api_requests_total',
-    help: 'Kubernetes API requests by method',
-    labelNames: ['method'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [m, n] of kube.requests.byMethod) this.inc({ method: m }, n);
-    },
+  const sources = { queueDepth: () => loop.queueDepth, isLeader: () => loop.isLeading, requests: kube.requests };
+  const metrics = new OperatorMetrics(sources);
+  const loop = new WorkLoop({
+    informers,
+    reconcile: (key) => reconciler.reconcile(key),
+    metrics,
+    clock,
+    log,
+    concurrency: opts.concurrency ?? 4,
+    resyncMs: opts.resyncMs ?? 300_000,
   });
 
-  let leading = false;
-  let total = 0;
-  let workers: Promise<void> | undefined;
-  let resync: Timer | undefined;
-  const resyncMs = opts.resyncMs ?? 300_000;
-
-  const enqueueAll = (): void => {
-    for (const f of feeds.list()) queue.add(keyOf(f));
-  };
-  const scheduleResync = (): void => {
-    resync = clock.setTimer(() => {
-      if (leading) enqueueAll();
-      scheduleResync();
-    }, resyncMs);
-  };
-
-  feeds.on((f) => {
-    if (leading) queue.add(keyOf(f));
-  });
-  for (const watcher of owned.values()) {
-    watcher.on((o) => {
-      if (!leading) return;
-      const owner = (o.metadata?.ownerReferences ?? []).find((r) => r.controller && r.kind === KIND);
-      if (owner) queue.add(`${o.metadata?.namespace ?? ''}/${owner.name}`);
-    });
-  }
-
-  const startWorking = (): void => {
-    leading = true;
-    queue = new WorkQueue({ clock });
-    const q = queue;
-    workers = runWorkers(
-      q,
-      opts.concurrency ?? 4,
-      async (key) => {
-        const end = duration.startTimer();
-        total++;
-        try {
-          const result = await reconciler.reconcile(key);
-          reconciles.inc({ result: result.retry ? 'retry' : result.requeueAfterMs ? 'requeue' : 'done' });
-          return result;
-        } finally {
-          end();
-        }
-      },
-      (key, err, retryInMs) => {
-        errors.inc();
-        reconciles.inc({ result: 'error' });
-        log.error({ key, err: describeError(err), retryInMs }, 'reconcile failed');
-      },
-    );
-    enqueueAll();
-    scheduleResync();
-  };
-  const stopWorking = (): void => {
-    leading = false;
-    resync?.cancel();
-    queue.shutDown();
-  };
-
-  const started = await Promise.all([feeds.start(), ...[...owned.values()].map((w) => w.start())]);
-  if (!started.every(Boolean)) log.warn('some informers failed their first list; they retry in the background');
-
-  let elector: LeaderElector | undefined;
-  if (opts.leaderElect ?? true) {
-    elector = new LeaderElector({
-      kube,
-      namespace: opts.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default',
-      ...(opts.leaseName ? { name: opts.leaseName } : {}),
-      identity,
-      clock,
-      log,
-      ...(opts.leaseDurationSeconds ? { leaseDurationSeconds: opts.leaseDurationSeconds } : {}),
-      ...(opts.retryPeriodMs ? { retryPeriodMs: opts.retryPeriodMs } : {}),
-      onStartedLeading: startWorking,
-      onStoppedLeading: stopWorking,
-    });
-    elector.start();
-  } else {
-    startWorking();
-  }
-
-  const isSynced = (): boolean => feeds.isSynced && [...owned.values()].every((w) => w.isSynced);
-  const metrics =
+  if (!(await startInformers(informers))) log.warn('some informers failed their first list; they retry in the background');
+  const elector = lead(opts, kube, identity, loop, clock, log);
+  const isSynced = (): boolean => informersSynced(informers);
+  const http =
     opts.metricsPort === undefined
       ? undefined
-      : await serveMetrics(registry, opts.metricsPort, { live: () => true, ready: isSynced });
+      : await serveMetrics(metrics.registry, opts.metricsPort, { live: () => true, ready: isSynced });
 
   return {
     kube,
     requests: kube.requests,
     identity,
-    isLeader: () => leading,
+    isLeader: () => loop.isLeading,
     isSynced,
-    queueDepth: () => queue.length,
-    ...(metrics ? { metrics } : {}),
-    feeds,
-    owned,
-    reconcileCount: () => total,
-    async stop() {
-      await elector?.stop();
-      stopWorking();
-      await workers;
-      await Promise.all([feeds.stop(), ...[...owned.values()].map((w) => w.stop())]);
-      await topics.close();
-      await metrics?.close();
-    },
+    queueDepth: () => loop.queueDepth,
+    ...(http ? { metrics: http } : {}),
+    ...informers,
+    reconcileCount: () => loop.reconcileCount,
+    stop: shutdown({ elector, loop, informers, topics, http }),
   };
 }
 
