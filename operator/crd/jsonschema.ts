@@ -80,90 +80,102 @@ export function validate(schema: Schema, value: unknown, path: string): unknown 
     throw new SpecError(path, `must be an integer or a string, got ${describe(value)}`);
   }
   switch (schema.type) {
-    case 'object': {
-      if (!isObject(value)) throw new SpecError(path, `must be an object, got ${describe(value)}`);
-      const out: Record<string, unknown> = {};
-      for (const [key, v] of Object.entries(value)) {
-        const sub = schema.properties?.[key] ?? schema.additionalProperties;
-        if (!sub) {
-          const known = Object.keys(schema.properties ?? {}).join(', ');
-          throw new SpecError(`${path}.${key}`, `is not a known field (known: ${known})`);
-        }
-        if (v === null || v === undefined) continue;
-        out[key] = validate(sub, v, `${path}.${key}`);
-      }
-      for (const [key, sub] of Object.entries(schema.properties ?? {})) {
-        if (out[key] === undefined && sub.default !== undefined) {
-          out[key] = validate(sub, structuredClone(sub.default), `${path}.${key}`);
-        }
-      }
-      for (const key of schema.required ?? []) {
-        if (out[key] === undefined) throw new SpecError(`${path}.${key}`, 'is required');
-      }
-      runRules(schema, out, path);
-      return out;
-    }
-    case 'array': {
-      if (!Array.isArray(value)) throw new SpecError(path, `must be a list, got ${describe(value)}`);
-      if (schema.minItems !== undefined && value.length < schema.minItems) {
-        throw new SpecError(path, `must have at least ${schema.minItems} item(s), got ${value.length}`);
-      }
-      if (schema.maxItems !== undefined && value.length > schema.maxItems) {
-        throw new SpecError(path, `must have at most ${schema.maxItems} items, got ${value.length}`);
-      }
-      const items = schema.items;
-      const out = items ? value.map((v, i) => validate(items, v, `${path}[${i}]`)) : [...value];
-      if (schema['x-kubernetes-list-type'] === 'set' && new Set(out.map((v) => JSON.stringify(v))).size !== out.length) {
-        throw new SpecError(path, 'must not contain duplicates');
-      }
-      const keys = schema['x-kubernetes-list-map-keys'];
-      if (keys) {
-        const seen = new Set<string>();
-        for (const [i, item] of out.entries()) {
-          const key = keys.map((k) => String((item as Record<string, unknown>)[k])).join(':');
-          if (seen.has(key)) throw new SpecError(`${path}[${i}]`, `duplicates ${keys.join('+')} ${key}`);
-          seen.add(key);
-        }
-      }
-      runRules(schema, out, path);
-      return out;
-    }
-    case 'string': {
-      if (typeof value !== 'string') throw new SpecError(path, `must be a string, got ${describe(value)}`);
-      if (schema.enum && !schema.enum.includes(value)) {
-        throw new SpecError(path, `must be one of ${schema.enum.join(', ')}, got ${describe(value)}`);
-      }
-      if (schema.minLength !== undefined && value.length < schema.minLength) {
-        throw new SpecError(path, `must be at least ${schema.minLength} character(s) long`);
-      }
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) {
-        throw new SpecError(path, `must be at most ${schema.maxLength} characters long`);
-      }
-      if (schema.pattern && !new RegExp(schema.pattern).test(value)) {
-        throw new SpecError(path, `must match ${schema.pattern}, got ${describe(value)}`);
-      }
-      runRules(schema, value, path);
-      return value;
-    }
+    case 'object':
+      return validateObject(schema, value, path);
+    case 'array':
+      return validateArray(schema, value, path);
+    case 'string':
+      return validateString(schema, value, path);
     case 'integer':
-    case 'number': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new SpecError(path, `must be a number, got ${describe(value)}`);
-      }
-      if (schema.type === 'integer' && !Number.isInteger(value)) throw new SpecError(path, `must be an integer, got ${value}`);
-      if (schema.minimum !== undefined && value < schema.minimum)
-        throw new SpecError(path, `must be ≥ ${schema.minimum}, got ${value}`);
-      if (schema.maximum !== undefined && value > schema.maximum)
-        throw new SpecError(path, `must be ≤ ${schema.maximum}, got ${value}`);
-      runRules(schema, value, path);
-      return value;
-    }
+    case 'number':
+      return validateNumber(schema, value, path);
     case 'boolean':
       if (typeof value !== 'boolean') throw new SpecError(path, `must be true or false, got ${describe(value)}`);
       return value;
     default:
       return value;
   }
+}
+
+function validateObject(schema: Schema, value: unknown, path: string): Record<string, unknown> {
+  if (!isObject(value)) throw new SpecError(path, `must be an object, got ${describe(value)}`);
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const sub = schema.properties?.[key] ?? schema.additionalProperties;
+    if (!sub) {
+      const known = Object.keys(schema.properties ?? {}).join(', ');
+      throw new SpecError(`${path}.${key}`, `is not a known field (known: ${known})`);
+    }
+    if (v === null || v === undefined) continue;
+    out[key] = validate(sub, v, `${path}.${key}`);
+  }
+  for (const [key, sub] of Object.entries(schema.properties ?? {})) {
+    if (out[key] === undefined && sub.default !== undefined) {
+      out[key] = validate(sub, structuredClone(sub.default), `${path}.${key}`);
+    }
+  }
+  for (const key of schema.required ?? []) {
+    if (out[key] === undefined) throw new SpecError(`${path}.${key}`, 'is required');
+  }
+  runRules(schema, out, path);
+  return out;
+}
+
+function validateArray(schema: Schema, value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) throw new SpecError(path, `must be a list, got ${describe(value)}`);
+  if (schema.minItems !== undefined && value.length < schema.minItems) {
+    throw new SpecError(path, `must have at least ${schema.minItems} item(s), got ${value.length}`);
+  }
+  if (schema.maxItems !== undefined && value.length > schema.maxItems) {
+    throw new SpecError(path, `must have at most ${schema.maxItems} items, got ${value.length}`);
+  }
+  const items = schema.items;
+  const out = items ? value.map((v, i) => validate(items, v, `${path}[${i}]`)) : [...value];
+  if (schema['x-kubernetes-list-type'] === 'set' && new Set(out.map((v) => JSON.stringify(v))).size !== out.length) {
+    throw new SpecError(path, 'must not contain duplicates');
+  }
+  const keys = schema['x-kubernetes-list-map-keys'];
+  if (keys) {
+    const seen = new Set<string>();
+    for (const [i, item] of out.entries()) {
+      const key = keys.map((k) => String((item as Record<string, unknown>)[k])).join(':');
+      if (seen.has(key)) throw new SpecError(`${path}[${i}]`, `duplicates ${keys.join('+')} ${key}`);
+      seen.add(key);
+    }
+  }
+  runRules(schema, out, path);
+  return out;
+}
+
+function validateString(schema: Schema, value: unknown, path: string): string {
+  if (typeof value !== 'string') throw new SpecError(path, `must be a string, got ${describe(value)}`);
+  if (schema.enum && !schema.enum.includes(value)) {
+    throw new SpecError(path, `must be one of ${schema.enum.join(', ')}, got ${describe(value)}`);
+  }
+  if (schema.minLength !== undefined && value.length < schema.minLength) {
+    throw new SpecError(path, `must be at least ${schema.minLength} character(s) long`);
+  }
+  if (schema.maxLength !== undefined && value.length > schema.maxLength) {
+    throw new SpecError(path, `must be at most ${schema.maxLength} characters long`);
+  }
+  if (schema.pattern && !new RegExp(schema.pattern).test(value)) {
+    throw new SpecError(path, `must match ${schema.pattern}, got ${describe(value)}`);
+  }
+  runRules(schema, value, path);
+  return value;
+}
+
+function validateNumber(schema: Schema, value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new SpecError(path, `must be a number, got ${describe(value)}`);
+  }
+  if (schema.type === 'integer' && !Number.isInteger(value)) throw new SpecError(path, `must be an integer, got ${value}`);
+  if (schema.minimum !== undefined && value < schema.minimum)
+    throw new SpecError(path, `must be ≥ ${schema.minimum}, got ${value}`);
+  if (schema.maximum !== undefined && value > schema.maximum)
+    throw new SpecError(path, `must be ≤ ${schema.maximum}, got ${value}`);
+  runRules(schema, value, path);
+  return value;
 }
 
 function runRules(schema: Schema, value: unknown, path: string): void {
