@@ -1,0 +1,86 @@
+// Builds the source the shard file names (simulator, replay or Dhan) from the shard's own
+// instruments, and reads the variables only a Dhan source needs.
+import { readFileSync } from 'node:fs';
+import { type Config, loadConfig } from '../core/config.ts';
+import type { Logger } from '../core/log.ts';
+import type { InstrumentSpec, ShardFile } from '../core/shardfile.ts';
+import { parseScripMaster } from './dhan/scrip-master.ts';
+import { DhanSource } from './dhan/source.ts';
+import type { IngestionFlags } from './flags.ts';
+import type { IngestionMetrics } from './metrics.ts';
+import { ReplaySource } from './replay/source.ts';
+import { SimulatorSource } from './simulator/source.ts';
+import type { Source } from './source.ts';
+
+const DHAN_ENV = ['DHAN_CLIENT_ID', 'DHAN_ACCESS_TOKEN', 'DHAN_FEED_URL', 'DHAN_API_URL'] as const;
+export type DhanConfig = Config<(typeof DHAN_ENV)[number]>;
+
+/** The DHAN_* variables when the shard's source is Dhan (throws ConfigError if one is bad). */
+export function dhanConfigFor(file: ShardFile): DhanConfig | undefined {
+  return file.source.type === 'dhan' ? loadConfig(DHAN_ENV) : undefined;
+}
+
+export interface SourceContext {
+  file: ShardFile;
+  instruments: InstrumentSpec[];
+  dhan: DhanConfig | undefined;
+  flags: Pick<IngestionFlags, 'realTime' | 'limit' | 'scripMaster'>;
+  log: Logger;
+  metrics: IngestionMetrics;
+}
+
+export function buildSource(ctx: SourceContext): Source {
+  const { file, instruments, flags } = ctx;
+  const src = file.source;
+  switch (src.type) {
+    case 'simulator':
+      return new SimulatorSource(
+        {
+          seed: src.seed,
+          ticksPerSecond: src.ticksPerSecond,
+          chainSnapshotsPerSecond: src.chainSnapshotsPerSecond,
+          startTimeMs: src.startTime ? Date.parse(src.startTime) : Date.now(),
+          instruments,
+          pricing: file.pricing,
+        },
+        { realTime: flags.realTime, limit: flags.limit },
+      );
+    case 'replay':
+      return new ReplaySource({ path: src.path, format: src.format, speed: src.speed });
+    case 'dhan':
+      return dhanSource(ctx, src.mode, src.optionChainPollSeconds);
+  }
+}
+
+function dhanSource(ctx: SourceContext, mode: 'ticker' | 'quote' | 'full', pollSeconds: number): Source {
+  const { dhan, instruments, flags } = ctx;
+  if (!dhan) throw new Error('dhan source without DHAN_* configuration');
+  const master = flags.scripMaster ? parseScripMaster(readFileSync(flags.scripMaster, 'utf8')) : undefined;
+  return new DhanSource({
+    feedUrl: dhan.DHAN_FEED_URL,
+    apiUrl: dhan.DHAN_API_URL,
+    clientId: dhan.DHAN_CLIENT_ID,
+    accessToken: dhan.DHAN_ACCESS_TOKEN,
+    mode,
+    instruments: instruments.map((i) => ({ segment: i.segment, securityId: i.securityId, symbol: i.symbol })),
+    chains: instruments.flatMap((i) =>
+      i.optionChain
+        ? [
+            {
+              segment: i.segment,
+              securityId: i.securityId,
+              symbol: i.symbol,
+              optionSegment: i.optionChain.segment,
+              lotSize: i.optionChain.lotSize,
+              expiries: i.optionChain.expiries,
+              strikes: i.optionChain.strikes,
+            },
+          ]
+        : [],
+    ),
+    chainPollMs: pollSeconds * 1000,
+    scripMaster: master,
+    log: ctx.log,
+    metrics: ctx.metrics,
+  });
+}
