@@ -1,5 +1,6 @@
 // The MarketFeed file `stockify up -f` runs: exactly one MarketFeed, validated and defaulted by the
 // operator's own schema, so a feed that runs here is one the operator would accept.
+import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { MarketFeed } from '../../operator/crd/types.ts';
 import { parseMarketFeed } from '../../operator/crd/validate.ts';
@@ -30,4 +31,20 @@ export function loadFeed(text: string): MarketFeed {
   const [feed] = feeds;
   if (!feed) throw new FeedError('no MarketFeed found');
   return feed;
+}
+
+/** Reads and parses the MarketFeed file; throws FeedError naming the file and the problem. */
+export function readFeedFile(file: string): MarketFeed {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FeedError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return loadFeed(text);
+  } catch (err) {
+    if (err instanceof FeedError) throw new FeedError(`${file}: ${err.message}`);
+    throw err;
+  }
 }
