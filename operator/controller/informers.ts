@@ -2,6 +2,7 @@
 // ListWatch resumes a dropped watch from the last resourceVersion and relists on 410 Gone; on any
 // other error it stops, so this restarts it with back-off.
 import { type Informer, type KubernetesObject, makeInformer, type ObjectCache } from '@kubernetes/client-node';
+import { Backoff } from '../../services/core/backoff.ts';
 import { GROUP, PLURAL, VERSION } from '../crd/schema.ts';
 import { MANAGED_SELECTOR } from '../desired/meta.ts';
 import type { Clock, Timer } from './clock.ts';
@@ -44,7 +45,8 @@ export class Watcher<T extends KubernetesObject = KubernetesObject> {
   readonly informer: Informer<T> & ObjectCache<T>;
   private synced = false;
   private stopped = false;
-  private failures = 0;
+  /** Restarts of a failing watch: 0.5 s doubling to 30 s, reset once it connects. */
+  private readonly restarts = new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 'none' });
   private retry: Timer | undefined;
   private readonly clock: Clock;
   private readonly onProblem: (kind: string, err: unknown) => void;
@@ -75,9 +77,7 @@ export class Watcher<T extends KubernetesObject = KubernetesObject> {
       this.onProblem(kind.kind, err);
       this.scheduleRestart();
     });
-    this.informer.on('connect', () => {
-      this.failures = 0;
-    });
+    this.informer.on('connect', () => this.restarts.reset());
   }
 
   on(handler: Handler<T>): void {
@@ -109,8 +109,7 @@ export class Watcher<T extends KubernetesObject = KubernetesObject> {
 
   private scheduleRestart(): void {
     if (this.stopped || this.retry) return;
-    this.failures++;
-    const delay = Math.min(30_000, 500 * 2 ** Math.min(this.failures - 1, 10));
+    const delay = this.restarts.next();
     this.retry = this.clock.setTimer(() => {
       this.retry = undefined;
       if (!this.stopped) void this.start();
