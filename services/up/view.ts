@@ -1,4 +1,4 @@
-// The live view of `stockify up`: state in, text out. Pure — the terminal adapter in main.ts only
+// The live view of `stockify up`: state in, text out. Pure — the terminal adapter (screen.ts) only
 // writes what these functions return.
 
 import { COMPONENTS, type Component } from '../core/names.ts';
@@ -197,29 +197,30 @@ function legCells(leg: LegFigures | undefined, side: 'call' | 'put'): Cell[] {
   return side === 'call' ? cells : cells.reverse();
 }
 
-/** The full-screen view, one string per line, each at most `width` columns. */
-export function renderView(state: ViewState, opts: RenderOptions): string[] {
-  const paint = (c: Cell): string => (opts.color && c.style ? `${ESC}${CODES[c.style]}m${c.text}${ESC}0m` : c.text);
-  const out: string[] = [];
+type Paint = (c: Cell) => string;
+
+/** The title and the hint under it. */
+function renderHeader(state: ViewState, paint: Paint): string[] {
   const uptime = formatDuration(state.nowMs - state.startedAtMs);
   const left = state.stopAtMs === undefined ? '' : ` · stops in ${formatDuration(state.stopAtMs - state.nowMs)}`;
   const ns = state.namespace === 'default' ? '' : ` (${state.namespace})`;
-  out.push(
+  return [
     paint({
       text: `stockify up · ${state.feed}${ns} · ${state.source} · ${state.shards} shard${state.shards === 1 ? '' : 's'} · up ${uptime}${left}`,
       style: 'bold',
     }),
-  );
-  out.push(
     state.stopping
       ? paint({ text: 'stopping: waiting for every process to finish its work…', style: 'yellow' })
       : paint({
           text: `Ctrl-C stops every process · logs in ${state.logDir} · MarketData gRPC ${state.grpcEndpoint}`,
           style: 'dim',
         }),
-  );
-  out.push('');
+    '',
+  ];
+}
 
+/** One line per process, in shard then pipeline order, and the rows written per table. */
+function renderProcesses(state: ViewState, paint: Paint): string[] {
   const procs = [...state.processes].sort(
     (a, b) => a.shard - b.shard || COMPONENTS.indexOf(a.component) - COMPONENTS.indexOf(b.component),
   );
@@ -243,13 +244,11 @@ export function renderView(state: ViewState, opts: RenderOptions): string[] {
       ...((p.stats.errors ?? 0) > 0 ? { style: 'red' as const } : {}),
     },
   ]);
-  out.push(
-    ...table(
-      ['SHARD', 'COMPONENT', 'STATE', 'PID', 'RESTARTS', 'THROUGHPUT', 'LAG', 'ROWS', 'ERRORS'],
-      rows,
-      ['right', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'right'],
-      paint,
-    ),
+  const out = table(
+    ['SHARD', 'COMPONENT', 'STATE', 'PID', 'RESTARTS', 'THROUGHPUT', 'LAG', 'ROWS', 'ERRORS'],
+    rows,
+    ['right', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'right'],
+    paint,
   );
   const tables = totalRowsByTable(state.processes.map((p) => p.stats));
   if (Object.keys(tables).length > 0) {
@@ -263,29 +262,37 @@ export function renderView(state: ViewState, opts: RenderOptions): string[] {
     );
   }
   out.push('');
+  return out;
+}
 
-  if (state.indices.length > 0) {
-    const levelRows: Cell[][] = state.indices.map((ix) => {
-      const change = ix.price !== undefined && ix.previousClose ? ix.price - ix.previousClose : undefined;
-      const style: Style | undefined = change === undefined ? undefined : change < 0 ? 'red' : 'green';
-      return [
-        { text: ix.symbol },
-        { text: ix.price === undefined ? 'waiting…' : formatPrice(ix.price) },
-        { text: change === undefined ? '' : signed(formatPrice(change), change), ...(style ? { style } : {}) },
-        {
-          text:
-            change === undefined || !ix.previousClose ? '' : `${signed(((change / ix.previousClose) * 100).toFixed(2), change)}%`,
-          ...(style ? { style } : {}),
-        },
-        { text: ix.timeMs === undefined ? '' : formatTime(ix.timeMs, state.timeZone) },
-      ];
-    });
-    out.push(
-      ...table(['INSTRUMENT', 'LAST', 'CHANGE', '%', 'TIME'], levelRows, ['left', 'right', 'right', 'right', 'left'], paint),
-    );
-    out.push('');
-  }
+/** The watched index levels with their change since the previous close. */
+function renderLevels(state: ViewState, paint: Paint): string[] {
+  if (state.indices.length === 0) return [];
+  const levelRows: Cell[][] = state.indices.map((ix) => {
+    const change = ix.price !== undefined && ix.previousClose ? ix.price - ix.previousClose : undefined;
+    const style: Style | undefined = change === undefined ? undefined : change < 0 ? 'red' : 'green';
+    return [
+      { text: ix.symbol },
+      { text: ix.price === undefined ? 'waiting…' : formatPrice(ix.price) },
+      { text: change === undefined ? '' : signed(formatPrice(change), change), ...(style ? { style } : {}) },
+      {
+        text:
+          change === undefined || !ix.previousClose ? '' : `${signed(((change / ix.previousClose) * 100).toFixed(2), change)}%`,
+        ...(style ? { style } : {}),
+      },
+      { text: ix.timeMs === undefined ? '' : formatTime(ix.timeMs, state.timeZone) },
+    ];
+  });
+  return [
+    ...table(['INSTRUMENT', 'LAST', 'CHANGE', '%', 'TIME'], levelRows, ['left', 'right', 'right', 'right', 'left'], paint),
+    '',
+  ];
+}
 
+/** The full-screen view, one string per line, each at most `width` columns. */
+export function renderView(state: ViewState, opts: RenderOptions): string[] {
+  const paint: Paint = (c) => (opts.color && c.style ? `${ESC}${CODES[c.style]}m${c.text}${ESC}0m` : c.text);
+  const out = [...renderHeader(state, paint), ...renderProcesses(state, paint), ...renderLevels(state, paint)];
   if (state.marketError) {
     out.push(paint({ text: `market data: ${state.marketError}`, style: 'yellow' }));
   } else if (state.chain) {
