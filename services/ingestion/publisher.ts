@@ -19,6 +19,7 @@ import { Backoff } from '../core/backoff.ts';
 import type { Logger } from '../core/log.ts';
 import { RateLimitedLog } from '../core/log.ts';
 import type { KafkaHeaders } from '../core/tracing.ts';
+import { sleepUnlessAborted } from './source.ts';
 
 export interface OutMessage {
   topic: string;
@@ -93,8 +94,6 @@ class Waiters {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export class Publisher {
   private producer: BatchProducer;
   private readonly opts: Required<Omit<PublisherOptions, 'compression' | 'hooks' | 'renewProducer'>> &
@@ -107,6 +106,8 @@ export class Publisher {
   private running = false;
   private closing = false;
   private loop: Promise<void> | undefined;
+  /** Aborted when close() gives up on the buffer, so that a retry's wait does not outlive it. */
+  private readonly stopped = new AbortController();
   private readonly work = new Waiters();
   private readonly room = new Waiters();
   private readonly ackWaiters: { seq: number; resolve: () => void }[] = [];
@@ -195,6 +196,7 @@ export class Publisher {
     const outcome = await Promise.race([flushed, deadline]);
     clearTimeout(timer);
     this.running = false;
+    this.stopped.abort();
     this.work.wakeAll();
     // A send still in flight past the deadline is not waited for beyond a short grace.
     let grace: NodeJS.Timeout | undefined;
@@ -219,7 +221,7 @@ export class Publisher {
       }
       if (this.depth < this.opts.batchSize && !this.closing) {
         // Linger for company, but wake early when the batch fills up.
-        await Promise.race([sleep(this.opts.lingerMs), this.work.wait()]);
+        await Promise.race([sleepUnlessAborted(this.opts.lingerMs, this.stopped.signal), this.work.wait()]);
         if (!this.running) break;
       }
       const batch = this.queue.slice(this.head, this.head + (this.pinned || this.opts.batchSize));
@@ -238,7 +240,8 @@ export class Publisher {
           'publishing to Kafka failed; the batch stays buffered and is retried',
         );
         this.pinned = batch.length;
-        await sleep(wait);
+        await sleepUnlessAborted(wait, this.stopped.signal);
+        if (!this.running) break;
         const stateError = producerStateError(err);
         if (stateError && this.opts.renewProducer) await this.renew(stateError);
         continue;

@@ -271,4 +271,32 @@ describe('publisher recovery from producer errors', () => {
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `k${i}`),
     );
   });
+
+  test('a close that gives up on an unreachable broker ends the retry wait too, and sends nothing more', async () => {
+    let attempts = 0;
+    const producer: BatchProducer = {
+      async sendBatch() {
+        attempts += 1;
+        throw new Error('Connection error: connect ECONNREFUSED');
+      },
+    };
+    const publisher = new Publisher(producer, {
+      maxBuffered: 100,
+      batchSize: 10,
+      lingerMs: 0,
+      retryMinMs: 60_000,
+      retryMaxMs: 60_000,
+      log,
+    });
+    publisher.start();
+    publisher.enqueue({ topic: 't', key: 'k', value: Buffer.from([1]), headers: {}, source: 'sim', enqueuedAt: 0 });
+    while (attempts === 0) await tick();
+    const started = performance.now();
+    assert.equal(await publisher.close(50), 1, 'the record is reported undelivered');
+    const tookMs = performance.now() - started;
+    // close() waits up to 1 s of grace for the loop; the loop must not be the one holding it.
+    assert.ok(tookMs < 500, `close took ${Math.round(tookMs)} ms`);
+    await settle();
+    assert.equal(attempts, 1, 'no retry after close');
+  });
 });
