@@ -23,7 +23,7 @@ import { parseCommand } from './cli.ts';
 import { type Config, ConfigError, type EnvName, loadConfig, reportConfigError } from './config.ts';
 import { type GrpcService, shardStatusService, startGrpcServer } from './grpc.ts';
 import { createKafka, ensureTopics } from './kafka.ts';
-import { Lifecycle } from './lifecycle.ts';
+import { exitEvenIfHandlesLinger, Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { ShardStatus } from './messages.ts';
 import { type Check, createRegistry, serveMetrics } from './metrics.ts';
@@ -208,6 +208,7 @@ export class ShardProcess {
     await this.lifecycle.stop();
     const reason = err instanceof Error ? err.message : String(err);
     process.stderr.write(`stockify: ${this.component}: ${reason}\n`);
+    exitEvenIfHandlesLinger(this.log);
     return 1;
   }
 }
