@@ -3,7 +3,7 @@
 // profile; option chains (several weekly or monthly expiries, strikes around the money, a skewed
 // smile) are priced with Black–Scholes on the current spot. The sequence of records is a function
 // of the seed, the instruments and the simulated start time only — pacing is the caller's job.
-import { instrumentId, type OptionChainSnapshot, type RawRecord, type Segment, type Tick } from '../../core/messages.ts';
+import { instrumentId, type OptionChainSnapshot, type RawRecord, type Tick } from '../../core/messages.ts';
 import { SCHEMA_VERSION } from '../../core/proto.ts';
 import type { InstrumentSpec } from '../../core/shardfile.ts';
 import { hash53 } from '../../core/sharding.ts';
@@ -52,6 +52,8 @@ interface Underlying {
 
 interface Chain {
   under: Underlying;
+  /** As parsed from the shard file, defaults filled in there. */
+  spec: NonNullable<InstrumentSpec['optionChain']>;
   expiry: string;
   periodMs: number;
   nextAt: number;
@@ -110,9 +112,10 @@ export class MarketSimulator {
         totalSell: 0,
       };
       this.underlyings.push(u);
-      if (spec.optionChain) {
-        const isBse = spec.segment.startsWith('BSE') || spec.optionChain.segment === 'BSE_FNO';
-        const expiries = nextExpiries(cfg.startTimeMs, spec.optionChain.expiries, {
+      const oc = spec.optionChain;
+      if (oc) {
+        const isBse = spec.segment.startsWith('BSE') || oc.segment === 'BSE_FNO';
+        const expiries = nextExpiries(cfg.startTimeMs, oc.expiries, {
           weekday: isBse ? 4 : 2,
           monthly: spec.kind === 'equity',
         });
@@ -120,11 +123,12 @@ export class MarketSimulator {
         expiries.forEach((expiry, i) => {
           this.chains.push({
             under: u,
+            spec: oc,
             expiry,
             periodMs,
             // Staggered so that snapshots of one underlying do not all land on the same instant.
             nextAt: cfg.startTimeMs + ((i + 1) * periodMs) / (expiries.length + 1),
-            step: spec.optionChain?.strikeStep ?? defaultStrikeStep(price),
+            step: oc.strikeStep ?? defaultStrikeStep(price),
           });
         });
       }
@@ -243,10 +247,7 @@ export class MarketSimulator {
   private snapshot(chain: Chain, timeMs: number): SimEvent {
     const u = chain.under;
     const spec = u.spec;
-    const oc = spec.optionChain;
-    const segment: Segment = oc?.segment ?? 'NSE_FNO';
-    const lotSize = oc?.lotSize ?? 75;
-    const strikes = oc?.strikes ?? 20;
+    const { segment, lotSize, strikes } = chain.spec;
     const spot = toTick(u.price, spec.tickSize);
     const years = Math.max(1e-6, (expiryCloseMs(chain.expiry) - timeMs) / (365 * 86_400_000));
     const atmVol = u.vol * 1.05;
