@@ -104,9 +104,9 @@ export function reportConfigError(err: unknown): number {
 }
 
 /** loadConfig for a process: prints one line and exits 2 on bad config. */
-export function loadConfigOrExit<K extends EnvName>(names: readonly K[]): Config<K> {
+export function loadConfigOrExit<K extends EnvName>(names: readonly K[], env: NodeJS.ProcessEnv = process.env): Config<K> {
   try {
-    return loadConfig(names);
+    return loadConfig(names, env);
   } catch (err) {
     process.exit(reportConfigError(err));
   }

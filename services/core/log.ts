@@ -7,6 +7,7 @@ export type { Logger } from 'pino';
 
 export interface LoggerOptions {
   component: string;
+  /** A process passes its LOG_LEVEL (config.ts); default info. */
   level?: string;
   /** Where lines go; stdout by default. */
   destination?: DestinationStream;
@@ -16,7 +17,7 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions): Logger {
   return pino(
     {
-      level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
+      level: opts.level ?? 'info',
       base: { component: opts.component, ...opts.base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

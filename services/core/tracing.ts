@@ -4,20 +4,24 @@ import { type Context, context, propagation, type TextMapGetter, type TextMapSet
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { loadConfigOrExit } from './config.ts';
 
 let sdk: NodeSDK | undefined;
 
-/** Starts tracing for a service. Without OTEL_EXPORTER_OTLP_ENDPOINT only propagation is set up. */
+/**
+ * Starts tracing for a service. Without OTEL_EXPORTER_OTLP_ENDPOINT only propagation is set up; a
+ * bad one is bad config (one line, exit 2).
+ */
 export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (sdk) return;
-  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+  const { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } = loadConfigOrExit(['OTEL_EXPORTER_OTLP_ENDPOINT'], env);
+  if (!endpoint) {
     // No exporter: keep context propagation (logs carry ids; Kafka headers carry context).
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     return;
   }
-  process.env.OTEL_SERVICE_NAME ??= serviceName;
-  // The SDK reads OTEL_EXPORTER_OTLP_ENDPOINT and builds its OTLP exporter from it.
+  // The SDK itself reads the OTEL_* variables (the endpoint checked above) and builds its exporter.
   sdk = new NodeSDK({ serviceName });
   sdk.start();
 }
