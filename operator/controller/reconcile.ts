@@ -19,8 +19,6 @@ import type { ReconcileResult } from './result.ts';
 import { checkSecrets } from './secrets.ts';
 import { feedStatus, invalidSpecStatus, pausedStatus } from './status.ts';
 
-export type { ReconcilerDeps } from './deps.ts';
-
 /** The market now and when that next changes; an unusable schedule runs as if always open. */
 function marketAt(feed: MarketFeed, now: Date): { market?: MarketState; boundary?: Date; problems: Problem[] } {
   try {
