@@ -35,6 +35,20 @@ interface Leg {
   sign: 1 | -1;
 }
 
+type ChainRow = OptionChainSnapshot['rows'][number];
+
+/** What a chain says about one of its contracts. */
+function contractMeta(chain: OptionChainSnapshot, row: ChainRow, optionType: 'CALL' | 'PUT'): InstrumentMeta {
+  return {
+    underlying: chain.underlying.id,
+    expiry: chain.expiry,
+    strike: row.strike,
+    optionType,
+    lotSize: chain.lotSize,
+    tickSize: OPTION_TICK_SIZE,
+  };
+}
+
 /** Meta of each contract of a chain, keyed by contract id (for ticks of option contracts). */
 export function chainMetas(chain: OptionChainSnapshot): Map<string, InstrumentMeta> {
   const metas = new Map<string, InstrumentMeta>();
@@ -44,14 +58,7 @@ export function chainMetas(chain: OptionChainSnapshot): Map<string, InstrumentMe
       [row.put, 'PUT'],
     ] as const) {
       if (!leg?.instrument?.id) continue;
-      metas.set(leg.instrument.id, {
-        underlying: chain.underlying.id,
-        expiry: chain.expiry,
-        strike: row.strike,
-        optionType,
-        lotSize: chain.lotSize,
-        tickSize: OPTION_TICK_SIZE,
-      });
+      metas.set(leg.instrument.id, contractMeta(chain, row, optionType));
     }
   }
   return metas;
@@ -59,8 +66,14 @@ export function chainMetas(chain: OptionChainSnapshot): Map<string, InstrumentMe
 
 /** Splits a (validated, time-normalised) snapshot; `timeMs` is its event time in UTC ms. */
 export function splitChain(chain: OptionChainSnapshot, timeMs: number, pricing: Pricing): SplitChain {
-  const spot = chain.underlyingPrice;
   const t = timeToExpiryYears(chain.expiry, timeMs) ?? 0;
+  const legs = chainLegs(chain, timeMs, t);
+  const ivFailures = solveLegs(legs, chain.underlyingPrice, t, pricing);
+  return { quotes: legs.map((l) => l.quote), ivFailures, gex: gammaExposure(chain, legs, timeMs, t, pricing) };
+}
+
+/** One quote per contract of the chain, prices on the option tick grid, IV and Greeks not solved yet. */
+function chainLegs(chain: OptionChainSnapshot, timeMs: number, t: number): Leg[] {
   const legs: Leg[] = [];
   for (const row of chain.rows) {
     for (const [leg, optionType, sign] of [
@@ -70,18 +83,11 @@ export function splitChain(chain: OptionChainSnapshot, timeMs: number, pricing: 
       if (!leg?.instrument?.id) continue;
       const quote: OptionQuote = {
         instrument: leg.instrument,
-        meta: {
-          underlying: chain.underlying.id,
-          expiry: chain.expiry,
-          strike: row.strike,
-          optionType,
-          lotSize: chain.lotSize,
-          tickSize: OPTION_TICK_SIZE,
-        },
+        meta: contractMeta(chain, row, optionType),
         exchangeTimeMs: timeMs,
         receivedTimeMs: chain.receivedTimeMs,
         seq: chain.seq,
-        underlyingPrice: spot,
+        underlyingPrice: chain.underlyingPrice,
         price: roundToTick(leg.lastPrice, OPTION_TICK_SIZE),
         bidPrice: roundToTick(leg.bidPrice, OPTION_TICK_SIZE),
         askPrice: roundToTick(leg.askPrice, OPTION_TICK_SIZE),
@@ -100,6 +106,11 @@ export function splitChain(chain: OptionChainSnapshot, timeMs: number, pricing: 
       legs.push({ quote, sign });
     }
   }
+  return legs;
+}
+
+/** Solves IV and Greeks of every leg in one batch and sets each leg's GEX; returns the IV failures. */
+function solveLegs(legs: Leg[], spot: number, t: number, pricing: Pricing): number {
   const n = legs.length;
   const input: ContractBatch = {
     spot: new Float64Array(n).fill(spot),
@@ -119,9 +130,6 @@ export function splitChain(chain: OptionChainSnapshot, timeMs: number, pricing: 
   const out = allocateGreeksBatch(n);
   const ivFailures = solveBatch(input, out, n);
   const scale = spot * spot * GEX_SCALE;
-  const strikes = new Map<number, GexStrike>();
-  let callGex = 0;
-  let putGex = 0;
   for (let i = 0; i < n; i++) {
     const { quote, sign } = legs[i] as Leg;
     quote.ivAvailable = out.ivAvailable[i] === 1;
@@ -132,6 +140,17 @@ export function splitChain(chain: OptionChainSnapshot, timeMs: number, pricing: 
     quote.vega = out.vega[i] as number;
     quote.rho = out.rho[i] as number;
     quote.gex = sign * quote.gamma * quote.openInterest * scale;
+  }
+  return ivFailures;
+}
+
+/** The chain's GEX: per strike, by side, net, and the zero-gamma level, from solved legs. */
+function gammaExposure(chain: OptionChainSnapshot, legs: Leg[], timeMs: number, t: number, pricing: Pricing): GammaExposure {
+  const spot = chain.underlyingPrice;
+  const strikes = new Map<number, GexStrike>();
+  let callGex = 0;
+  let putGex = 0;
+  for (const { quote, sign } of legs) {
     const k = quote.meta.strike;
     const s = strikes.get(k) ?? { strike: k, callGex: 0, putGex: 0 };
     if (sign === 1) {
@@ -145,20 +164,16 @@ export function splitChain(chain: OptionChainSnapshot, timeMs: number, pricing: 
   }
   const zero = zeroGammaLevel(legs, spot, t, pricing);
   return {
-    quotes: legs.map((l) => l.quote),
-    ivFailures,
-    gex: {
-      underlyingId: chain.underlying.id,
-      expiry: chain.expiry,
-      timeMs,
-      spot,
-      netGex: callGex + putGex,
-      callGex,
-      putGex,
-      zeroGammaAvailable: zero !== undefined,
-      zeroGammaLevel: zero ?? 0,
-      strikes: [...strikes.values()].sort((a, b) => a.strike - b.strike),
-    },
+    underlyingId: chain.underlying.id,
+    expiry: chain.expiry,
+    timeMs,
+    spot,
+    netGex: callGex + putGex,
+    callGex,
+    putGex,
+    zeroGammaAvailable: zero !== undefined,
+    zeroGammaLevel: zero ?? 0,
+    strikes: [...strikes.values()].sort((a, b) => a.strike - b.strike),
   };
 }
 

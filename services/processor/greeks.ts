@@ -201,20 +201,7 @@ export function solveBatch(input: ContractBatch, out: GreeksBatch, n = input.spo
     }
     if (s === 0) {
       failures++;
-      contract.spot = S;
-      contract.strike = K;
-      contract.t = T;
-      contract.rate = r;
-      contract.dividendYield = q;
-      contract.right = call ? 'call' : 'put';
-      bsmGreeks(contract, 0, scratch);
-      iv[i] = 0;
-      ivAvailable[i] = 0;
-      delta[i] = scratch.delta;
-      gamma[i] = scratch.gamma;
-      theta[i] = scratch.theta;
-      vega[i] = scratch.vega;
-      rho[i] = scratch.rho;
+      writeWithoutIv(input, out, i, contract, scratch);
       continue;
     }
     const sigma = s / sqrtT;
@@ -244,4 +231,22 @@ export function solveBatch(input: ContractBatch, out: GreeksBatch, n = input.spo
     }
   }
   return failures;
+}
+
+/** Row `i` of a contract without implied volatility: no IV, the Greeks at zero volatility. */
+function writeWithoutIv(input: ContractBatch, out: GreeksBatch, i: number, contract: Contract, scratch: Greeks): void {
+  contract.spot = input.spot[i] as number;
+  contract.strike = input.strike[i] as number;
+  contract.t = input.t[i] as number;
+  contract.rate = input.rate[i] as number;
+  contract.dividendYield = input.dividendYield[i] as number;
+  contract.right = input.isCall[i] === 1 ? 'call' : 'put';
+  bsmGreeks(contract, 0, scratch);
+  out.iv[i] = 0;
+  out.ivAvailable[i] = 0;
+  out.delta[i] = scratch.delta;
+  out.gamma[i] = scratch.gamma;
+  out.theta[i] = scratch.theta;
+  out.vega[i] = scratch.vega;
+  out.rho[i] = scratch.rho;
 }

@@ -1,8 +1,7 @@
 // Normalisation of raw records: event times to sane UTC milliseconds, prices onto the instrument's
 // tick grid, validation of what cannot be repaired. Pure.
+import { IST_OFFSET_MS } from '../core/market-time.ts';
 
-/** IST is UTC+5:30; some Dhan epochs are IST wall-clock time encoded as if it were UTC. */
-export const IST_OFFSET_MS = 19_800_000;
 /** How close to +5:30 the exchange/receive skew must be to be read as the IST-as-UTC quirk. */
 const IST_QUIRK_WINDOW_MS = 30 * 60_000;
 /** Epochs below this are seconds, not milliseconds (1e11 ms is March 1973). */
@@ -27,8 +26,8 @@ export function normaliseTime(exchangeTimeMs: number, receivedTimeMs: number): n
   return Math.round(t);
 }
 
-/** Decimal places of a tick size such as 0.05 (2) or 0.0025 (4), for exact-looking results. */
-function decimals(tickSize: number): number {
+/** Decimal places of a tick size such as 0.05 (2), 0.0025 (4) or 1e-7 (7), for exact-looking results. */
+export function tickDecimals(tickSize: number): number {
   const text = tickSize.toString();
   const exp = text.match(/e-(\d+)$/);
   if (exp) return Number(exp[1]) + (text.split('e')[0]?.split('.')[1]?.length ?? 0);
@@ -39,7 +38,7 @@ function decimals(tickSize: number): number {
 export function roundToTick(price: number, tickSize: number): number {
   if (!(tickSize > 0) || !Number.isFinite(price)) return price;
   const rounded = Math.round(price / tickSize) * tickSize;
-  return Number(rounded.toFixed(Math.min(decimals(tickSize), 12)));
+  return Number(rounded.toFixed(Math.min(tickDecimals(tickSize), 12)));
 }
 
 /** A price a record may carry: finite and not negative. */

@@ -1,12 +1,20 @@
 // What the processor does to one raw record, apart from Kafka: decode, validate, normalise,
 // enrich, split chains, compute GEX and bars. Outputs depend only on the records and their order
 // within a partition, so processing a record again yields the same enriched records.
-import type { Bar, EnrichedRecord, InstrumentMeta, OptionChainSnapshot, RawRecord, Tick } from '../core/messages.ts';
+import {
+  type Bar,
+  type EnrichedRecord,
+  type InstrumentMeta,
+  instrumentId,
+  type OptionChainSnapshot,
+  type RawRecord,
+  type Tick,
+} from '../core/messages.ts';
 import { codec, SCHEMA_VERSION } from '../core/proto.ts';
 import type { ShardFile } from '../core/shardfile.ts';
 import { BarBuilder, type BarOptions } from './bars.ts';
 import { chainMetas, type Pricing, splitChain } from './chain.ts';
-import { normaliseTime, timeToExpiryYears, validPrice } from './normalise.ts';
+import { normaliseTime, tickDecimals, timeToExpiryYears, validPrice } from './normalise.ts';
 
 export type RejectReason =
   | 'undecodable'
@@ -53,7 +61,7 @@ const grids = new Map<number, TickGrid>();
 function gridOf(tickSize: number): TickGrid {
   let g = grids.get(tickSize);
   if (g === undefined) {
-    const places = Math.min(decimalPlaces(tickSize), 12);
+    const places = Math.min(tickDecimals(tickSize), 12);
     const units = Math.round(tickSize * 10 ** places);
     g = { places, units: units > 0 && units / 10 ** places === tickSize ? units : undefined };
     grids.set(tickSize, g);
@@ -82,19 +90,11 @@ function roundPrice(price: number, tickSize: number): number {
   return Number((k * tickSize).toFixed(g.places));
 }
 
-/** As in normalise.ts: 0.05 → 2, 0.0025 → 4, 1e-7 → 7. */
-function decimalPlaces(tickSize: number): number {
-  const text = tickSize.toString();
-  const exp = text.match(/e-(\d+)$/);
-  if (exp) return Number(exp[1]) + (text.split('e')[0]?.split('.')[1]?.length ?? 0);
-  return text.split('.')[1]?.length ?? 0;
-}
-
 /** Static metadata of the shard's own instruments (underlyings, equities, futures). */
 export function instrumentCatalogue(shard: ShardFile): Map<string, InstrumentMeta> {
   const metas = new Map<string, InstrumentMeta>();
   for (const i of shard.instruments) {
-    metas.set(`${i.segment}:${i.securityId}`, {
+    metas.set(instrumentId(i.segment, i.securityId), {
       underlying: '',
       expiry: '',
       strike: 0,
