@@ -13,8 +13,8 @@ import { createKafka, ensureTopics } from '../../../services/core/kafka.ts';
 import { createLogger } from '../../../services/core/log.ts';
 import type { Bar, DeadLetter, EnrichedRecord, GammaExposure, OptionQuote, Tick } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
-import { dlqTopic, enrichedTopic, rawTopic } from '../../../services/core/topics.ts';
-import { startProcessor } from '../../../services/processor/main.ts';
+import { dlqTopic, enrichedTopic, rawTopic, shardTopicSpecs } from '../../../services/core/topics.ts';
+import { startProcessor } from '../../../services/processor/consumer.ts';
 import {
   EXPIRY_MS,
   expectedFinalBars,
@@ -74,11 +74,9 @@ async function collect(feed: string): Promise<{ out: Collected; consumer: Consum
 async function setUpFeed(feed: string): Promise<Producer> {
   const admin = kafka.admin();
   await admin.connect();
-  const topics = [rawTopic(NAMESPACE, feed, 0), enrichedTopic(NAMESPACE, feed, 0), dlqTopic(NAMESPACE, feed)];
-  await ensureTopics(
-    admin,
-    topics.map((topic) => ({ topic, partitions: 2, replicationFactor: 1 })),
-  );
+  const specs = shardTopicSpecs({ namespace: NAMESPACE, feed, ...shardFile(feed, NAMESPACE).kafka }, 0);
+  const topics = specs.map((s) => s.topic);
+  await ensureTopics(admin, specs);
   await admin.disconnect();
   cleanups.push(async () => {
     const a = kafka.admin();
