@@ -6,7 +6,7 @@ import { ProcessorConsumer } from './consumer.ts';
 import { PROCESSOR_OPTIONS, processorFlags } from './flags.ts';
 import { processorMetrics } from './metrics.ts';
 
-// The in-process start used by the integration tests and the benchmarks.
+// The in-process start, where the benchmarks import it from.
 export { type ProcessorOptions, type RunningProcessor, startProcessor } from './consumer.ts';
 
 const USAGE = `Usage: stockify processor [--bar-grace-ms N] [--bar-partial-ms N]
