@@ -107,6 +107,16 @@ const MIGRATIONS: Migration[] = [
 
 export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
+/**
+ * Whether the server preloaded TimescaleDB's loader (shared_preload_libraries), which the extension
+ * needs. The setting itself is readable by superusers only; the loader's own settings exist only
+ * once it is loaded, and nobody configures this one.
+ */
+async function timescaleLoaded(client: pg.ClientBase): Promise<boolean> {
+  const r = await client.query<{ v: string | null }>(`SELECT current_setting('timescaledb.bgw_launcher_poll_time', true) AS v`);
+  return r.rows[0]?.v != null;
+}
+
 /** Which partitioning this database supports, installing pg_partman when it is available but missing. */
 export async function detectStrategy(client: pg.ClientBase, schema: string, log: Logger): Promise<SchemaInfo> {
   const avail = await client.query<{ name: string; installed: string | null }>(
@@ -114,12 +124,12 @@ export async function detectStrategy(client: pg.ClientBase, schema: string, log:
   );
   const names = new Set(avail.rows.map((r) => r.name));
   if (names.has('timescaledb')) {
-    try {
+    if (await timescaleLoaded(client)) {
       await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
       return { schema, strategy: 'timescaledb' };
-    } catch (err) {
-      log.warn({ err }, 'timescaledb is available but cannot be created here (it must be preloaded); trying pg_partman');
     }
+    // Creating it now would fail ("must be preloaded") and take the connection down with it.
+    log.warn('timescaledb is installed on the server but not preloaded (shared_preload_libraries): using pg_partman');
   }
   if (names.has('pg_partman')) {
     const installed = avail.rows.find((r) => r.name === 'pg_partman')?.installed;
