@@ -602,3 +602,19 @@ export const printerColumns = [
   },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
+
+/**
+ * The default this schema declares at a path under spec ("instruments[].lotSize",
+ * "source.simulator.seed"), for readers of objects that no API server defaulted: the shard file's
+ * parser uses it so that each default is written here only. Throws on a path without one.
+ */
+export function specDefault<T extends string | number | boolean>(path: string): T {
+  let node: Schema | undefined = specSchema;
+  for (const part of path.split('.')) {
+    const name = part.endsWith('[]') ? part.slice(0, -2) : part;
+    node = node?.properties?.[name];
+    if (part.endsWith('[]')) node = node?.items;
+  }
+  if (node?.default === undefined) throw new Error(`the MarketFeed schema declares no default at spec.${path}`);
+  return node.default as T;
+}

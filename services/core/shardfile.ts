@@ -1,7 +1,9 @@
 // The shard file (INSTRUMENTS_FILE): what one shard of a feed handles and how. The operator writes
 // it into the ConfigMap <feed>-shard-<i> (key shard.json); `stockify up` writes it under .local/.
+// Defaults are the MarketFeed schema's own (specDefault): a hand-written file gets what a spec would.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { specDefault } from '../../operator/crd/schema.ts';
 import { ConfigError } from './config.ts';
 
 export const segmentSchema = z.enum([
@@ -21,16 +23,16 @@ export const instrumentSpecSchema = z.object({
   securityId: z.string().regex(/^\d+$/, 'must be digits'),
   segment: segmentSchema,
   /** index | equity | future; options come from optionChain. */
-  kind: z.enum(['index', 'equity', 'future']).default('index'),
-  tickSize: z.number().positive().default(0.05),
-  lotSize: z.number().int().positive().default(1),
+  kind: z.enum(['index', 'equity', 'future']).default(specDefault('instruments[].kind')),
+  tickSize: z.number().positive().default(specDefault('instruments[].tickSize')),
+  lotSize: z.number().int().positive().default(specDefault('instruments[].lotSize')),
   optionChain: z
     .object({
-      expiries: z.number().int().min(1).max(12).default(2),
-      strikes: z.number().int().min(1).max(200).default(20),
+      expiries: z.number().int().min(1).max(12).default(specDefault('instruments[].optionChain.expiries')),
+      strikes: z.number().int().min(1).max(200).default(specDefault('instruments[].optionChain.strikes')),
       /** Segment of the option contracts (NSE_FNO for NSE underlyings). */
-      segment: segmentSchema.default('NSE_FNO'),
-      lotSize: z.number().int().positive().default(75),
+      segment: segmentSchema.default(specDefault('instruments[].optionChain.segment')),
+      lotSize: z.number().int().positive().default(specDefault('instruments[].optionChain.lotSize')),
       strikeStep: z.number().positive().optional(),
     })
     .optional(),
@@ -48,11 +50,11 @@ export type InstrumentSpec = z.infer<typeof instrumentSpecSchema>;
 export const sourceSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('simulator'),
-    seed: z.number().int().default(42),
+    seed: z.number().int().default(specDefault('source.simulator.seed')),
     /** Total ticks per second across the shard's instruments. */
-    ticksPerSecond: z.number().positive().default(200),
+    ticksPerSecond: z.number().positive().default(specDefault('source.simulator.ticksPerSecond')),
     /** Option-chain snapshots per second per underlying and expiry. */
-    chainSnapshotsPerSecond: z.number().positive().default(1),
+    chainSnapshotsPerSecond: z.number().positive().default(specDefault('source.simulator.chainSnapshotsPerSecond')),
     /** Simulated session start (ISO); default: now. */
     startTime: z.string().optional(),
   }),
@@ -61,12 +63,12 @@ export const sourceSchema = z.discriminatedUnion('type', [
     path: z.string().min(1),
     format: z.enum(['jsonl', 'csv']).optional(),
     /** 1 = recorded speed, N = N× faster, 0 = as fast as possible. */
-    speed: z.number().min(0).default(1),
+    speed: z.number().min(0).default(specDefault('source.replay.speed')),
   }),
   z.object({
     type: z.literal('dhan'),
-    mode: z.enum(['ticker', 'quote', 'full']).default('full'),
-    optionChainPollSeconds: z.number().min(3).default(3),
+    mode: z.enum(['ticker', 'quote', 'full']).default(specDefault('source.dhan.mode')),
+    optionChainPollSeconds: z.number().min(3).default(specDefault('source.dhan.optionChainPollSeconds')),
   }),
 ]);
 export type SourceSpec = z.infer<typeof sourceSchema>;
@@ -78,15 +80,17 @@ export const shardFileSchema = z.object({
   shardCount: z.number().int().min(1),
   source: sourceSchema,
   kafka: z.object({
-    partitionsPerShard: z.number().int().min(1).default(3),
-    replicationFactor: z.number().int().min(1).default(1),
+    partitionsPerShard: z.number().int().min(1).default(specDefault('kafka.partitionsPerShard')),
+    replicationFactor: z.number().int().min(1).default(specDefault('kafka.replicationFactor')),
   }),
-  pricing: z.object({ riskFreeRate: z.number().default(0.065), dividendYield: z.number().default(0) }).default({
-    riskFreeRate: 0.065,
-    dividendYield: 0,
-  }),
+  pricing: z
+    .object({
+      riskFreeRate: z.number().default(specDefault('pricing.riskFreeRate')),
+      dividendYield: z.number().default(specDefault('pricing.dividendYield')),
+    })
+    .prefault({}),
   /** Storage retention of raw ticks and quotes, in days (0 = keep forever). */
-  retentionDays: z.number().int().min(0).default(30),
+  retentionDays: z.number().int().min(0).default(specDefault('retentionDays')),
   instruments: z.array(instrumentSpecSchema),
 });
 export type ShardFile = z.infer<typeof shardFileSchema>;
