@@ -2,9 +2,13 @@
 // apply for a MarketFeed (builders only, no cluster).
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
+import { z } from 'zod';
 import { parseCommand } from '../services/core/cli.ts';
+import { reportConfigError } from '../services/core/config.ts';
+import { loadOperatorEnv } from './controller/config.ts';
 import { parseMarketFeed, type SpecError } from './crd/validate.ts';
 import { desiredObjects } from './desired/index.ts';
+import { DEFAULT_IMAGE } from './desired/meta.ts';
 import { checkSchedule, isOpen, ScheduleError } from './schedule.ts';
 
 const USAGE = `Usage: stockify render -f <feed.yaml> [--market open|closed|now] [--image <image>]
@@ -47,20 +51,24 @@ export function renderYaml(text: string, opts: { market?: 'open' | 'closed' | 'n
   return out.map((d) => `---\n${d}`).join('');
 }
 
+const FLAGS = z.object({
+  file: z.string({ error: 'is required: -f <feed.yaml>' }).min(1),
+  market: z.enum(['open', 'closed', 'now']).optional(),
+});
+
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommand(args, {
     usage: USAGE,
     options: { file: { type: 'string', short: 'f' }, market: { type: 'string' }, image: { type: 'string' } },
+    schema: FLAGS,
   });
   if (!parsed.ok) return parsed.exitCode;
-  const { file, market, image } = parsed.parsed.values;
-  if (!file) {
-    process.stderr.write(`stockify render: -f <feed.yaml> is required\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (market !== undefined && market !== 'open' && market !== 'closed' && market !== 'now') {
-    process.stderr.write(`stockify render: --market must be open, closed or now, got ${JSON.stringify(market)}\n`);
-    return 2;
+  const { file, market, image } = parsed.parsed.flags;
+  let defaultImage: string;
+  try {
+    defaultImage = loadOperatorEnv().STOCKIFY_IMAGE ?? DEFAULT_IMAGE;
+  } catch (err) {
+    return reportConfigError(err);
   }
   let text: string;
   try {
@@ -72,7 +80,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const rendered = renderYaml(text, {
       ...(market ? { market } : {}),
-      image: image ?? process.env.STOCKIFY_IMAGE ?? 'stockify:dev',
+      image: image ?? defaultImage,
     });
     process.stdout.write(rendered);
     return 0;

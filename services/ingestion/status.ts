@@ -1,26 +1,14 @@
-// The gRPC services of an ingestion shard: Shard (status) and Ingest (client-streaming ticks from
-// producers inside the cluster, validated like every other source).
+// The Ingest gRPC service of an ingestion shard: client-streaming ticks from producers inside the
+// cluster, validated like every other source (the Shard status service comes from core/shard-process).
 import * as grpc from '@grpc/grpc-js';
 import type { GrpcService } from '../core/grpc.ts';
-import type { PublishTicksResponse, ShardStatus, Tick } from '../core/messages.ts';
+import type { PublishTicksResponse, Tick } from '../core/messages.ts';
 import { codec, SCHEMA_VERSION, serviceDefinition } from '../core/proto.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { Publisher } from './publisher.ts';
 
 const tickCodec = codec<Tick>('Tick');
 const MAX_REJECTIONS = 100;
-
-export function shardService(status: () => ShardStatus): GrpcService {
-  return {
-    name: 'stockify.v1.Shard',
-    definition: serviceDefinition('Shard'),
-    implementation: {
-      GetStatus: (_call: grpc.ServerUnaryCall<unknown, ShardStatus>, callback: grpc.sendUnaryData<ShardStatus>) => {
-        callback(null, status());
-      },
-    },
-  };
-}
 
 /**
  * PublishTicks: every tick is validated (this shard's instruments only, finite prices > 0, time

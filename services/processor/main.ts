@@ -7,7 +7,6 @@ import { PROCESSOR_OPTIONS, processorFlags } from './flags.ts';
 import { processorMetrics } from './metrics.ts';
 
 // The in-process start, where the benchmarks import it from.
-export { type ProcessorOptions, type RunningProcessor, startProcessor } from './consumer.ts';
 
 const USAGE = `Usage: stockify processor [--bar-grace-ms N] [--bar-partial-ms N]
 

@@ -1,5 +1,5 @@
 // Which Prometheus metrics of each component feed the live view — the one place to update when a
-// component renames a metric (services/ingestion/metrics.ts, services/processor/main.ts,
+// component renames a metric (services/ingestion/metrics.ts, services/processor/metrics.ts,
 // services/storage/metrics.ts). Each field lists candidates; the first one exported wins (errors:
 // every one exported is added up).
 import type { Component } from '../core/names.ts';

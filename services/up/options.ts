@@ -45,16 +45,13 @@ const FLAGS = z.object({
 
 /**
  * The variables `stockify up` reads itself. The service URLs are optional here: the plan names the
- * one a process needs when it is missing. DB_SCHEMA follows storage's rule for a schema name.
+ * one a process needs when it is missing. DB_SCHEMA is storage's own entry.
  */
 const ENV = z.object({
   KAFKA_BROKERS: envSchema.KAFKA_BROKERS.optional(),
   DATABASE_URL: envSchema.DATABASE_URL.optional(),
   REDIS_URL: envSchema.REDIS_URL.optional(),
-  DB_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier')
-    .default('public'),
+  DB_SCHEMA: envSchema.DB_SCHEMA,
 });
 
 export type UpEnv = z.output<typeof ENV>;

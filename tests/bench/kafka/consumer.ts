@@ -12,7 +12,7 @@ import { codec } from '../../../services/core/proto.ts';
 import { parseShardFile, type ShardFile } from '../../../services/core/shardfile.ts';
 import { consumerGroup, dlqTopic, enrichedTopic, rawTopic } from '../../../services/core/topics.ts';
 import { MarketSimulator } from '../../../services/ingestion/simulator/simulator.ts';
-import { startProcessor } from '../../../services/processor/main.ts';
+import { startProcessor } from '../../../services/processor/consumer.ts';
 import { consumerPerformance, type PerfResult } from './perf-tools.ts';
 import { ensureTopicsRetried } from './topics.ts';
 
