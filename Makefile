@@ -26,7 +26,7 @@ NODE_TEST := $(NODE) --test --test-reporter=spec --test-concurrency=1
 -include infra/cluster/cluster.mk
 -include tests/bench/bench.mk
 
-.PHONY: help toolchain deps typecheck lint format test test-unit test-integration run clean
+.PHONY: help toolchain deps typecheck lint format test test-unit test-integration test-storage-partman run clean
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,9 +63,18 @@ format: deps ## rewrite files in the house format
 test-unit: deps ## pure tests, no services
 	@$(NODE_TEST) 'tests/unit/**/*.test.ts'
 
-test-integration: deps ## tests against real Kafka, PostgreSQL, Redis and kube-apiserver (started if not given)
+test-integration: deps ## tests against real Kafka, PostgreSQL (TimescaleDB), Redis and kube-apiserver, then storage on pg_partman
 	@# A test that hangs fails after 10 minutes instead of holding the run.
 	@infra/with-infra.sh $(NODE_TEST) --test-timeout=600000 'tests/integration/**/*.test.ts'
+	@$(MAKE) --no-print-directory test-storage-partman
+
+# The storage tests once more on a PostgreSQL without TimescaleDB (pg_partman's daily partitions): its
+# own server under .local/partman on PARTMAN_PG_PORT, with the Kafka and Redis of the main run.
+PARTMAN_PG_PORT ?= 25432
+test-storage-partman: deps ## storage integration tests on plain PostgreSQL + pg_partman (no TimescaleDB)
+	@INFRA_PARTS="kafka redis" infra/with-infra.sh env -u DATABASE_URL STOCKIFY_ROOT=$(CURDIR)/.local/partman \
+	  STOCKIFY_TIMESCALEDB=0 PG_PORT=$(PARTMAN_PG_PORT) INFRA_PARTS=postgres \
+	  infra/with-infra.sh $(NODE_TEST) --test-timeout=600000 'tests/integration/storage/**/*.test.ts'
 
 test: typecheck lint test-unit test-integration ## every test: type-check, lint, unit, integration
 

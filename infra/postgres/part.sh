@@ -1,6 +1,7 @@
-# Part "postgres": a private PostgreSQL $PG_MAJOR cluster (Debian packages) with pg_partman, on
-# 127.0.0.1:$PG_PORT, data in .local/pg/data, socket in .local/pg/run. Started with pg_ctl, never
-# through the system-wide cluster service. Sourced by infra/infra.sh.
+# Part "postgres": a private PostgreSQL $PG_MAJOR cluster (Debian packages) with TimescaleDB
+# preloaded (built from source by infra/postgres/timescaledb.sh; STOCKIFY_TIMESCALEDB=0 leaves it
+# out) and pg_partman, on 127.0.0.1:$PG_PORT, data in .local/pg/data, socket in .local/pg/run.
+# Started with pg_ctl, never through the system-wide cluster service. Sourced by infra/infra.sh.
 
 PG_STATE="$LOCAL/pg"
 PG_DATA="$PG_STATE/data"
@@ -8,6 +9,7 @@ PG_SOCK="$PG_STATE/run"
 PG_DB="${PG_DB:-stockify}"
 PG_ROLE="${PG_ROLE:-stockify}"
 PG_PASSWORD="${PG_PASSWORD:-stockify}"
+PG_TIMESCALEDB="${STOCKIFY_TIMESCALEDB:-1}"
 
 postgres_env() { echo "export DATABASE_URL=postgres://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"; }
 
@@ -32,7 +34,12 @@ postgres_status() {
 
 postgres_prereqs() {
   command -v dpkg-query >/dev/null 2>&1 || die "postgres: needs a Debian-based system (apt) for postgresql-$PG_MAJOR"
-  apt_install "postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-partman"
+  local pkgs=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-partman")
+  # TimescaleDB builds against the server's headers, which apt keeps at the server's version: install
+  # them together, before any server starts (an upgrade under a running server breaks its libraries).
+  [ "$PG_TIMESCALEDB" = 1 ] && pkgs+=("postgresql-server-dev-$PG_MAJOR")
+  apt_install "${pkgs[@]}"
+  if [ "$PG_TIMESCALEDB" = 1 ]; then "$INFRA_DIR/postgres/timescaledb.sh" install || die "postgres: TimescaleDB is not available (STOCKIFY_TIMESCALEDB=0 runs without it)"; fi
   [ -x "$PG_BIN/pg_ctl" ] || die "postgres: $PG_BIN/pg_ctl missing although postgresql-$PG_MAJOR is installed"
   if [ "$(id -u)" -eq 0 ]; then
     id "${PG_OS_USER:-postgres}" >/dev/null 2>&1 || die "postgres: OS user '${PG_OS_USER:-postgres}' does not exist (set PG_OS_USER)"
@@ -68,6 +75,14 @@ password_encryption = 'scram-sha-256'
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
 CONF
+  if [ "$PG_TIMESCALEDB" = 1 ]; then
+    pg_as tee -a "$PG_DATA/stockify.conf" >/dev/null <<CONF
+shared_preload_libraries = 'timescaledb'
+timescaledb.telemetry_level = off
+timescaledb.max_background_workers = 8
+max_worker_processes = 16
+CONF
+  fi
 }
 
 # Role, database and the pg_partman extension; idempotent.
@@ -89,6 +104,10 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO "$PG_ROLE";
 GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA partman TO "$PG_ROLE";
 GRANT ALL ON SCHEMA public TO "$PG_ROLE";
 SQL
+  [ "$PG_TIMESCALEDB" = 1 ] || return 0
+  pg_as "${psql[@]}" -d "$PG_DB" >>"$LOG_DIR/postgres.log" 2>&1 <<SQL || fail_part postgres "creating extension timescaledb failed"
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+SQL
 }
 
 postgres_up() {
@@ -109,7 +128,9 @@ postgres_up() {
   fi
   postgres_provision
   wait_until 60 postgres postgres_healthy
-  ok "postgres: ready on 127.0.0.1:$PG_PORT (database $PG_DB, role $PG_ROLE, pg_partman in schema partman)"
+  local ext="pg_partman in schema partman"
+  [ "$PG_TIMESCALEDB" = 1 ] && ext="TimescaleDB $TIMESCALEDB_VERSION preloaded, $ext"
+  ok "postgres: ready on 127.0.0.1:$PG_PORT (database $PG_DB, role $PG_ROLE, $ext)"
 }
 
 postgres_down() {

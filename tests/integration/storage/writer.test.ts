@@ -36,7 +36,18 @@ describe('PostgreSQL writer', () => {
     assert.equal(r.rowCount, 1);
   });
 
-  test('history tables are time-partitioned', async () => {
+  test('history tables are time-partitioned: hypertables under TimescaleDB, daily partitions otherwise', async () => {
+    if (info.strategy === 'timescaledb') {
+      const r = await pool.query<{ name: string }>(
+        `SELECT hypertable_name AS name FROM timescaledb_information.hypertables WHERE hypertable_schema = $1 ORDER BY 1`,
+        [schema],
+      );
+      assert.deepEqual(
+        r.rows.map((row) => row.name),
+        ['bars_1m', 'gex', 'option_quotes', 'ticks'],
+      );
+      return;
+    }
     const r = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace s ON s.oid = p.relnamespace
        WHERE s.nspname = $1 AND p.relname = 'ticks'`,
