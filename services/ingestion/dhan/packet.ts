@@ -20,8 +20,8 @@
 // instant is LTT − 5h30m (istEpochSecondsToUtcMs).
 //
 // The message-length field is checked against the layout's size (the whole packet; the payload
-// size without the header is accepted too). Several packets may share one WebSocket frame and a
-// packet may be split across frames: PacketReader keeps the unconsumed bytes per connection.
+// size without the header is accepted too). Several packets may share one WebSocket message;
+// framing.ts splits a message into packets and skips bad bytes.
 import { IST_OFFSET_SECONDS } from '../../core/market-time.ts';
 import { instrumentId, type Segment } from '../../core/messages.ts';
 
@@ -49,7 +49,7 @@ export const SEGMENT_BY_CODE: Readonly<Record<number, Segment>> = {
 };
 
 /** The instrument a packet header names, for the DLQ; an unknown segment code stays visible as a number. */
-function headerInstrumentId(segmentCode: number, securityId: number): string {
+export function headerInstrumentId(segmentCode: number, securityId: number): string {
   const segment = SEGMENT_BY_CODE[segmentCode];
   return segment ? instrumentId(segment, String(securityId)) : `SEGMENT_${segmentCode}:${securityId}`;
 }
@@ -178,67 +178,4 @@ export function decodePacket(buf: Buffer): DhanPacket {
     default:
       return { ...h, type: 'disconnect', reason: buf.readUInt16LE(8) };
   }
-}
-
-/**
- * Reassembles packets from WebSocket frames of one connection. A malformed header cannot be
- * skipped reliably (its length is not trusted), so the rest of that buffer is reported as
- * malformed and decoding restarts at the next frame.
- */
-export class PacketReader {
-  private rest: Buffer = Buffer.alloc(0);
-
-  get pending(): number {
-    return this.rest.length;
-  }
-
-  push(frame: Buffer): { packets: DecodedPacket[]; malformed: MalformedBytes[] } {
-    const buf = this.rest.length > 0 ? Buffer.concat([this.rest, frame]) : frame;
-    const packets: DecodedPacket[] = [];
-    const malformed: MalformedBytes[] = [];
-    let off = 0;
-    while (buf.length - off >= 8) {
-      const code = buf.readUInt8(off);
-      const size = PACKET_SIZES[code];
-      const idOf = (): string => headerInstrumentId(buf.readUInt8(off + 3), buf.readUInt32LE(off + 4));
-      if (size === undefined) {
-        malformed.push({ detail: `unknown response code ${code}`, bytes: Buffer.from(buf.subarray(off)), instrumentId: idOf() });
-        off = buf.length;
-        break;
-      }
-      if (buf.length - off < size) {
-        // A packet split across frames: validate its header now, wait for the rest.
-        try {
-          decodeHeaderOnly(buf.subarray(off, off + 8), size);
-        } catch (err) {
-          malformed.push({ detail: (err as Error).message, bytes: Buffer.from(buf.subarray(off)), instrumentId: idOf() });
-          off = buf.length;
-        }
-        break;
-      }
-      const bytes = Buffer.from(buf.subarray(off, off + size));
-      try {
-        packets.push({ packet: decodePacket(bytes), bytes });
-        off += size;
-      } catch (err) {
-        malformed.push({ detail: (err as Error).message, bytes: Buffer.from(buf.subarray(off)), instrumentId: idOf() });
-        off = buf.length;
-      }
-    }
-    this.rest = off >= buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
-    return { packets, malformed };
-  }
-
-  reset(): void {
-    this.rest = Buffer.alloc(0);
-  }
-}
-
-function decodeHeaderOnly(header: Buffer, size: number): void {
-  const code = header.readUInt8(0);
-  const length = header.readUInt16LE(1);
-  if (SEGMENT_BY_CODE[header.readUInt8(3)] === undefined)
-    throw new PacketError(`unknown exchange segment ${header.readUInt8(3)}`);
-  if (length !== size && length !== size - 8)
-    throw new PacketError(`code ${code} packet declares length ${length}, the layout is ${size} bytes`);
 }

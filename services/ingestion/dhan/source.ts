@@ -18,8 +18,8 @@ import { instrumentId, type Segment } from '../../core/messages.ts';
 import type { IngestionMetrics } from '../metrics.ts';
 import { type ConnectionState, type Sink, type Source, sleepUnlessAborted } from '../source.ts';
 import { pollChains } from './chain-poller.ts';
+import { splitMessage } from './framing.ts';
 import type { ChainUnderlying } from './optionchain.ts';
-import { PacketReader } from './packet.ts';
 import { isAuthDisconnect, reconnectPolicy } from './policies.ts';
 import type { ScripMaster } from './scrip-master.ts';
 import { DhanState } from './state.ts';
@@ -150,7 +150,6 @@ export class DhanSource implements Source {
     url.searchParams.set('token', this.opts.accessToken);
     url.searchParams.set('clientId', this.opts.clientId);
     url.searchParams.set('authType', '2');
-    const reader = new PacketReader();
     return new Promise((resolve) => {
       let opened = false;
       const ws = new WebSocket(url, { handshakeTimeout: 15_000 });
@@ -172,7 +171,8 @@ export class DhanSource implements Source {
         if (!isBinary) return;
         const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
         const received = Date.now();
-        const { packets, malformed } = reader.push(frame);
+        // Each message holds whole packets: bad bytes cost only themselves (framing.ts).
+        const { packets, malformed } = splitMessage(frame);
         for (const m of malformed) {
           sink.emit({
             kind: 'reject',
@@ -201,7 +201,6 @@ export class DhanSource implements Source {
       ws.on('error', (err) => log.warn({ err: err.message }, 'Dhan feed connection error'));
       ws.on('close', (code) => {
         signal.removeEventListener('abort', onAbort);
-        reader.reset();
         if (!signal.aborted && !this.expired) log.warn({ code }, 'Dhan feed connection closed');
         resolve(opened ? 'connected' : 'failed');
       });

@@ -125,3 +125,19 @@ export function encodeFull(h: Head, q: QuoteValues, oi: { oi: number; high: numb
 }
 
 export const encodeDisconnect = (h: Head, reason: number): Buffer => header(50, 10, h).u16(reason).done();
+
+// Bad packets, for the framing tests: Dhan must never send them, but a decoder must survive them.
+
+/** A packet of a response code Dhan does not document, with a length that delimits it. */
+export function encodeUnknownCode(code: number, h: Head, payloadBytes: number): Buffer {
+  const w = header(code, 8 + payloadBytes, h);
+  for (let i = 0; i < payloadBytes; i++) w.u8(0xee);
+  return w.done();
+}
+
+/** A packet with `extra` bytes after its layout, its length field counting them. */
+export function oversize(packet: Buffer, extra: number): Buffer {
+  const out = Buffer.concat([packet, Buffer.alloc(extra, 0xab)]);
+  out.writeUInt16LE(out.length, 1);
+  return out;
+}

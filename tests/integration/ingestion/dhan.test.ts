@@ -1,14 +1,24 @@
 // (b) Every Dhan packet type sent by the double decodes to exactly the values sent (prices as
 // float32, quantities, depth, OI, LTT converted from IST to UTC) and lands in Kafka; several packets
-// in one frame and a packet split across frames included. (c) Malformed frames land in the DLQ and
-// the next good packet still arrives. The option chain comes from the REST double.
+// in one message included. (c) Truncated, oversized and unknown-code packets, alone or among good
+// ones in a message, cost only their own bytes: each is one DLQ record with its reason, and every
+// good packet is in Kafka exactly once, in order. The option chain comes from the REST double.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { DeadLetter, RawRecord, Tick } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
 import { dlqTopic, rawTopic } from '../../../services/core/topics.ts';
 import { startDhanDouble } from './dhan-double.ts';
-import { encodeFull, encodeMarketStatus, encodeOi, encodePrevClose, encodeQuote, encodeTicker } from './dhan-encoder.ts';
+import {
+  encodeFull,
+  encodeMarketStatus,
+  encodeOi,
+  encodePrevClose,
+  encodeQuote,
+  encodeTicker,
+  encodeUnknownCode,
+  oversize,
+} from './dhan-encoder.ts';
 import { BROKERS, baseEnv, consumeAll, deleteTopics, runId, startIngestion, writeShardFile } from './helpers.ts';
 
 const raw = codec<RawRecord>('RawRecord');
@@ -47,20 +57,32 @@ describe('Dhan source against the double and the real broker', () => {
   test('every packet type lands in Kafka with the values sent; malformed input goes to the DLQ and the stream goes on', async () => {
     const full = encodeFull(fno, fquote, { oi: 4_500_000, high: 4_600_000, low: 4_400_000 }, depth);
     const nan = encodeTicker(eq, Number.NaN, ltt);
+    const bad = {
+      truncatedAlone: full.subarray(0, 70),
+      unknownAlone: encodeUnknownCode(99, eq, 8),
+      unknownAmong: encodeUnknownCode(77, fno, 16),
+      oversized: oversize(encodeTicker(eq, 1, ltt), 24),
+      truncatedAmong: encodeTicker(eq, 2, ltt).subarray(0, 11),
+      truncatedLast: encodeQuote(eq, quote).subarray(0, 30),
+    };
     const dbl = await startDhanDouble({
       clientId: '1000000001',
       token: 'test-token',
       expectedInstruments: 3,
       frames: () => [
         Buffer.concat([encodeTicker(eq, 1650.05, ltt), encodeQuote(eq, quote)]),
-        full.subarray(0, 70),
-        full.subarray(70),
+        bad.truncatedAlone,
+        full,
         Buffer.concat([
           encodeOi(fno, 4_500_750),
           encodePrevClose(eq, 1638.4, 0),
           encodeMarketStatus({ segment: 'IDX_I', securityId: 0 }),
         ]),
-        Buffer.from([99, 16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
+        bad.unknownAlone,
+        Buffer.concat([bad.unknownAmong, encodeTicker(eq, 1650.75, ltt)]),
+        Buffer.concat([bad.oversized, encodeTicker(eq, 1650.85, ltt)]),
+        Buffer.concat([bad.truncatedAmong, encodeTicker(eq, 1650.95, ltt), encodeOi(fno, 4_500_800)]),
+        Buffer.concat([encodeTicker(eq, 1651.0, ltt), bad.truncatedLast]),
         nan,
         encodeTicker({ segment: 'NSE_EQ', securityId: 999 }, 10, ltt),
         encodeTicker(eq, 1651.25, ltt + 1),
@@ -122,7 +144,7 @@ describe('Dhan source against the double and the real broker', () => {
       DHAN_API_URL: dbl.apiUrl,
     });
     try {
-      const messages = await consumeAll(BROKERS, rawTopic('itest', feed, 0), 8, 25_000);
+      const messages = await consumeAll(BROKERS, rawTopic('itest', feed, 0), 13, 25_000);
       const records = messages.map((m) => raw.decode(m.value));
       const ticks = records.filter((r): r is Extract<RawRecord, { payload: 'tick' }> => r.payload === 'tick').map((r) => r.tick);
       const byId = (id: string): Tick[] => ticks.filter((t) => t.instrument.id === id);
@@ -132,8 +154,8 @@ describe('Dhan source against the double and the real broker', () => {
       const eqTicks = byId('NSE_EQ:1333');
       assert.deepEqual(
         eqTicks.map((t) => t.lastPrice),
-        [Math.fround(1650.05), Math.fround(1650.55), Math.fround(1650.55), Math.fround(1651.25)],
-        'ticker, quote, prev close, and the good ticker after the malformed frames',
+        [1650.05, 1650.55, 1650.55, 1650.75, 1650.85, 1650.95, 1651.0, 1651.25].map(Math.fround),
+        'ticker, quote, prev close, and every good ticker among and after the bad packets, each once, in order',
       );
       const q = eqTicks[1] as Tick;
       assert.equal(q.exchangeTimeMs, utc, 'LTT converted from IST to UTC');
@@ -144,10 +166,10 @@ describe('Dhan source against the double and the real broker', () => {
       assert.equal(q.totalSellQuantity, 40000);
       assert.deepEqual([q.open, q.close, q.high, q.low], [1640.1, 1638.4, 1655.0, 1631.35].map(Math.fround));
       assert.equal(eqTicks[2]?.close, Math.fround(1638.4), 'previous close');
-      assert.equal(eqTicks[3]?.exchangeTimeMs, utc + 1000);
+      assert.equal(eqTicks[7]?.exchangeTimeMs, utc + 1000);
 
       const f = byId('NSE_FNO:43521');
-      assert.equal(f.length, 2, 'the split full packet and the OI packet');
+      assert.equal(f.length, 3, 'the full packet and the two OI packets, the one after a truncated packet included');
       assert.equal(f[0]?.lastPrice, Math.fround(212.35));
       assert.equal(f[0]?.openInterest, 4_500_000);
       assert.deepEqual(
@@ -162,6 +184,7 @@ describe('Dhan source against the double and the real broker', () => {
         })),
       );
       assert.equal(f[1]?.openInterest, 4_500_750);
+      assert.equal(f[2]?.openInterest, 4_500_800);
 
       const status = records.find((r) => r.payload === 'status');
       assert.equal(status?.payload === 'status' && status.status.segment, 'IDX_I');
@@ -175,8 +198,30 @@ describe('Dhan source against the double and the real broker', () => {
       assert.equal(chain.chain.rows[0]?.put?.openInterest, 1_200_000);
       assert.ok(!dbl.restCalls.some((c) => c.status === 429), 'the poller stays within one request per 3 s');
 
-      const letters = (await consumeAll(BROKERS, dlqTopic('itest', feed), 3, 15_000)).map((m) => dlq.decode(m.value));
-      assert.deepEqual(letters.map((l) => l.reason.split(':')[0]).sort(), ['bad-price', 'malformed', 'unknown-instrument']);
+      const letters = (await consumeAll(BROKERS, dlqTopic('itest', feed), 8, 15_000)).map((m) => dlq.decode(m.value));
+      const why = (l: DeadLetter): string =>
+        l.reason
+          .split(': ')
+          .slice(0, l.reason.startsWith('malformed') ? 2 : 1)
+          .join(': ');
+      assert.deepEqual(letters.map(why).sort(), [
+        'bad-price',
+        'malformed: length-past-end',
+        'malformed: length-past-end',
+        'malformed: misframed',
+        'malformed: oversized',
+        'malformed: unknown-code',
+        'malformed: unknown-code',
+        'unknown-instrument',
+      ]);
+      const payloads = letters.filter((l) => l.reason.startsWith('malformed')).map((l) => Buffer.from(l.payload).toString('hex'));
+      assert.deepEqual(
+        payloads.sort(),
+        Object.values(bad)
+          .map((b) => b.toString('hex'))
+          .sort(),
+        'each bad packet costs exactly its own bytes',
+      );
       const nanLetter = letters.find((l) => l.reason.startsWith('bad-price'));
       assert.deepEqual(nanLetter?.payload, nan, 'the DLQ keeps the original bytes');
       assert.equal(nanLetter?.stage, 'ingestion');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodePacket, istEpochSecondsToUtcMs, PacketReader } from '../../../services/ingestion/dhan/packet.ts';
+import { decodePacket, istEpochSecondsToUtcMs } from '../../../services/ingestion/dhan/packet.ts';
 import {
   encodeDisconnect,
   encodeFull,
@@ -101,43 +101,5 @@ describe('Dhan packet decoder', () => {
     // 2026-11-26 09:15:00 IST written as if UTC.
     const ltt = Date.parse('2026-11-26T09:15:00Z') / 1000;
     assert.equal(new Date(istEpochSecondsToUtcMs(ltt)).toISOString(), '2026-11-26T03:45:00.000Z');
-  });
-
-  test('several packets in one frame and a packet split across frames are all decoded', () => {
-    const reader = new PacketReader();
-    const a = encodeTicker(h, 1, 1795673700);
-    const b = encodeQuote(h, quote);
-    const c = encodeOi(h, 5);
-    const joined = Buffer.concat([a, b, c]);
-    const first = reader.push(joined.subarray(0, 30));
-    assert.equal(first.packets.length, 1);
-    assert.equal(reader.pending, 14);
-    const second = reader.push(joined.subarray(30));
-    assert.deepEqual(
-      second.packets.map((p) => p.packet.type),
-      ['quote', 'oi'],
-    );
-    assert.equal(second.malformed.length, 0);
-    assert.equal(reader.pending, 0);
-  });
-
-  test('an unknown response code is reported as malformed and the next frame decodes', () => {
-    const reader = new PacketReader();
-    const bad = Buffer.from([99, 16, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4]);
-    const r1 = reader.push(bad);
-    assert.equal(r1.packets.length, 0);
-    assert.equal(r1.malformed.length, 1);
-    assert.match(r1.malformed[0]?.detail ?? '', /unknown response code 99/);
-    assert.deepEqual(r1.malformed[0]?.bytes, bad);
-    const r2 = reader.push(encodeTicker(h, 10, 1795673700));
-    assert.equal(r2.packets.length, 1);
-  });
-
-  test('a header whose length contradicts the layout is malformed', () => {
-    const bad = encodeTicker(h, 10, 1);
-    bad.writeUInt16LE(99, 1);
-    const r = new PacketReader().push(bad);
-    assert.equal(r.malformed.length, 1);
-    assert.match(r.malformed[0]?.detail ?? '', /declares length 99/);
   });
 });
