@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { describeServiceError, type MarketDataQuery } from './client.ts';
 import { formatBars, formatChain, formatSnapshotLine, formatTicks, type WireSnapshot } from './format.ts';
+import { resolveInstruments, type SymbolResolver, UnresolvedSymbolError } from './resolve.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -27,8 +28,22 @@ const print = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 
+/** The underlying id `chain` would use for a symbol. */
+const chainResolver =
+  (client: MarketDataQuery): SymbolResolver =>
+  async (symbol) =>
+    (await client.optionChain({ underlying: symbol, expiry: '' })).underlyingId;
+
 async function latest(client: MarketDataQuery, args: string[], flags: QueryFlags): Promise<number> {
-  const res = await client.latest(args);
+  let ids: string[];
+  try {
+    ids = await resolveInstruments(args, chainResolver(client));
+  } catch (err) {
+    if (!(err instanceof UnresolvedSymbolError)) throw err;
+    process.stderr.write(`stockify query: ${err.message}\n`);
+    return 1;
+  }
+  const res = await client.latest(ids);
   if (flags.json) print(JSON.stringify(res.snapshots));
   else if (res.snapshots.length === 0) print('no snapshots stored for these instruments');
   else for (const s of res.snapshots) print(formatSnapshotLine(s));
@@ -85,7 +100,7 @@ function stream(client: MarketDataQuery, args: string[], flags: QueryFlags): Pro
 }
 
 export const QUERY_COMMANDS: Readonly<Record<string, QueryCommand>> = {
-  latest: { needs: 'at least one instrument id', run: latest },
+  latest: { needs: 'at least one instrument (id or symbol)', run: latest },
   ticks: { needs: 'an instrument id', run: ticks },
   bars: { needs: 'an instrument id', run: bars },
   chain: { needs: 'an underlying (instrument id or symbol)', run: chain },

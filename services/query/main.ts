@@ -8,7 +8,8 @@ import { parseTimeArg } from './format.ts';
 const USAGE = `Usage: stockify query <command> [args] [options]
 
 Commands:
-  latest <instrument...>                 latest snapshot of each instrument
+  latest <instrument...>                 latest snapshot of each instrument; an instrument is an id
+                                         (IDX_I:13) or a symbol (NIFTY), resolved as chain resolves it
   ticks <instrument> [--from T] [--to T] [--limit N] [--page-token TOKEN]
                                          stored ticks (default: the last hour, 100 per page)
   bars <instrument> [--from T] [--to T]  1-minute bars (default: the last day)
