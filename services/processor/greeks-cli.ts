@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { flags, parseCommand } from '../core/cli.ts';
-import { bsmPrice, type Contract } from './black-scholes.ts';
+import { bsmImpliedVolatility, bsmPrice, type Contract, type ImpliedVolResult } from './black-scholes.ts';
 import { bsmGreeks, solveContract } from './greeks.ts';
 import { timeToExpiryYears } from './normalise.ts';
 
@@ -18,11 +18,19 @@ Input fields:
   price | volatility  the option's market price (→ implied volatility) or a volatility (→ price)
 Output: {"line":N,"price","ivAvailable","iv","delta","gamma","theta","vega","rho","t"}
   theta per calendar day, vega per volatility point, rho per rate point.
+  When no volatility reproduces the price: "iv":null, "ivAvailable":false, "ivReason" one of
+    below-intrinsic   the price is below the option's intrinsic value
+    above-maximum     the price is at or above its upper bound (spot for a call, strike for a put, discounted)
+    no-time-value     no time value to solve for: t is 0, or the price equals the intrinsic value
+  and the Greeks are those of the zero-volatility limit.
 A bad line gives {"line":N,"error":"<field>: <problem>"}; the other lines go on.
 
 Options:
   --now ISO-8601   the valuation time for 'expiry' (default: the current time)
   --help           this text`;
+
+/** Why a price has no implied volatility (the `ivReason` of a result). */
+export type IvReason = Extract<ImpliedVolResult, { ok: false }>['reason'];
 
 type Parsed = { ok: true; contract: Contract; price?: number; volatility?: number } | { ok: false; error: string };
 
@@ -102,7 +110,11 @@ export function evaluateLine(text: string, line: number, nowMs: number): Record<
   const c = parsed.contract;
   if (parsed.price !== undefined) {
     const s = solveContract(c, parsed.price);
-    return { line, t: c.t, price: parsed.price, ivAvailable: s.ivAvailable, iv: s.iv, ...greeksOf(s) };
+    if (s.ivAvailable) return { line, t: c.t, price: parsed.price, ivAvailable: true, iv: s.iv, ...greeksOf(s) };
+    // No volatility reproduces the price: say why rather than print a volatility of 0.
+    const solved = bsmImpliedVolatility(c, parsed.price);
+    const ivReason: IvReason = solved.ok ? 'no-time-value' : solved.reason;
+    return { line, t: c.t, price: parsed.price, ivAvailable: false, iv: null, ivReason, ...greeksOf(s) };
   }
   const vol = parsed.volatility ?? 0;
   const g = bsmGreeks(c, vol);
