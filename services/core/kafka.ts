@@ -1,23 +1,9 @@
 // Kafka plumbing shared by every component: a client that logs through pino, and topics created or
 // grown on purpose (auto-creation is off on our brokers). Topic names live in topics.ts.
 import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
+import './kafka-request-queue.ts';
 import type { Logger } from './log.ts';
 import type { TopicSpec } from './topics.ts';
-
-// kafkajs 2.2.4 schedules its throttle check with a negative delay when nothing is throttled
-// (requestQueue.scheduleCheckPendingRequests); Node 24 then warns on every client. The timer
-// still fires at 1 ms as intended, so this one warning is dropped and every other kept.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const name =
-    typeof warning === 'string'
-      ? typeof rest[0] === 'string'
-        ? rest[0]
-        : (rest[0] as { type?: string } | undefined)?.type
-      : warning.name;
-  if (name === 'TimeoutNegativeWarning') return;
-  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',

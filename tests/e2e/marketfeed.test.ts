@@ -389,6 +389,11 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       report(`idle processor pods: ${(await podCpuMillicores('processor')).join(' ')} (request ${PROCESSOR_CPU})`);
       const target = scaleInTarget(idle, 2, LOAD_TARGET_CPU);
       report(`idle processor HPA utilisation ${Math.min(...idle)}–${Math.max(...idle)} % → scale-in target ${target} %`);
+      // The CRD caps the target at 100 %: beyond it, idle processors would need more than their request.
+      assert.ok(
+        target <= 100,
+        `idle processors use up to ${Math.max(...idle)} % of their CPU request: no target ≤ 100 % scales them in`,
+      );
       if (target !== LOAD_TARGET_CPU) await setTarget(target);
       const calm = await waitFor(
         'every processor HPA at 1 replica',
