@@ -182,6 +182,41 @@ const consumerComponent = (name: string, what: string): Schema => ({
   },
 });
 
+const retentionDays = (what: string, fallback: string): Schema => ({
+  description: `Days of ${what} kept in PostgreSQL (0 = forever); ${fallback}.`,
+  type: 'integer',
+  minimum: 0,
+});
+
+const storageComponent: Schema = (() => {
+  const base = consumerComponent('storage', 'PostgreSQL history, Redis live state, gRPC MarketData (Service <feed>-grpc).');
+  return {
+    ...base,
+    properties: {
+      ...base.properties,
+      retention: {
+        description:
+          'Retention per history table, in days (0 = forever). Old data goes by whole time partitions (TimescaleDB chunks or pg_partman partitions).',
+        type: 'object',
+        default: {},
+        properties: {
+          ticks: retentionDays('raw ticks', 'spec.retentionDays when unset'),
+          optionQuotes: retentionDays('option quotes (IV, Greeks)', 'spec.retentionDays when unset'),
+          bars1m: { ...retentionDays('1-minute bars (and the 5m–1d bars built from them)', 'forever by default'), default: 0 },
+          gex: { ...retentionDays('gamma exposure', 'forever by default'), default: 0 },
+        },
+      },
+      compressAfterDays: {
+        description:
+          'TimescaleDB only: history older than this many days is compressed (segmented by instrument, ordered by time); 0 = never.',
+        type: 'integer',
+        minimum: 0,
+        default: 7,
+      },
+    },
+  };
+})();
+
 const segment: Schema = {
   description: 'Dhan exchange segment.',
   type: 'string',
@@ -511,7 +546,7 @@ export const specSchema: Schema = {
       properties: { resources },
     },
     processor: consumerComponent('processor', 'normalise, IV and Greeks, option chains, gamma exposure, bars.'),
-    storage: consumerComponent('storage', 'PostgreSQL history, Redis live state, gRPC MarketData (Service <feed>-grpc).'),
+    storage: storageComponent,
     schedule,
   },
   'x-kubernetes-validations': [

@@ -246,6 +246,19 @@ export type MarketFeedSpec = {
         };
       };
     };
+    /** Retention per history table, in days (0 = forever). Old data goes by whole time partitions (TimescaleDB chunks or pg_partman partitions). */
+    retention: {
+      /** Days of raw ticks kept in PostgreSQL (0 = forever); spec.retentionDays when unset. */
+      ticks?: number;
+      /** Days of option quotes (IV, Greeks) kept in PostgreSQL (0 = forever); spec.retentionDays when unset. */
+      optionQuotes?: number;
+      /** Days of 1-minute bars (and the 5m–1d bars built from them) kept in PostgreSQL (0 = forever); forever by default. */
+      bars1m: number;
+      /** Days of gamma exposure kept in PostgreSQL (0 = forever); forever by default. */
+      gex: number;
+    };
+    /** TimescaleDB only: history older than this many days is compressed (segmented by instrument, ordered by time); 0 = never. */
+    compressAfterDays: number;
   };
   /** Market hours. Inside a window the MarketOpen condition is True and components run at their normal size; outside (and on holidays) ingestion and the HPA minimums drop to closed.minReplicas. Without a schedule the market is always open. */
   schedule?: {

@@ -45,6 +45,15 @@ export function shardFile(feed: MarketFeed, shard: number, instruments = shardIn
     kafka: { partitionsPerShard: spec.kafka.partitionsPerShard, replicationFactor: spec.kafka.replicationFactor },
     pricing: { riskFreeRate: spec.pricing.riskFreeRate, dividendYield: spec.pricing.dividendYield },
     retentionDays: spec.retentionDays,
+    storage: {
+      retention: {
+        ...(spec.storage.retention.ticks !== undefined ? { ticks: spec.storage.retention.ticks } : {}),
+        ...(spec.storage.retention.optionQuotes !== undefined ? { optionQuotes: spec.storage.retention.optionQuotes } : {}),
+        bars1m: spec.storage.retention.bars1m,
+        gex: spec.storage.retention.gex,
+      },
+      compressAfterDays: spec.storage.compressAfterDays,
+    },
     instruments: instruments.map((i) => ({
       symbol: i.symbol,
       securityId: i.securityId,

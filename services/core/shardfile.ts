@@ -17,6 +17,20 @@ export const segmentSchema = z.enum([
   'BSE_FNO',
 ]);
 
+/** spec.storage's history settings: retention per table in days (0 = forever), compression age. */
+export const storagePolicySchema = z.object({
+  retention: z
+    .object({
+      ticks: z.number().int().min(0).optional(),
+      optionQuotes: z.number().int().min(0).optional(),
+      bars1m: z.number().int().min(0).default(specDefault('storage.retention.bars1m')),
+      gex: z.number().int().min(0).default(specDefault('storage.retention.gex')),
+    })
+    .prefault({}),
+  compressAfterDays: z.number().int().min(0).default(specDefault('storage.compressAfterDays')),
+});
+export type StoragePolicy = z.infer<typeof storagePolicySchema>;
+
 /** One instrument as the MarketFeed spec lists it (option contracts are derived from optionChain). */
 export const instrumentSpecSchema = z.object({
   symbol: z.string().min(1),
@@ -91,6 +105,8 @@ export const shardFileSchema = z.object({
     .prefault({}),
   /** Storage retention of raw ticks and quotes, in days (0 = keep forever). */
   retentionDays: z.number().int().min(0).default(specDefault('retentionDays')),
+  /** History policies (absent: the schema's defaults); ticks and option quotes fall back to retentionDays. */
+  storage: storagePolicySchema.optional(),
   instruments: z.array(instrumentSpecSchema),
 });
 export type ShardFile = z.infer<typeof shardFileSchema>;

@@ -45,7 +45,7 @@ export class MarketDataQuery {
     return this.unary('GetTicks', req);
   }
 
-  bars(req: { instrument: string; fromMs: number; toMs: number }): Promise<{ bars: Bar[] }> {
+  bars(req: { instrument: string; fromMs: number; toMs: number; interval: string }): Promise<{ bars: Bar[] }> {
     return this.unary('GetBars', req);
   }
 

@@ -16,6 +16,7 @@ export interface QueryFlags {
   limit?: number;
   'page-token'?: string;
   expiry?: string;
+  interval?: string;
 }
 
 export interface QueryCommand {
@@ -68,7 +69,7 @@ async function bars(client: MarketDataQuery, args: string[], flags: QueryFlags, 
   const instrument = args[0] ?? '';
   const toMs = flags.to ?? nowMs;
   const fromMs = flags.from ?? toMs - DAY_MS;
-  const res = await client.bars({ instrument, fromMs, toMs });
+  const res = await client.bars({ instrument, fromMs, toMs, interval: flags.interval ?? '1m' });
   print(flags.json ? JSON.stringify(res.bars) : formatBars(res.bars));
   return 0;
 }

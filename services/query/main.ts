@@ -12,7 +12,8 @@ Commands:
                                          (IDX_I:13) or a symbol (NIFTY), resolved as chain resolves it
   ticks <instrument> [--from T] [--to T] [--limit N] [--page-token TOKEN]
                                          stored ticks (default: the last hour, 100 per page)
-  bars <instrument> [--from T] [--to T]  1-minute bars (default: the last day)
+  bars <instrument> [--from T] [--to T] [--interval 1m|5m|15m|1h|1d]
+                                         OHLCV bars, 1-minute by default (default: the last day)
   chain <underlying> [--expiry YYYY-MM-DD]
                                          option chain with IV, Greeks and GEX; underlying is an
                                          instrument id (IDX_I:13) or a symbol (NIFTY); nearest expiry by default
@@ -33,6 +34,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   'page-token': { type: 'string' },
   expiry: { type: 'string' },
+  interval: { type: 'string' },
   timeout: { type: 'string', default: '10' },
 } as const;
 
@@ -44,6 +46,8 @@ const flagSchema = (nowMs: number) => {
     limit: flags.positiveInt().optional(),
     from: time.optional(),
     to: time.optional(),
+    // The server's GetBars intervals (proto GetBarsRequest.interval).
+    interval: z.enum(['1m', '5m', '15m', '1h', '1d']).optional(),
   });
 };
 

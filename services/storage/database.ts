@@ -1,10 +1,11 @@
 // The shard's PostgreSQL side: a write pool and a read pool, the schema migrated once PostgreSQL is
-// reachable, and hourly partition maintenance (retention, partitions made ahead of time).
+// reachable, and hourly partition maintenance (retention, compression, partitions made ahead of time).
 import pg from 'pg';
 import { Backoff } from '../core/backoff.ts';
 import type { Logger } from '../core/log.ts';
 import { migrate, type SchemaInfo } from './migrations.ts';
 import { maintainPartitions } from './partitions.ts';
+import type { HistoryPolicy } from './timescale.ts';
 
 const PARTITION_MAINTENANCE_MS = 3_600_000;
 /** PostgreSQL may start after storage (a local run, a restarted node): keep trying for ~5 minutes. */
@@ -73,9 +74,9 @@ export class StorageDatabase {
   }
 
   /** Maintains partitions now and every hour; a failed run is reported and retried at the next. */
-  startMaintenance(info: SchemaInfo, retentionDays: number, onError: (err: unknown) => void): void {
+  startMaintenance(info: SchemaInfo, policy: HistoryPolicy, onError: (err: unknown) => void): void {
     const maintain = (): void => {
-      maintainPartitions(this.writePool, info, retentionDays, this.log).catch(onError);
+      maintainPartitions(this.writePool, info, policy, this.log).catch(onError);
     };
     maintain();
     this.maintenance = setInterval(maintain, PARTITION_MAINTENANCE_MS);

@@ -8,6 +8,7 @@ import { LiveWriter, liveConnections } from './live.ts';
 import { LiveHub, marketDataService } from './market-data.ts';
 import { storageMetrics } from './metrics.ts';
 import { HistoryReader } from './queries.ts';
+import { historyPolicy } from './timescale.ts';
 import { PgWriter } from './writer.ts';
 
 const USAGE = `Usage: stockify storage
@@ -19,7 +20,7 @@ serves gRPC MarketData and Shard status on GRPC_PORT.
 
 Environment:
   KAFKA_BROKERS, DATABASE_URL, REDIS_URL, FEED_NAME, FEED_NAMESPACE, SHARD_INDEX, SHARD_COUNT,
-  INSTRUMENTS_FILE (retentionDays, kafka.partitionsPerShard), GRPC_PORT (50051), METRICS_PORT (9464),
+  INSTRUMENTS_FILE (retentionDays, storage.retention, storage.compressAfterDays, kafka.partitionsPerShard), GRPC_PORT (50051), METRICS_PORT (9464),
   LOG_LEVEL, DB_SCHEMA (PostgreSQL schema of the tables, default public)`;
 
 export async function run(args: string[]): Promise<number> {
@@ -39,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
     const db = new StorageDatabase(config.DATABASE_URL, schema, log);
     lifecycle.onStop('postgres', () => db.close());
     const info = await db.migrate();
-    db.startMaintenance(info, shard.retentionDays, (err) => {
+    db.startMaintenance(info, historyPolicy(shard), (err) => {
       metrics.dbErrors.inc({ operation: 'partition_maintenance' });
       log.warn({ err }, 'partition maintenance failed; retrying at the next interval');
     });
@@ -69,7 +70,7 @@ export async function run(args: string[]): Promise<number> {
       status: () => proc.shardStatus(status.activity(shard.instruments.length)),
       services: [
         marketDataService({
-          reader: new HistoryReader(db.readPool, schema),
+          reader: new HistoryReader(db.readPool, schema, info.strategy),
           redis: live.redis,
           hub: new LiveHub(live.sub),
           metrics,

@@ -5,7 +5,10 @@
 import type pg from 'pg';
 import { SQL_SCHEMA_NAME } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import { AGGREGATE_INTERVALS, continuousAggregateSql, refreshPolicySql } from './bars.ts';
 import { TABLE_SPECS, TABLES, type TableSpec } from './tables.ts';
+import { configureHypertables } from './timescale.ts';
+import { convertToHypertables } from './upgrade.ts';
 
 export type PartitionStrategy = 'timescaledb' | 'partman' | 'native';
 
@@ -25,11 +28,11 @@ export function validSchemaName(name: string): boolean {
 export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 export const qualified = (schema: string, table: string): string => `${ident(schema)}.${ident(table)}`;
 
-export function createTableSql(schema: string, spec: TableSpec, partitioned: boolean): string {
+export function createTableSql(schema: string, spec: TableSpec, partitioned: boolean, name: string = spec.name): string {
   const cols = spec.columns.map((col) => `  ${ident(col.name)} ${col.type}`).join(',\n');
   const key = spec.key.map(ident).join(', ');
   const partition = partitioned ? ` PARTITION BY RANGE (${ident(spec.partitionColumn)})` : '';
-  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, spec.name)} (\n${cols},\n  PRIMARY KEY (${key})\n)${partition}`;
+  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, name)} (\n${cols},\n  PRIMARY KEY (${key})\n)${partition}`;
 }
 
 /** Indexes for the MarketData queries beyond the natural keys. */
@@ -103,6 +106,29 @@ const MIGRATIONS: Migration[] = [
       log.info({ schema: info.schema, strategy: info.strategy }, 'created history tables');
     },
   },
+  {
+    version: 2,
+    // Chunk intervals by data rate (timescale.ts CHUNK_INTERVALS says why) for chunks made from now
+    // on, and compression settings; the retention and compression jobs follow the MarketFeed
+    // (partitions.ts). Nothing to do on pg_partman: its partitions stay daily.
+    name: 'hypertable chunk intervals and compression',
+    async apply(client, info) {
+      if (info.strategy === 'timescaledb') await configureHypertables(client, info.schema);
+    },
+  },
+  {
+    version: 3,
+    // 5m, 15m, 1h and 1d bars as continuous aggregates over bars_1m with real-time aggregation (the
+    // current bucket is live). Elsewhere GetBars groups bars_1m per query (bars.ts), nothing to create.
+    name: 'multi-timeframe bars (continuous aggregates)',
+    async apply(client, info) {
+      if (info.strategy !== 'timescaledb') return;
+      for (const i of AGGREGATE_INTERVALS) {
+        await client.query(continuousAggregateSql(info.schema, i));
+        await client.query(refreshPolicySql(info.schema, i));
+      }
+    },
+  },
 ];
 
 export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -115,6 +141,31 @@ export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 async function timescaleLoaded(client: pg.ClientBase): Promise<boolean> {
   const r = await client.query<{ v: string | null }>(`SELECT current_setting('timescaledb.bgw_launcher_poll_time', true) AS v`);
   return r.rows[0]?.v != null;
+}
+
+/** pg_partman's schema and major version, creating the extension when it is available but missing. */
+async function partmanInfo(
+  client: pg.ClientBase,
+  schema: string,
+  log: Logger,
+  installed: string | null | undefined,
+): Promise<SchemaInfo> {
+  if (!installed) {
+    try {
+      await client.query('CREATE SCHEMA IF NOT EXISTS partman');
+      await client.query('CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman');
+      log.info('created extension pg_partman in schema partman');
+    } catch (err) {
+      log.warn({ err }, 'pg_partman is available but could not be created; managing partitions ourselves');
+      return { schema, strategy: 'native' };
+    }
+  }
+  const ext = await client.query<{ nspname: string; extversion: string }>(
+    `SELECT n.nspname, e.extversion FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'`,
+  );
+  const row = ext.rows[0];
+  if (row) return { schema, strategy: 'partman', partmanSchema: row.nspname, partmanMajor: Number(row.extversion.split('.')[0]) };
+  return { schema, strategy: 'native' };
 }
 
 /** Which partitioning this database supports, installing pg_partman when it is available but missing. */
@@ -131,31 +182,77 @@ export async function detectStrategy(client: pg.ClientBase, schema: string, log:
     // Creating it now would fail ("must be preloaded") and take the connection down with it.
     log.warn('timescaledb is installed on the server but not preloaded (shared_preload_libraries): using pg_partman');
   }
-  if (names.has('pg_partman')) {
-    const installed = avail.rows.find((r) => r.name === 'pg_partman')?.installed;
-    if (!installed) {
-      try {
-        await client.query('CREATE SCHEMA IF NOT EXISTS partman');
-        await client.query('CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman');
-        log.info('created extension pg_partman in schema partman');
-      } catch (err) {
-        log.warn({ err }, 'pg_partman is available but could not be created; managing partitions ourselves');
-        return { schema, strategy: 'native' };
-      }
-    }
-    const ext = await client.query<{ nspname: string; extversion: string }>(
-      `SELECT n.nspname, e.extversion FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'`,
-    );
-    const row = ext.rows[0];
-    if (row)
-      return { schema, strategy: 'partman', partmanSchema: row.nspname, partmanMajor: Number(row.extversion.split('.')[0]) };
-  }
+  if (names.has('pg_partman'))
+    return partmanInfo(client, schema, log, avail.rows.find((r) => r.name === 'pg_partman')?.installed);
   log.warn('neither timescaledb nor pg_partman is available: creating daily partitions ahead ourselves');
   return { schema, strategy: 'native' };
 }
 
+export interface MigrateOptions {
+  /** Use this partitioning instead of the detected one for a new schema (tests make pg_partman schemas on a TimescaleDB server). */
+  strategy?: 'partman' | 'native';
+}
+
+/** What the schema will be made of: detected (or forced) for a new schema, else as recorded last. */
+async function resolveStrategy(
+  client: pg.ClientBase,
+  schema: string,
+  recorded: PartitionStrategy | undefined,
+  opts: MigrateOptions,
+  log: Logger,
+): Promise<{ detected: SchemaInfo; info: SchemaInfo }> {
+  let detected = await detectStrategy(client, schema, log);
+  if (opts.strategy === 'partman') {
+    const avail = await client.query<{ installed: string | null }>(
+      `SELECT installed_version AS installed FROM pg_available_extensions WHERE name = 'pg_partman'`,
+    );
+    const row = avail.rows[0];
+    if (!row) throw new Error('strategy partman was asked for but pg_partman is not available on the server');
+    detected = await partmanInfo(client, schema, log, row.installed);
+  } else if (opts.strategy === 'native') detected = { schema, strategy: 'native' };
+  return { detected, info: recorded ? { ...detected, strategy: recorded } : detected };
+}
+
+async function applyMigration(client: pg.ClientBase, m: Migration, info: SchemaInfo, log: Logger): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await m.apply(client, info, log);
+    await client.query(
+      `INSERT INTO ${qualified(info.schema, 'schema_migrations')} (version, name, strategy) VALUES ($1, $2, $3)`,
+      [m.version, m.name, info.strategy],
+    );
+    await client.query('COMMIT');
+    log.info({ schema: info.schema, version: m.version, name: m.name }, 'applied migration');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * A pg_partman (or self-partitioned) schema on a server that now preloads TimescaleDB: every table
+ * becomes a hypertable holding every row it held (upgrade.ts), then the migrations already applied
+ * are applied again the TimescaleDB way (each is idempotent there) and recorded under the new strategy.
+ */
+async function upgradeInPlace(client: pg.ClientBase, info: SchemaInfo, applied: Set<number>, log: Logger): Promise<SchemaInfo> {
+  const from = info.strategy;
+  await convertToHypertables(client, info, log);
+  const upgraded: SchemaInfo = { schema: info.schema, strategy: 'timescaledb' };
+  await client.query('BEGIN');
+  try {
+    for (const m of MIGRATIONS) if (applied.has(m.version)) await m.apply(client, upgraded, log);
+    await client.query(`UPDATE ${qualified(info.schema, 'schema_migrations')} SET strategy = 'timescaledb'`);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw new Error(`upgrade of schema ${info.schema} to TimescaleDB failed: ${(err as Error).message}`);
+  }
+  log.info({ schema: info.schema, from }, 'upgraded history tables in place to TimescaleDB hypertables');
+  return upgraded;
+}
+
 /** Applies pending migrations once (advisory lock), returns what the schema is made of. */
-export async function migrate(pool: pg.Pool, schema: string, log: Logger): Promise<SchemaInfo> {
+export async function migrate(pool: pg.Pool, schema: string, log: Logger, opts: MigrateOptions = {}): Promise<SchemaInfo> {
   if (!validSchemaName(schema)) throw new Error(`DB_SCHEMA '${schema}' must match ${SQL_SCHEMA_NAME}`);
   const client = await pool.connect();
   try {
@@ -172,26 +269,13 @@ export async function migrate(pool: pg.Pool, schema: string, log: Logger): Promi
         `SELECT version, strategy FROM ${qualified(schema, 'schema_migrations')} ORDER BY version`,
       );
       const applied = new Set(done.rows.map((r) => r.version));
-      const detected = await detectStrategy(client, schema, log);
-      // Once tables exist their partitioning is fixed: keep the strategy they were created with.
-      const first = done.rows[0];
-      const info: SchemaInfo = first ? { ...detected, strategy: first.strategy as PartitionStrategy } : detected;
-      for (const m of MIGRATIONS) {
-        if (applied.has(m.version)) continue;
-        await client.query('BEGIN');
-        try {
-          await m.apply(client, info, log);
-          await client.query(
-            `INSERT INTO ${qualified(schema, 'schema_migrations')} (version, name, strategy) VALUES ($1, $2, $3)`,
-            [m.version, m.name, info.strategy],
-          );
-          await client.query('COMMIT');
-          log.info({ schema, version: m.version, name: m.name }, 'applied migration');
-        } catch (err) {
-          await client.query('ROLLBACK');
-          throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
-        }
-      }
+      // Once tables exist their partitioning is fixed until an upgrade: keep the strategy recorded last.
+      const recorded = done.rows.at(-1)?.strategy as PartitionStrategy | undefined;
+      const { detected, info: kept } = await resolveStrategy(client, schema, recorded, opts, log);
+      let info = kept;
+      if (recorded && recorded !== 'timescaledb' && detected.strategy === 'timescaledb')
+        info = await upgradeInPlace(client, info, applied, log);
+      for (const m of MIGRATIONS) if (!applied.has(m.version)) await applyMigration(client, m, info, log);
       return info;
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`stockify.migrate.${schema}`]);

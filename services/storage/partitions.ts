@@ -1,13 +1,12 @@
-// Partition upkeep: daily partitions ahead of time and retention of raw ticks and quotes
-// (retentionDays from the shard file; bars and GEX are small and kept). Run at start and hourly by
-// every replica, serialised by an advisory lock so only one does the work at a time.
+// Partition upkeep: daily partitions ahead of time, retention per table and (TimescaleDB) compression,
+// as the shard file's history policy says. Run at start and hourly by every replica, serialised by an
+// advisory lock so only one does the work at a time.
 import type pg from 'pg';
 import type { Logger } from '../core/log.ts';
 import { ident, qualified, type SchemaInfo } from './migrations.ts';
-import { TABLE_SPECS, TABLES, type TableName } from './tables.ts';
+import { TABLE_SPECS, TABLES } from './tables.ts';
+import { applyPolicies, type HistoryPolicy } from './timescale.ts';
 
-/** Tables whose old partitions are dropped after retentionDays. */
-export const RETAINED: readonly TableName[] = ['ticks', 'option_quotes'];
 export const PREMAKE_DAYS = 7;
 
 const DAY_MS = 86_400_000;
@@ -47,7 +46,7 @@ export function expiredPartitions(names: readonly string[], table: string, reten
   });
 }
 
-export async function maintainPartitions(pool: pg.Pool, info: SchemaInfo, retentionDays: number, log: Logger): Promise<void> {
+export async function maintainPartitions(pool: pg.Pool, info: SchemaInfo, policy: HistoryPolicy, log: Logger): Promise<void> {
   const client = await pool.connect();
   try {
     const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
@@ -55,9 +54,9 @@ export async function maintainPartitions(pool: pg.Pool, info: SchemaInfo, retent
     ]);
     if (!lock.rows[0]?.ok) return;
     try {
-      if (info.strategy === 'timescaledb') await timescaleRetention(client, info, retentionDays);
-      else if (info.strategy === 'partman') await partmanMaintenance(client, info, retentionDays);
-      else await nativeMaintenance(client, info, retentionDays, log);
+      if (info.strategy === 'timescaledb') await applyPolicies(client, info.schema, policy);
+      else if (info.strategy === 'partman') await partmanMaintenance(client, info, policy);
+      else await nativeMaintenance(client, info, policy, log);
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`stockify.partitions.${info.schema}`]);
     }
@@ -66,21 +65,12 @@ export async function maintainPartitions(pool: pg.Pool, info: SchemaInfo, retent
   }
 }
 
-async function timescaleRetention(client: pg.PoolClient, info: SchemaInfo, retentionDays: number): Promise<void> {
-  for (const t of RETAINED) {
-    const rel = qualified(info.schema, t);
-    await client.query('SELECT remove_retention_policy($1::regclass, if_exists => true)', [rel]);
-    if (retentionDays > 0) {
-      await client.query(`SELECT add_retention_policy($1::regclass, ($2 || ' days')::interval)`, [rel, String(retentionDays)]);
-    }
-  }
-}
-
-async function partmanMaintenance(client: pg.PoolClient, info: SchemaInfo, retentionDays: number): Promise<void> {
+async function partmanMaintenance(client: pg.PoolClient, info: SchemaInfo, policy: HistoryPolicy): Promise<void> {
   const p = ident(info.partmanSchema ?? 'partman');
   for (const t of TABLES) {
     const parent = `${info.schema}.${t}`;
-    const retention = RETAINED.includes(t) && retentionDays > 0 ? `${retentionDays} days` : null;
+    const days = policy.retentionDays[t];
+    const retention = days > 0 ? `${days} days` : null;
     await client.query(`UPDATE ${p}.part_config SET retention = $2, retention_keep_table = false WHERE parent_table = $1`, [
       parent,
       retention,
@@ -89,7 +79,7 @@ async function partmanMaintenance(client: pg.PoolClient, info: SchemaInfo, reten
   }
 }
 
-async function nativeMaintenance(client: pg.PoolClient, info: SchemaInfo, retentionDays: number, log: Logger): Promise<void> {
+async function nativeMaintenance(client: pg.PoolClient, info: SchemaInfo, policy: HistoryPolicy, log: Logger): Promise<void> {
   const now = Date.now();
   for (const t of TABLES) {
     const parent = qualified(info.schema, TABLE_SPECS[t].name);
@@ -103,7 +93,8 @@ async function nativeMaintenance(client: pg.PoolClient, info: SchemaInfo, retent
         log.warn({ err, partition: p.name }, 'could not create partition ahead');
       }
     }
-    if (!RETAINED.includes(t)) continue;
+    const retentionDays = policy.retentionDays[t];
+    if (retentionDays <= 0) continue;
     const children = await client.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`,
       [parent],

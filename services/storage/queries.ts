@@ -2,7 +2,8 @@
 // call's remaining deadline; a cancelled call cancels its backend query.
 import type pg from 'pg';
 import type { Bar, GammaExposure, OptionChain, OptionQuote, Segment, Tick } from '../core/messages.ts';
-import { qualified } from './migrations.ts';
+import { aggregateBarsSql, groupedBarsSql } from './bars.ts';
+import { type PartitionStrategy, qualified } from './migrations.ts';
 import type { BarsQuery, ChainQuery, TickCursor, TicksQuery } from './requests.ts';
 
 export class NotFoundError extends Error {}
@@ -19,9 +20,12 @@ const ms = (col: string, as: string): string => `(extract(epoch from ${col}) * 1
 export class HistoryReader {
   private readonly pool: pg.Pool;
   private readonly schema: string;
-  constructor(pool: pg.Pool, schema: string) {
+  private readonly strategy: PartitionStrategy | undefined;
+  /** Without a strategy, bars wider than a minute are grouped per query (works on every schema). */
+  constructor(pool: pg.Pool, schema: string, strategy?: PartitionStrategy) {
     this.pool = pool;
     this.schema = schema;
+    this.strategy = strategy;
   }
 
   private t(name: string): string {
@@ -98,28 +102,17 @@ FROM ${this.t('ticks')} WHERE instrument_id = $1 ORDER BY exchange_time DESC, se
 
   async bars(ctx: QueryContext, q: BarsQuery): Promise<Bar[]> {
     return this.readOnly(ctx, async (c) => {
-      const res = await c.query<BarRow>(
-        `SELECT instrument_id, ${ms('minute_start', 'minute_start_ms')}, open, high, low, close, volume, open_interest, tick_count,
+      const range = [q.instrument, new Date(q.fromMs).toISOString(), new Date(q.toMs).toISOString()];
+      const sql =
+        q.interval === '1m'
+          ? `SELECT instrument_id, ${ms('minute_start', 'minute_start_ms')}, open, high, low, close, volume, open_interest, tick_count,
   ${ms('open_time', 'open_time_ms')}, ${ms('close_time', 'close_time_ms')}, volume_cum_start, volume_cum_end, final
-FROM ${this.t('bars_1m')} WHERE instrument_id = $1 AND minute_start >= $2 AND minute_start <= $3 ORDER BY minute_start`,
-        [q.instrument, new Date(q.fromMs).toISOString(), new Date(q.toMs).toISOString()],
-      );
-      return res.rows.map((r) => ({
-        instrumentId: r.instrument_id,
-        minuteStartMs: Number(r.minute_start_ms),
-        open: r.open,
-        high: r.high,
-        low: r.low,
-        close: r.close,
-        volume: Number(r.volume),
-        openInterest: Number(r.open_interest),
-        tickCount: r.tick_count,
-        openTimeMs: Number(r.open_time_ms),
-        closeTimeMs: Number(r.close_time_ms),
-        volumeCumStart: Number(r.volume_cum_start),
-        volumeCumEnd: Number(r.volume_cum_end),
-        final: r.final,
-      }));
+FROM ${this.t('bars_1m')} WHERE instrument_id = $1 AND minute_start >= $2 AND minute_start <= $3 ORDER BY minute_start`
+          : this.strategy === 'timescaledb'
+            ? aggregateBarsSql(this.schema, q.interval)
+            : groupedBarsSql(this.schema, q.interval);
+      const res = await c.query<BarRow>(sql, range);
+      return res.rows.map(barFromRow);
     });
   }
 
@@ -281,6 +274,25 @@ interface GexRow {
 export function splitId(id: string): { segment: Segment; securityId: string } {
   const at = id.indexOf(':');
   return { segment: id.slice(0, at) as Segment, securityId: id.slice(at + 1) };
+}
+
+function barFromRow(r: BarRow): Bar {
+  return {
+    instrumentId: r.instrument_id,
+    minuteStartMs: Number(r.minute_start_ms),
+    open: r.open,
+    high: r.high,
+    low: r.low,
+    close: r.close,
+    volume: Number(r.volume),
+    openInterest: Number(r.open_interest),
+    tickCount: r.tick_count,
+    openTimeMs: Number(r.open_time_ms),
+    closeTimeMs: Number(r.close_time_ms),
+    volumeCumStart: Number(r.volume_cum_start),
+    volumeCumEnd: Number(r.volume_cum_end),
+    final: r.final,
+  };
 }
 
 function tickFromRow(r: TickRow): Tick {

@@ -1,5 +1,6 @@
 // MarketData request validation and page tokens. Pure: every bad argument becomes an ArgumentError
 // whose message the server returns verbatim with INVALID_ARGUMENT.
+import { BAR_INTERVALS, type BarInterval } from './bars.ts';
 
 export const MAX_TICKS_LIMIT = 10_000;
 export const DEFAULT_TICKS_LIMIT = 1_000;
@@ -104,9 +105,11 @@ export interface BarsQuery {
   instrument: string;
   fromMs: number;
   toMs: number;
+  /** Bar width; buckets whose start lies in [fromMs, toMs]. */
+  interval: BarInterval;
 }
 
-export function parseBarsRequest(req: { instrument?: string; fromMs?: number; toMs?: number }): BarsQuery {
+export function parseBarsRequest(req: { instrument?: string; fromMs?: number; toMs?: number; interval?: string }): BarsQuery {
   const instrument = checkInstrumentId(req.instrument ?? '');
   const fromMs = Number(req.fromMs ?? 0);
   const toMs = Number(req.toMs ?? 0);
@@ -114,7 +117,10 @@ export function parseBarsRequest(req: { instrument?: string; fromMs?: number; to
   if (toMs - fromMs > MAX_BARS_RANGE_MS) {
     throw new ArgumentError(`to_ms - from_ms must be ≤ 31 days of bars, got ${((toMs - fromMs) / 86_400_000).toFixed(1)} days`);
   }
-  return { instrument, fromMs, toMs };
+  const raw = req.interval ?? '';
+  const interval = BAR_INTERVALS.find((i) => i === (raw === '' ? '1m' : raw));
+  if (!interval) throw new ArgumentError(`interval must be one of ${BAR_INTERVALS.join(', ')} (empty = 1m), got '${raw}'`);
+  return { instrument, fromMs, toMs, interval };
 }
 
 export interface ChainQuery {

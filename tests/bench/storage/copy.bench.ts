@@ -16,6 +16,7 @@ import { MAX_ROWS_PER_TRANSACTION } from '../../../services/storage/consumer.ts'
 import { migrate, qualified } from '../../../services/storage/migrations.ts';
 import { maintainPartitions } from '../../../services/storage/partitions.ts';
 import { addRecord, copyLines, emptyBatch, TABLE_SPECS } from '../../../services/storage/tables.ts';
+import { historyPolicy } from '../../../services/storage/timescale.ts';
 import { PgWriter } from '../../../services/storage/writer.ts';
 
 const ROWS = Number(process.argv[2] ?? 200_000);
@@ -66,7 +67,12 @@ async function main(): Promise<void> {
   const schema = `bench_${Date.now().toString(36)}`;
   try {
     const info = await migrate(pool, schema, log);
-    await maintainPartitions(pool, info, 30, log);
+    await maintainPartitions(
+      pool,
+      info,
+      historyPolicy({ retentionDays: 30, storage: { retention: { bars1m: 0, gex: 0 }, compressAfterDays: 7 } }),
+      log,
+    );
     const cols = TABLE_SPECS.ticks.columns.map((c) => `"${c.name}"`).join(', ');
     await pool.query(
       `CREATE TABLE ${qualified(schema, 'ref_keyed')} (LIKE ${qualified(schema, 'ticks')} INCLUDING DEFAULTS, PRIMARY KEY (instrument_id, exchange_time, seq))`,

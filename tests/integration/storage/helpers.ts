@@ -12,6 +12,9 @@ export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 
 export const quietLog = createLogger({ component: 'storage-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
+/** A shard file's history settings as a MarketFeed with only retentionDays: 30 gets them. */
+export const POLICY_30_DAYS = { retentionDays: 30, storage: { retention: { bars1m: 0, gex: 0 }, compressAfterDays: 7 } };
+
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }

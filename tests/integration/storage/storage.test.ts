@@ -130,6 +130,25 @@ describe('stockify storage (process)', () => {
         toMs: T0 + 10_000 * 60_000,
       });
       assert.equal(bars.bars.length, 2);
+      const wide = await call<{ bars: Bar[] }>(client, 'GetBars', {
+        instrument: UNDERLYING,
+        fromMs: T0 - 86_400_000,
+        toMs: T0 + 10_000 * 60_000,
+        interval: '1d',
+      });
+      assert.deepEqual(
+        wide.bars.map((b) => Number(b.minuteStartMs)),
+        [Date.UTC(2026, 10, 19, 18, 30), Date.UTC(2026, 10, 26, 18, 30)],
+        'the two minutes, a week apart, are one daily bar each (IST days)',
+      );
+      const badInterval = await call(client, 'GetBars', {
+        instrument: UNDERLYING,
+        fromMs: T0,
+        toMs: T0 + 1,
+        interval: '7m',
+      }).catch((e: grpc.ServiceError) => e);
+      assert.equal((badInterval as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
+      assert.match((badInterval as grpc.ServiceError).details, /^interval must be one of/);
 
       const seqs: number[] = [];
       let pageToken = '';

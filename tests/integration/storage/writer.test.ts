@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { migrate, type SchemaInfo } from '../../../services/storage/migrations.ts';
+import { LATEST_VERSION, migrate, type SchemaInfo } from '../../../services/storage/migrations.ts';
 import { maintainPartitions } from '../../../services/storage/partitions.ts';
 import { HistoryReader } from '../../../services/storage/queries.ts';
 import { addRecord, emptyBatch } from '../../../services/storage/tables.ts';
+import { historyPolicy } from '../../../services/storage/timescale.ts';
 import { PgWriter } from '../../../services/storage/writer.ts';
 import { bar, gex, quote, rec, T0, tick } from '../../unit/storage/fixtures.ts';
-import { count, dropSchema, quietLog, testPool, uniqueName } from './helpers.ts';
+import { count, dropSchema, POLICY_30_DAYS, quietLog, testPool, uniqueName } from './helpers.ts';
 
 const ctx = { timeoutMs: 10_000, onCancel: () => undefined };
 
@@ -21,7 +22,7 @@ describe('PostgreSQL writer', () => {
     pool = testPool();
     schema = uniqueName('st_writer');
     info = await migrate(pool, schema, quietLog);
-    await maintainPartitions(pool, info, 30, quietLog);
+    await maintainPartitions(pool, info, historyPolicy(POLICY_30_DAYS), quietLog);
     writer = new PgWriter(pool, schema);
   });
   after(async () => {
@@ -33,7 +34,7 @@ describe('PostgreSQL writer', () => {
     const again = await Promise.all([migrate(pool, schema, quietLog), migrate(pool, schema, quietLog)]);
     assert.equal(again[0].strategy, info.strategy);
     const r = await pool.query(`SELECT version FROM "${schema}".schema_migrations`);
-    assert.equal(r.rowCount, 1);
+    assert.equal(r.rowCount, LATEST_VERSION);
   });
 
   test('history tables are time-partitioned: hypertables under TimescaleDB, daily partitions otherwise', async () => {
@@ -144,7 +145,7 @@ describe('PostgreSQL writer', () => {
     addRecord(b2, rec.bar(late));
     await writer.write(b2);
     await writer.write(b2);
-    const bars = await new HistoryReader(pool, schema).bars(ctx, { instrument: 'IDX_I:99', fromMs: m, toMs: m });
+    const bars = await new HistoryReader(pool, schema).bars(ctx, { instrument: 'IDX_I:99', fromMs: m, toMs: m, interval: '1m' });
     assert.equal(bars.length, 1);
     const got = bars[0];
     assert.ok(got);

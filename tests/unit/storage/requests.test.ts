@@ -55,6 +55,16 @@ describe('GetBars, GetOptionChain and instrument lists', () => {
     assert.throws(() => parseBarsRequest({ instrument: 'IDX_I:13', fromMs: 0 + 1, toMs: 40 * 86_400_000 }), invalid(/31 days/));
   });
 
+  test('bars are 1-minute unless an interval of 1m, 5m, 15m, 1h or 1d is asked for; another is refused naming the field', () => {
+    assert.equal(parseBarsRequest({ instrument: 'IDX_I:13', fromMs: 1, toMs: 2 }).interval, '1m');
+    assert.equal(parseBarsRequest({ instrument: 'IDX_I:13', fromMs: 1, toMs: 2, interval: '' }).interval, '1m');
+    assert.equal(parseBarsRequest({ instrument: 'IDX_I:13', fromMs: 1, toMs: 2, interval: '15m' }).interval, '15m');
+    assert.throws(
+      () => parseBarsRequest({ instrument: 'IDX_I:13', fromMs: 1, toMs: 2, interval: '2m' }),
+      invalid(/^interval .*'2m'/),
+    );
+  });
+
   test('an underlying symbol is upper-cased for resolution; an id is kept', () => {
     assert.deepEqual(parseChainRequest({ underlying: 'nifty' }), { underlying: { symbol: 'NIFTY' }, expiry: '' });
     assert.deepEqual(parseChainRequest({ underlying: 'IDX_I:13', expiry: '2026-11-26' }), {
