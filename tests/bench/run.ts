@@ -206,6 +206,63 @@ await section('storage', async () => {
     met: s.ratio >= 0.8,
     note: `${s.rows} rows`,
   });
+  await runScript('tests/bench/storage/timescale.bench.ts', [String(STORAGE_ROWS)], 600_000);
+  const h = readFresh<{
+    rows: number;
+    oursRowsPerSecond: number;
+    rawCopyRowsPerSecond: number;
+    ratio: number;
+    compression: { rows: number; beforeBytes: number; afterBytes: number; ratio: number };
+    bars1mDayMs: number;
+    bars15mDayMs: number;
+  }>('storage-timescale.json', startedAt);
+  add({
+    section: 'storage',
+    figure: 'Storage write into a hypertable (tick rows)',
+    unit: 'rows/s',
+    ours: h.oursRowsPerSecond,
+    reference: h.rawCopyRowsPerSecond,
+    referenceIs: 'raw COPY, same hypertable',
+    target: 'ratio ≥ 0.9',
+    met: h.ratio >= 0.9,
+    note: `${h.rows} rows each`,
+  });
+  add({
+    section: 'storage',
+    figure: 'TimescaleDB compression of a simulated day',
+    unit: '×',
+    ours: h.compression.ratio,
+    reference: null,
+    referenceIs: 'uncompressed chunks',
+    ratio: null,
+    target: 'reported',
+    met: null,
+    note: `${h.compression.rows} tick rows, ${h.compression.beforeBytes} → ${h.compression.afterBytes} bytes`,
+  });
+  add({
+    section: 'storage',
+    figure: 'GetBars: a day of 1-minute bars (median)',
+    unit: 'ms',
+    ours: h.bars1mDayMs,
+    reference: null,
+    referenceIs: 'reported',
+    ratio: null,
+    target: 'reported',
+    met: null,
+    note: '375 bars of one instrument',
+  });
+  add({
+    section: 'storage',
+    figure: 'GetBars: the day as 15-minute bars (median)',
+    unit: 'ms',
+    ours: h.bars15mDayMs,
+    reference: null,
+    referenceIs: 'reported',
+    ratio: null,
+    target: 'reported',
+    met: null,
+    note: '25 bars from the continuous aggregate',
+  });
 });
 
 await section('e2e', async () => {
