@@ -534,7 +534,8 @@ export const specSchema: Schema = {
       },
     },
     retentionDays: {
-      description: 'Days of raw ticks and quotes kept in PostgreSQL (0 = forever).',
+      description:
+        'Days of raw ticks and quotes kept in PostgreSQL (0 = forever); storage.retention.ticks and .optionQuotes override it per table.',
       type: 'integer',
       minimum: 0,
       default: 30,

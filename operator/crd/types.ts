@@ -123,7 +123,7 @@ export type MarketFeedSpec = {
     /** Annual dividend yield of the underlyings. */
     dividendYield: number;
   };
-  /** Days of raw ticks and quotes kept in PostgreSQL (0 = forever). */
+  /** Days of raw ticks and quotes kept in PostgreSQL (0 = forever); storage.retention.ticks and .optionQuotes override it per table. */
   retentionDays: number;
   /** The ingestion Deployments (one replica per shard: one source connection per shard). */
   ingestion: {

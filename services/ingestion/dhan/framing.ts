@@ -8,11 +8,13 @@
 //   - undelimited: fewer than 8 bytes left, a length below the header or past the message end, or
 //     a truncated packet glued to the next one (its declared end lands inside the next packet).
 //     Skipped up to where good packets resume.
-// Where the length cannot be trusted, the split is the one that sends the fewest bytes to the DLQ
-// (a dynamic programme over byte offsets, linear in the message). A truncated packet in the middle
-// of a message is then skipped when its declared end lands inside a later packet; when that end
-// happens to fall on bytes that frame cleanly, the bytes are ambiguous and read as a whole packet.
-// Each bad stretch is one Malformed entry (one DLQ record) whose detail starts with its FramingFault.
+// A message of good packets end to end is taken as it is, whatever their insides look like.
+// Otherwise the split is the one that sends the fewest bytes to the DLQ (a dynamic programme over
+// byte offsets), never taking as a packet a frame that swallows good packets starting inside it (a
+// truncated packet glued to the next ones: see swallowsNext). Each bad stretch is one Malformed
+// entry (one DLQ record) whose detail starts with its FramingFault.
+// Ambiguous by nature: a truncated packet whose declared end falls exactly where later packets of
+// its message end makes a message of good packets end to end, read as such.
 import {
   type DecodedPacket,
   decodePacket,
@@ -60,6 +62,51 @@ function frameAt(msg: Buffer, at: number): Frame | undefined {
   return { code, length, segment, extent, good: layout && SEGMENT_BY_CODE[segment] !== undefined };
 }
 
+/** A good packet at `at` whose end is the message end or another delimited header. */
+function framedGood(msg: Buffer, at: number): boolean {
+  const f = frameAt(msg, at);
+  return f?.good === true && (at + f.extent === msg.length || frameAt(msg, at + f.extent) !== undefined);
+}
+
+/** Good packets from `from` that end exactly at `end`, one of them more than a bare 8-byte header. */
+function chainEndsAt(msg: Buffer, from: number, end: number): boolean {
+  let substantial = false;
+  for (let at = from; at < end; ) {
+    const f = frameAt(msg, at);
+    if (!f?.good) return false;
+    substantial ||= f.extent > HEADER;
+    at += f.extent;
+    if (at === end) return substantial;
+  }
+  return false;
+}
+
+/**
+ * A truncated packet glued to the next ones: a good-looking frame with good packets starting
+ * inside it that either end on a header where the frame's declared end is none, or run exactly to
+ * its declared end. Never taken as a packet. (A market-status packet is only a header, so 8 bytes
+ * of a price or an id can look like one: it does not count alone.)
+ */
+function swallowsNext(msg: Buffer, at: number, end: number): boolean {
+  const endIsHeader = end === msg.length || frameAt(msg, end) !== undefined;
+  for (let inner = at + 1; inner < end; inner++) {
+    if (endIsHeader ? chainEndsAt(msg, inner, end) : framedGood(msg, inner)) return true;
+  }
+  return false;
+}
+
+/** A message of good packets end to end, the usual case: taken as it is, whatever is inside them. */
+function clean(msg: Buffer): Uint8Array | undefined {
+  const take = new Uint8Array(msg.length);
+  for (let at = 0; at < msg.length; ) {
+    const f = frameAt(msg, at);
+    if (!f?.good) return undefined;
+    take[at] = 1;
+    at += f.extent;
+  }
+  return take;
+}
+
 /**
  * Whether to take the frame at each offset rather than skip the byte: the split with the fewest
  * DLQ bytes. On a tie a good packet loses (a truncated packet must not swallow the start of the
@@ -72,8 +119,9 @@ function plan(msg: Buffer): Uint8Array {
   for (let at = n - 1; at >= 0; at--) {
     const skip = 1 + (cost[at + 1] ?? 0);
     const f = frameAt(msg, at);
-    const framed = f ? (f.good ? 0 : f.extent) + (cost[at + f.extent] ?? 0) : Number.POSITIVE_INFINITY;
-    take[at] = f && (f.good ? framed < skip : framed <= skip) ? 1 : 0;
+    const usable = f !== undefined && !(f.good && swallowsNext(msg, at, at + f.extent));
+    const framed = f && usable ? (f.good ? 0 : f.extent) + (cost[at + f.extent] ?? 0) : Number.POSITIVE_INFINITY;
+    take[at] = f && usable && (f.good ? framed < skip : framed <= skip) ? 1 : 0;
     cost[at] = Math.min(skip, framed);
   }
   return take;
@@ -106,7 +154,7 @@ function malformed(msg: Buffer, from: number, to: number, [fault, text]: [Framin
 
 /** Every packet of one WebSocket message, in order, and the bytes that were not packets. Never throws. */
 export function splitMessage(msg: Buffer): { packets: DecodedPacket[]; malformed: MalformedBytes[] } {
-  const take = plan(msg);
+  const take = clean(msg) ?? plan(msg);
   const packets: DecodedPacket[] = [];
   const bad: MalformedBytes[] = [];
   let at = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { splitMessage } from '../../../services/ingestion/dhan/framing.ts';
-import { encodeOi, encodeQuote, encodeTicker } from '../../integration/ingestion/dhan-encoder.ts';
+import { encodeFull, encodeOi, encodeQuote, encodeTicker } from '../../integration/ingestion/dhan-encoder.ts';
 
 const h = { segment: 'NSE_EQ', securityId: 1333 };
 const quote = {
@@ -96,5 +96,35 @@ describe('Dhan message framing', () => {
     const r = splitMessage(Buffer.concat([ticker(1), Buffer.from([0xff, 0xfe, 0xfd])]));
     assert.deepEqual(ltps(r), [1]);
     assert.deepEqual(faults(r), ['truncated-header']);
+  });
+
+  test('a truncated full packet glued to several good ones costs only its own bytes', () => {
+    const depth = [0, 1, 2, 3, 4].map((i) => ({
+      bidQty: 75,
+      askQty: 150,
+      bidOrders: 3,
+      askOrders: 4,
+      bid: 212 - i,
+      ask: 213 + i,
+    }));
+    const truncated = encodeFull({ segment: 'NSE_FNO', securityId: 43521 }, quote, { oi: 9, high: 9, low: 9 }, depth).subarray(
+      0,
+      100,
+    );
+    const r = splitMessage(Buffer.concat([truncated, ticker(1), encodeQuote(h, quote), ticker(2), ticker(3)]));
+    assert.deepEqual(ltps(r), [1, -1, 2, 3], 'the ticker, the quote (-1) and two more tickers');
+    assert.deepEqual(faults(r), ['misframed']);
+    assert.deepEqual(r.malformed[0]?.bytes, truncated);
+  });
+
+  test('a message of good packets is taken whole, even when their insides look like packets', () => {
+    // Security id 7 writes 07 00 00 00: a market-status header inside the OI packet.
+    const oi = encodeOi({ segment: 'IDX_I', securityId: 7 }, 0);
+    const r = splitMessage(Buffer.concat([oi, ticker(1)]));
+    assert.deepEqual(
+      r.packets.map((p) => p.packet.type),
+      ['oi', 'ticker'],
+    );
+    assert.equal(r.malformed.length, 0);
   });
 });

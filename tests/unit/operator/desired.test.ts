@@ -217,6 +217,18 @@ describe('builders', () => {
     assert.equal((find(open, 'Deployment', 'nse-live-ingestion-0') as Dep).spec.replicas, 1);
   });
 
+  test('spec.storage retention and compression reach the shard file; unset ones stay unset or take the schema default', () => {
+    const shard = (f: MarketFeed) => {
+      const cm = find(desiredObjects(f), 'ConfigMap', 'nse-live-shard-0') as KubeObject & { data: Record<string, string> };
+      return parseShardFile(JSON.parse(cm.data['shard.json'] ?? ''));
+    };
+    assert.deepEqual(shard(feed()).storage, { retention: { bars1m: 0, gex: 0 }, compressAfterDays: 7 });
+    const set = shard(
+      feed((d) => Object.assign(d.spec, { storage: { retention: { ticks: 10, gex: 365 }, compressAfterDays: 2 } })),
+    );
+    assert.deepEqual(set.storage, { retention: { ticks: 10, bars1m: 0, gex: 365 }, compressAfterDays: 2 });
+  });
+
   test('the same spec builds the same hashes; a changed shard file changes the pod template hash', () => {
     const a = desiredObjects(feed());
     const b = desiredObjects(feed());
