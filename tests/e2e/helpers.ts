@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import '../../services/core/kafka-request-queue.ts';
 import type { RawRecord } from '../../services/core/messages.ts';
 import { codec } from '../../services/core/proto.ts';
 
