@@ -80,7 +80,14 @@ function queryContext(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.Server
   return {
     timeoutMs: Math.max(1, Math.min(remaining, DEFAULT_QUERY_TIMEOUT_MS)),
     onCancel: (cb) => {
+      if (call.cancelled) {
+        cb();
+        return () => undefined;
+      }
       call.once('cancelled', cb);
+      return () => {
+        call.off('cancelled', cb);
+      };
     },
   };
 }

@@ -11,8 +11,8 @@ export class NotFoundError extends Error {}
 export interface QueryContext {
   /** Milliseconds the statement may run. */
   timeoutMs: number;
-  /** Registers a callback run when the caller goes away. */
-  onCancel(cb: () => void): void;
+  /** Registers a callback run when the caller goes away; returns its remover (none if it never fires). */
+  onCancel(cb: () => void): (() => void) | undefined;
 }
 
 const ms = (col: string, as: string): string => `(extract(epoch from ${col}) * 1000)::bigint AS ${as}`;
@@ -32,12 +32,21 @@ export class HistoryReader {
     return qualified(this.schema, name);
   }
 
+  /**
+   * Runs fn in a read-only transaction on one pooled connection. The cancel hook lives exactly as
+   * long as the query: it is removed before the connection goes back to the pool, and a connection
+   * a cancel was sent to is closed rather than reused, so no later caller's query can be hit by it.
+   */
   async readOnly<T>(ctx: QueryContext, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const pid = (client as unknown as { processID?: number }).processID;
     let failed: Error | undefined;
-    ctx.onCancel(() => {
-      if (pid !== undefined) this.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    let running = true;
+    let cancelSent = false;
+    const stopWatching = ctx.onCancel(() => {
+      if (!running || cancelSent || pid === undefined) return;
+      cancelSent = true;
+      this.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
     });
     try {
       await client.query('BEGIN READ ONLY');
@@ -50,7 +59,11 @@ export class HistoryReader {
       await client.query('ROLLBACK').catch(() => undefined);
       throw failed;
     } finally {
-      client.release(failed && !(failed instanceof NotFoundError) ? failed : undefined);
+      running = false;
+      stopWatching?.();
+      // A cancel signal may still be on its way to this backend: close the connection instead.
+      const discard = cancelSent ? (failed ?? new Error('query cancelled')) : failed;
+      client.release(discard && !(discard instanceof NotFoundError) ? discard : undefined);
     }
   }
 
