@@ -109,33 +109,48 @@ export function toStatus(err: unknown, deadlineHit: boolean): grpc.ServiceError 
   return grpcError(grpc.status.INTERNAL, message);
 }
 
-function unary<Req, Res>(
+/**
+ * A unary handler in two steps: `parse` turns the request into typed values (a client mistake
+ * becomes INVALID_ARGUMENT before any database work), then `run` answers it. Only server faults
+ * (INTERNAL, UNAVAILABLE) count as database errors.
+ */
+function unary<Req, Q, Res>(
   deps: Deps,
   name: string,
-  handler: (req: Req, ctx: QueryContext) => Promise<Res>,
+  parse: (req: Req) => Q,
+  run: (q: Q, ctx: QueryContext) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    let q: Q;
+    try {
+      q = parse(call.request);
+    } catch (err) {
+      callback(toStatus(err, false));
+      return;
+    }
     const ctx = queryContext(call as grpc.ServerUnaryCall<unknown, unknown>);
     const started = Date.now();
-    handler(call.request, ctx).then(
-      (res) => callback(null, res),
-      (err: unknown) => {
-        const status = toStatus(err, Date.now() - started >= ctx.timeoutMs - 5);
-        if (status.code === grpc.status.INTERNAL || status.code === grpc.status.UNAVAILABLE) {
-          deps.metrics.dbErrors.inc({ operation: name });
-          deps.log.error({ err, rpc: name }, 'MarketData call failed');
-        }
-        callback(status);
-      },
-    );
+    Promise.resolve()
+      .then(() => run(q, ctx))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const status = toStatus(err, Date.now() - started >= ctx.timeoutMs - 5);
+          if (status.code === grpc.status.INTERNAL || status.code === grpc.status.UNAVAILABLE) {
+            deps.metrics.dbErrors.inc({ operation: name });
+            deps.log.error({ err, rpc: name }, 'MarketData call failed');
+          }
+          callback(status);
+        },
+      );
   };
 }
 
 /** GetLatest: Redis first (the live state), PostgreSQL for what Redis does not have. */
 function getLatest(deps: Deps): grpc.handleUnaryCall<{ instruments?: string[] }, { snapshots: Snapshot[] }> {
   const { reader, redis, metrics, log } = deps;
-  return unary<{ instruments?: string[] }, { snapshots: Snapshot[] }>(deps, 'GetLatest', async (req, ctx) => {
-    const ids = checkInstrumentList(req.instruments);
+  const parse = (req: { instruments?: string[] }): string[] => checkInstrumentList(req.instruments);
+  return unary(deps, 'GetLatest', parse, async (ids, ctx) => {
     let found = new Map<string, Buffer>();
     try {
       found = await readLatest(redis, ids);
@@ -173,7 +188,8 @@ function streamQuotes(deps: Deps): grpc.handleServerStreamingCall<{ instruments?
     try {
       ids = checkInstrumentList(call.request.instruments);
     } catch (err) {
-      call.destroy(toStatus(err, false));
+      // grpc-js sends a server stream's status on 'error'; destroy() would end it without one.
+      call.emit('error', toStatus(err, false));
       return;
     }
     // Updates that arrive while snapshots are read wait here, then go out after them.
@@ -219,7 +235,7 @@ function streamQuotes(deps: Deps): grpc.handleServerStreamingCall<{ instruments?
       .catch((err: unknown) => {
         metrics.redisErrors.inc({ operation: 'stream' });
         log.warn({ err }, 'StreamQuotes: Redis unavailable');
-        call.destroy(grpcError(grpc.status.UNAVAILABLE, `live quotes unavailable: ${(err as Error).message}`));
+        call.emit('error', grpcError(grpc.status.UNAVAILABLE, `live quotes unavailable: ${(err as Error).message}`));
         close();
       });
   };
@@ -227,23 +243,12 @@ function streamQuotes(deps: Deps): grpc.handleServerStreamingCall<{ instruments?
 
 export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImplementation {
   const { reader } = deps;
-  const getTicks = unary<Parameters<typeof parseTicksRequest>[0], { ticks: unknown[]; nextPageToken: string }>(
-    deps,
-    'GetTicks',
-    async (req, ctx) => {
-      const q = parseTicksRequest(req);
-      const page = await reader.ticks(ctx, q);
-      return { ticks: page.ticks, nextPageToken: page.more && page.last ? encodePageToken(q, page.last) : '' };
-    },
-  );
-
-  const getBars = unary<Parameters<typeof parseBarsRequest>[0], { bars: unknown[] }>(deps, 'GetBars', async (req, ctx) => ({
-    bars: await reader.bars(ctx, parseBarsRequest(req)),
-  }));
-
-  const getOptionChain = unary<Parameters<typeof parseChainRequest>[0], unknown>(deps, 'GetOptionChain', (req, ctx) =>
-    reader.optionChain(ctx, parseChainRequest(req)),
-  );
+  const getTicks = unary(deps, 'GetTicks', parseTicksRequest, async (q, ctx) => {
+    const page = await reader.ticks(ctx, q);
+    return { ticks: page.ticks, nextPageToken: page.more && page.last ? encodePageToken(q, page.last) : '' };
+  });
+  const getBars = unary(deps, 'GetBars', parseBarsRequest, async (q, ctx) => ({ bars: await reader.bars(ctx, q) }));
+  const getOptionChain = unary(deps, 'GetOptionChain', parseChainRequest, (q, ctx) => reader.optionChain(ctx, q));
 
   return {
     GetLatest: getLatest(deps),

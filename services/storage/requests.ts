@@ -6,6 +6,9 @@ export const MAX_TICKS_LIMIT = 10_000;
 export const DEFAULT_TICKS_LIMIT = 1_000;
 export const MAX_INSTRUMENTS = 1_000;
 export const MAX_BARS_RANGE_MS = 31 * 86_400_000;
+/** 9999-12-31T23:59:59.999Z: the last instant both an ISO string and PostgreSQL's timestamptz read back. */
+export const MAX_TIME_MS = 253_402_300_799_999;
+const MAX_ID_LENGTH = 64;
 
 export class ArgumentError extends Error {}
 
@@ -14,6 +17,8 @@ const EXPIRY = /^\d{4}-\d{2}-\d{2}$/;
 
 export function checkInstrumentId(id: string, field = 'instrument'): string {
   if (id === '') throw new ArgumentError(`${field} is required`);
+  if (id.length > MAX_ID_LENGTH)
+    throw new ArgumentError(`${field} must be at most ${MAX_ID_LENGTH} characters, got ${id.length}`);
   if (!ID.test(id)) throw new ArgumentError(`${field} '${id}' is not an instrument id like IDX_I:13`);
   return id;
 }
@@ -28,10 +33,15 @@ export function checkInstrumentList(ids: readonly string[] | undefined): string[
   return [...new Set(list)];
 }
 
+function checkEpoch(field: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > MAX_TIME_MS) {
+    throw new ArgumentError(`${field} must be an epoch in ms between ${min} and ${MAX_TIME_MS} (year 9999), got ${value}`);
+  }
+}
+
 function checkRange(fromMs: number, toMs: number): void {
-  if (!Number.isSafeInteger(fromMs) || fromMs < 0)
-    throw new ArgumentError(`from_ms must be a non-negative epoch in ms, got ${fromMs}`);
-  if (!Number.isSafeInteger(toMs) || toMs <= 0) throw new ArgumentError(`to_ms must be a positive epoch in ms, got ${toMs}`);
+  checkEpoch('from_ms', fromMs, 0);
+  checkEpoch('to_ms', toMs, 1);
   if (fromMs > toMs) throw new ArgumentError(`from_ms must be ≤ to_ms (from_ms ${fromMs} > to_ms ${toMs})`);
 }
 
@@ -64,22 +74,26 @@ export function encodePageToken(q: Omit<TicksQuery, 'limit' | 'after'>, after: T
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 
+const FORGED = 'page_token is not a token this server issued';
+
 export function decodePageToken(token: string, q: Omit<TicksQuery, 'limit' | 'after'>): TickCursor {
-  let body: Partial<TokenBody>;
+  let body: Partial<TokenBody> | null;
   try {
-    body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<TokenBody>;
+    body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<TokenBody> | null;
   } catch {
-    throw new ArgumentError('page_token is not a token this server issued');
+    throw new ArgumentError(FORGED);
   }
-  if (body.v !== 1 || typeof body.at !== 'number' || typeof body.as !== 'number') {
-    throw new ArgumentError('page_token is not a token this server issued');
-  }
+  if (typeof body !== 'object' || body === null || body.v !== 1) throw new ArgumentError(FORGED);
+  const { at, as } = body;
+  if (!Number.isSafeInteger(at) || !Number.isSafeInteger(as) || (as as number) < 0) throw new ArgumentError(FORGED);
   if (body.i !== q.instrument || body.f !== q.fromMs || body.t !== q.toMs) {
     throw new ArgumentError(
       'page_token belongs to a different query (instrument, from_ms and to_ms must not change between pages)',
     );
   }
-  return { timeMs: body.at, seq: body.as };
+  // A token this server issued points at a row inside its own range.
+  if ((at as number) < q.fromMs || (at as number) > q.toMs) throw new ArgumentError(FORGED);
+  return { timeMs: at as number, seq: as as number };
 }
 
 export function parseTicksRequest(req: {
@@ -94,6 +108,9 @@ export function parseTicksRequest(req: {
   const toMs = Number(req.toMs ?? 0);
   checkRange(fromMs, toMs);
   const rawLimit = Number(req.limit ?? 0);
+  if (!Number.isInteger(rawLimit) || rawLimit < 0) {
+    throw new ArgumentError(`limit must be 0 (the default ${DEFAULT_TICKS_LIMIT}) or a positive count, got ${rawLimit}`);
+  }
   if (rawLimit > MAX_TICKS_LIMIT) throw new ArgumentError(`limit must be ≤ ${MAX_TICKS_LIMIT}, got ${rawLimit}`);
   const limit = rawLimit === 0 ? DEFAULT_TICKS_LIMIT : rawLimit;
   const base = { instrument, fromMs, toMs, limit };
@@ -129,12 +146,23 @@ export interface ChainQuery {
   expiry: string;
 }
 
+/** True for a YYYY-MM-DD that names a real day (no 2026-02-30, no month 13). */
+export function isCalendarDate(s: string): boolean {
+  if (!EXPIRY.test(s)) return false;
+  const [y, m, d] = s.split('-').map(Number) as [number, number, number];
+  if (y < 1000) return false;
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
 export function parseChainRequest(req: { underlying?: string; expiry?: string }): ChainQuery {
   const u = (req.underlying ?? '').trim();
   if (u === '') throw new ArgumentError('underlying is required (an instrument id like IDX_I:13 or a symbol like NIFTY)');
   const expiry = req.expiry ?? '';
-  if (expiry !== '' && (!EXPIRY.test(expiry) || Number.isNaN(Date.parse(expiry)))) {
-    throw new ArgumentError(`expiry must be YYYY-MM-DD or empty for the nearest, got '${expiry}'`);
+  if (expiry !== '' && !isCalendarDate(expiry)) {
+    throw new ArgumentError(
+      `expiry must be YYYY-MM-DD naming a calendar day (years 1000-9999), or empty for the nearest, got '${expiry}'`,
+    );
   }
   if (u.includes(':')) return { underlying: { id: checkInstrumentId(u, 'underlying') }, expiry };
   if (!/^[A-Za-z0-9&._ -]{1,64}$/.test(u)) throw new ArgumentError(`underlying '${u}' is neither an instrument id nor a symbol`);

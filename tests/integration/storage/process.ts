@@ -104,6 +104,7 @@ export async function produce(topic: string, records: readonly EnrichedRecord[])
 export interface StorageProcess {
   child: ChildProcess;
   grpcPort: number;
+  metricsPort: number;
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
@@ -147,6 +148,7 @@ export async function startStorage(
   return {
     child,
     grpcPort,
+    metricsPort,
     output: () => out,
     exited,
     stop: async () => {
