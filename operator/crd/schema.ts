@@ -147,10 +147,11 @@ const autoscaling: Schema = {
       default: 3,
     },
     targetCPUUtilization: {
-      description: 'Average CPU utilisation (percent of requests) the HPA aims for.',
+      description:
+        'Average CPU utilisation (percent of requests) the HPA aims for; above 100 when the pods may use more than they request.',
       type: 'integer',
       minimum: 1,
-      maximum: 100,
+      maximum: 1000,
       default: 70,
     },
     behavior,

@@ -152,7 +152,7 @@ export type MarketFeedSpec = {
       minReplicas: number;
       /** Most replicas; at most kafka.partitionsPerShard. */
       maxReplicas: number;
-      /** Average CPU utilisation (percent of requests) the HPA aims for. */
+      /** Average CPU utilisation (percent of requests) the HPA aims for; above 100 when the pods may use more than they request. */
       targetCPUUtilization: number;
       /** Scaling behaviour of the HPA (autoscaling/v2 behavior), passed through as written. The defaults suit the market open: scale up at once, scale down calmly. */
       behavior: {
@@ -208,7 +208,7 @@ export type MarketFeedSpec = {
       minReplicas: number;
       /** Most replicas; at most kafka.partitionsPerShard. */
       maxReplicas: number;
-      /** Average CPU utilisation (percent of requests) the HPA aims for. */
+      /** Average CPU utilisation (percent of requests) the HPA aims for; above 100 when the pods may use more than they request. */
       targetCPUUtilization: number;
       /** Scaling behaviour of the HPA (autoscaling/v2 behavior), passed through as written. The defaults suit the market open: scale up at once, scale down calmly. */
       behavior: {

@@ -399,10 +399,10 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         report(
           `not at 1 replica after 90 s; idle utilisation ${Math.min(...recent)}–${Math.max(...recent)} % → target ${target} %`,
         );
-        // The CRD caps the target at 100 %: beyond it, idle processors would need more than their request.
+        // The CRD caps the target at 1000 % (ten times the request).
         assert.ok(
-          target <= 100,
-          `idle processors use up to ${Math.max(...recent)} % of their CPU request: no target ≤ 100 % scales them in`,
+          target <= 1000,
+          `idle processors use up to ${Math.max(...recent)} % of their CPU request: no target ≤ 1000 % scales them in`,
         );
         await setTarget(target);
         calm = await allAtOne(240_000);
