@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // The one `stockify` entry point: every component and tool is a subcommand.
-import { startTracing } from './core/tracing.ts';
 
 export interface Command {
   summary: string;
@@ -55,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`stockify: unknown command '${name}'\n\n${usage()}\n`);
     return 2;
   }
-  startTracing(`stockify-${name}`);
+  // Imported here, not at the top: `stockify --help` loads nothing but this file.
+  const { startTracing } = await import('./core/tracing.ts');
+  await startTracing(`stockify-${name}`);
   const module = await command.load();
   return module.run(rest);
 }

@@ -1,9 +1,10 @@
 // OpenTelemetry: started before anything else; exports over OTLP only when an endpoint is set.
-// W3C trace context rides in Kafka message headers across every hop.
+// W3C trace context rides in Kafka message headers across every hop. The SDK (about 0.5 s of module
+// loading) is imported only when an exporter is configured, so commands without one start fast.
 import { type Context, context, propagation, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
 import { loadConfigOrExit } from './config.ts';
 
 let sdk: NodeSDK | undefined;
@@ -12,7 +13,7 @@ let sdk: NodeSDK | undefined;
  * Starts tracing for a service. Without OTEL_EXPORTER_OTLP_ENDPOINT only propagation is set up; a
  * bad one is bad config (one line, exit 2).
  */
-export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
+export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (sdk) return;
   const { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } = loadConfigOrExit(['OTEL_EXPORTER_OTLP_ENDPOINT'], env);
   if (!endpoint) {
@@ -22,7 +23,8 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
     return;
   }
   // The SDK itself reads the OTEL_* variables (the endpoint checked above) and builds its exporter.
-  sdk = new NodeSDK({ serviceName });
+  const { NodeSDK: Sdk } = await import('@opentelemetry/sdk-node');
+  sdk = new Sdk({ serviceName });
   sdk.start();
 }
 

@@ -24,8 +24,8 @@ function sink(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   };
 }
 
-test('log lines are JSON and carry trace and span ids inside an active span', () => {
-  startTracing('test', {});
+test('log lines are JSON and carry trace and span ids inside an active span', async () => {
+  await startTracing('test', {});
   const out = sink();
   const log = createLogger({ component: 'ingestion', destination: out.stream });
   const span = trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.SAMPLED });

@@ -4,8 +4,8 @@ import { context, TraceFlags, trace } from '@opentelemetry/api';
 import { extractTraceContext, injectTraceHeaders, type KafkaHeaders, startTracing } from '../../../services/core/tracing.ts';
 
 describe('trace context through Kafka headers', () => {
-  test('survives inject → bytes (as Kafka stores them) → extract', () => {
-    startTracing('test', {});
+  test('survives inject → bytes (as Kafka stores them) → extract', async () => {
+    await startTracing('test', {});
     const spanContext = {
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       spanId: '00f067aa0ba902b7',
