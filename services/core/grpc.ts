@@ -3,6 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type { Registry } from 'prom-client';
+import { grpcServerMetrics, withGrpcMetrics } from './grpc-metrics.ts';
 import type { Logger } from './log.ts';
 import type { ShardStatus } from './messages.ts';
 import { packageDefinition, serviceDefinition } from './proto.ts';
@@ -28,11 +30,14 @@ export async function startGrpcServer(opts: {
   host?: string;
   services: GrpcService[];
   log?: Logger;
+  /** Where the gRPC server metrics go (stockify_grpc_server_*); none when unset. */
+  registry?: Registry;
 }): Promise<RunningGrpcServer> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const status: Record<string, ServingStatus> = { '': 'SERVING' };
   for (const s of opts.services) {
-    server.addService(s.definition, s.implementation);
+    const counted = opts.registry ? withGrpcMetrics(s, grpcServerMetrics(opts.registry)) : s;
+    server.addService(counted.definition, counted.implementation);
     status[s.name] = 'SERVING';
   }
   const health = new HealthImplementation(status);

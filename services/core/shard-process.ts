@@ -185,6 +185,7 @@ export class ShardProcess {
       port: this.config.GRPC_PORT,
       services: [shardStatusService(opts.status), ...(opts.services ?? [])],
       log: this.log,
+      registry: this.registry,
     });
     this.lifecycle.onStop('gRPC server', () => grpc.drain(opts.grpcDrainMs ?? 10_000));
     return { metricsPort: http.port, grpcPort: grpc.port };
