@@ -58,6 +58,8 @@ export interface ScripMaster {
   skipped: number;
   bySymbol(segment: Segment, tradingSymbol: string): ScripRow | undefined;
   option(underlyingSymbol: string, expiry: string, strike: number, type: 'CE' | 'PE'): ScripRow | undefined;
+  /** Every option contract (CE and PE) of an underlying in one segment, all expiries and strikes. */
+  optionsOf(underlyingSymbol: string, segment: Segment): readonly ScripRow[];
 }
 
 const REQUIRED = ['SEM_EXM_EXCH_ID', 'SEM_SEGMENT', 'SEM_SMST_SECURITY_ID', 'SEM_TRADING_SYMBOL'];
@@ -114,14 +116,22 @@ export function parseScripMaster(text: string): ScripMaster {
   }
   const symbols = new Map<string, ScripRow>();
   const options = new Map<string, ScripRow>();
+  const byUnderlying = new Map<string, ScripRow[]>();
   for (const r of rows) {
     symbols.set(`${r.segment}|${r.tradingSymbol}`, r);
-    if (r.optionType) options.set(`${r.underlyingSymbol}|${r.expiry}|${r.strike}|${r.optionType}`, r);
+    if (r.optionType && r.expiry && r.strike > 0) {
+      options.set(`${r.underlyingSymbol}|${r.expiry}|${r.strike}|${r.optionType}`, r);
+      const key = `${r.underlyingSymbol}|${r.segment}`;
+      const list = byUnderlying.get(key) ?? [];
+      list.push(r);
+      byUnderlying.set(key, list);
+    }
   }
   return {
     rows,
     skipped,
     bySymbol: (segment, tradingSymbol) => symbols.get(`${segment}|${tradingSymbol}`),
     option: (underlyingSymbol, expiry, strike, type) => options.get(`${underlyingSymbol}|${expiry}|${strike}|${type}`),
+    optionsOf: (underlyingSymbol, segment) => byUnderlying.get(`${underlyingSymbol}|${segment}`) ?? [],
   };
 }
