@@ -25,6 +25,8 @@ export interface BatchOutput {
   produced: Map<string, number>;
   ivFailures: number;
   lateTicks: number;
+  /** Option ticks that gave no quote (no spot of their underlying yet). */
+  withoutSpot: number;
   /** Latest event time seen (UTC ms; 0: none). */
   lastTickMs: number;
 }
@@ -47,6 +49,7 @@ export function processBatch(processor: RecordProcessor, batch: RawBatch, observ
     produced: new Map(),
     ivFailures: 0,
     lateTicks: 0,
+    withoutSpot: 0,
     lastTickMs: 0,
   };
   for (const m of batch.messages) {
@@ -64,6 +67,7 @@ export function processBatch(processor: RecordProcessor, batch: RawBatch, observ
     }
     out.ivFailures += result.ivFailures;
     out.lateTicks += result.lateTicksDropped;
+    out.withoutSpot += result.optionTicksWithoutSpot;
     if (result.timeMs !== undefined) out.lastTickMs = Math.max(out.lastTickMs, result.timeMs);
     observer.processed((performance.now() - started) / 1000);
     out.lastOffset = offset;

@@ -157,6 +157,7 @@ export class ProcessorConsumer {
     for (const [kind, n] of out.produced) metrics.produced.inc({ kind }, n);
     if (out.ivFailures > 0) metrics.ivFailures.inc(out.ivFailures);
     if (out.lateTicks > 0) metrics.lateTicks.inc(out.lateTicks);
+    if (out.withoutSpot > 0) metrics.optionTicksWithoutSpot.inc(out.withoutSpot);
     this.status.recordBatch(records, out.lastTickMs);
   }
 }
@@ -184,7 +185,7 @@ export interface RunningProcessor {
 /** Starts a processor shard in this process, its topics created first (tests and benchmarks use it). */
 export async function startProcessor(opts: ProcessorOptions): Promise<RunningProcessor> {
   const { shard, log, feed, namespace, shardIndex } = opts;
-  const registry = opts.registry ?? createRegistry({ component: 'processor', feed, shard: String(shardIndex) });
+  const registry = opts.registry ?? createRegistry({ component: 'processor', namespace, feed, shard: String(shardIndex) });
   const kafka = createKafka(opts.brokers, opts.clientId ?? `stockify-processor-${feed}-${shardIndex}`, log);
   const admin = kafka.admin();
   await admin.connect();

@@ -1,5 +1,17 @@
 // The processor's Prometheus metrics (their names are part of the dashboards: see up/metric-names.ts).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RejectReason } from './records.ts';
+
+// Every reason, so the DLQ series exist at 0 (a compile error when a reason is added here only).
+const REJECT_REASONS: Record<RejectReason, true> = {
+  undecodable: true,
+  'schema-too-new': true,
+  'unknown-instrument': true,
+  'invalid-price': true,
+  'invalid-time': true,
+  'invalid-expiry': true,
+  'empty-record': true,
+};
 
 export interface ProcessorMetrics {
   consumed: Counter;
@@ -7,11 +19,19 @@ export interface ProcessorMetrics {
   dlq: Counter<'reason'>;
   ivFailures: Counter;
   lateTicks: Counter;
+  optionTicksWithoutSpot: Counter;
   latency: Histogram;
   lag: Gauge<'partition'>;
 }
 
+/** The metrics, the DLQ counter by reason starting at 0 so panels and alerts read 0, not "no data". */
 export function processorMetrics(registry: Registry): ProcessorMetrics {
+  const metrics = createMetrics(registry);
+  for (const reason of Object.keys(REJECT_REASONS)) metrics.dlq.inc({ reason }, 0);
+  return metrics;
+}
+
+function createMetrics(registry: Registry): ProcessorMetrics {
   const registers = [registry];
   return {
     consumed: new Counter({ name: 'stockify_processor_records_consumed_total', help: 'raw records consumed', registers }),
@@ -30,6 +50,11 @@ export function processorMetrics(registry: Registry): ProcessorMetrics {
     ivFailures: new Counter({
       name: 'stockify_processor_iv_failures_total',
       help: 'option quotes for which no implied volatility reproduces the price',
+      registers,
+    }),
+    optionTicksWithoutSpot: new Counter({
+      name: 'stockify_processor_option_ticks_without_spot_total',
+      help: 'option contract ticks stored without a quote: no spot of their underlying seen yet on the partition',
       registers,
     }),
     lateTicks: new Counter({

@@ -13,8 +13,9 @@ import {
 import { codec, SCHEMA_VERSION } from '../core/proto.ts';
 import type { ShardFile } from '../core/shardfile.ts';
 import { BarBuilder, type BarOptions } from './bars.ts';
-import { chainMetas, type Pricing, splitChain } from './chain.ts';
+import { chainMetas, OPTION_TICK_SIZE, type Pricing, splitChain } from './chain.ts';
 import { normaliseTime, tickDecimals, timeToExpiryYears, validPrice } from './normalise.ts';
+import { isOptionMeta, optionTickQuote, SpotBook } from './option-tick.ts';
 
 export type RejectReason =
   | 'undecodable'
@@ -42,6 +43,8 @@ export interface RecordResult {
   rejection?: Rejection;
   ivFailures: number;
   lateTicksDropped: number;
+  /** Option ticks that gave no quote: no spot of their underlying seen yet on this partition. */
+  optionTicksWithoutSpot: number;
   /** Event time of the record (UTC ms), when it had one. */
   timeMs?: number;
 }
@@ -113,6 +116,8 @@ export class RecordProcessor {
   private readonly pricing: Pricing;
   private readonly barOptions: Partial<BarOptions>;
   private readonly bars = new Map<number, BarBuilder>();
+  /** The latest spot of each underlying, per partition (option ticks are keyed by their underlying). */
+  private readonly spots = new Map<number, SpotBook>();
 
   constructor(shard: ShardFile, barOptions: Partial<BarOptions> = {}) {
     this.instruments = instrumentCatalogue(shard);
@@ -126,7 +131,7 @@ export class RecordProcessor {
 
   /** Processes one Kafka value of partition `partition` at `offset`. */
   process(bytes: Buffer | null, partition: number, offset: number): RecordResult {
-    const result: RecordResult = { outputs: [], ivFailures: 0, lateTicksDropped: 0 };
+    const result: RecordResult = { outputs: [], ivFailures: 0, lateTicksDropped: 0, optionTicksWithoutSpot: 0 };
     const reject = (reason: RejectReason, detail: string, instrumentId = '', source = ''): RecordResult => {
       result.rejection = { reason, detail, instrumentId, source };
       return result;
@@ -145,7 +150,7 @@ export class RecordProcessor {
       case 'tick':
         return this.tick(raw.tick, partition, offset, result, reject);
       case 'chain':
-        return this.chain(raw.chain, result, reject);
+        return this.chain(raw.chain, partition, result, reject);
       case 'status': {
         // Market closed for a segment: its bars are complete.
         if (raw.status.state.toUpperCase() === 'CLOSED') {
@@ -170,6 +175,35 @@ export class RecordProcessor {
   /** Forgets a partition's bar state (it was revoked: another consumer rebuilds it from the committed offset). */
   dropPartition(partition: number): void {
     this.bars.delete(partition);
+    this.spots.delete(partition);
+  }
+
+  private spotBook(partition: number): SpotBook {
+    let s = this.spots.get(partition);
+    if (!s) {
+      s = new SpotBook();
+      this.spots.set(partition, s);
+    }
+    return s;
+  }
+
+  /**
+   * The meta of an option contract streamed live: the tick names its underlying, expiry, strike and
+   * right, and the underlying must be one of this shard's (its contracts share the shard's topic).
+   */
+  private liveContract(tick: Tick): InstrumentMeta | undefined {
+    const m = tick.meta;
+    if (!isOptionMeta(m) || !this.instruments.has(m.underlying)) return undefined;
+    const meta: InstrumentMeta = {
+      underlying: m.underlying,
+      expiry: m.expiry,
+      strike: m.strike,
+      optionType: m.optionType,
+      lotSize: m.lotSize,
+      tickSize: m.tickSize > 0 ? m.tickSize : OPTION_TICK_SIZE,
+    };
+    this.contracts.set(tick.instrument.id, meta);
+    return meta;
   }
 
   private builder(partition: number): BarBuilder {
@@ -196,7 +230,7 @@ export class RecordProcessor {
     reject: (r: RejectReason, d: string, id?: string, src?: string) => RecordResult,
   ): RecordResult {
     const id = tick.instrument?.id ?? '';
-    const meta = this.instruments.get(id) ?? this.contracts.get(id);
+    const meta = this.instruments.get(id) ?? this.contracts.get(id) ?? this.liveContract(tick);
     if (!meta) return reject('unknown-instrument', `instrument '${id}' is not in this shard`, id, tick.source);
     if (!validPrice(tick.lastPrice) || tick.lastPrice === 0) {
       return reject('invalid-price', `lastPrice ${tick.lastPrice} is not a positive number`, id, tick.source);
@@ -231,6 +265,7 @@ export class RecordProcessor {
     };
     result.timeMs = timeMs;
     result.outputs.push({ key: id, value: { schemaVersion: SCHEMA_VERSION, payload: 'tick', tick: enriched } });
+    this.optionTick(enriched, meta, timeMs, partition, result);
     this.pushBars(
       result,
       this.builder(partition).onTick({
@@ -246,8 +281,30 @@ export class RecordProcessor {
     return result;
   }
 
+  /** An option contract's tick also becomes its quote (IV, Greeks); any other tick moves its spot. */
+  private optionTick(tick: Tick, meta: InstrumentMeta, timeMs: number, partition: number, result: RecordResult): void {
+    const book = this.spotBook(partition);
+    if (meta.optionType === 'OPTION_TYPE_UNSPECIFIED') {
+      book.set(tick.instrument.id, tick.lastPrice, timeMs);
+      return;
+    }
+    if (timeToExpiryYears(meta.expiry, timeMs) === undefined) return;
+    const spot = book.get(meta.underlying);
+    if (spot === undefined) {
+      result.optionTicksWithoutSpot += 1;
+      return;
+    }
+    const quote = optionTickQuote(tick, meta, timeMs, spot, this.pricing);
+    if (!quote.ivAvailable) result.ivFailures += 1;
+    result.outputs.push({
+      key: tick.instrument.id,
+      value: { schemaVersion: SCHEMA_VERSION, payload: 'optionQuote', optionQuote: quote },
+    });
+  }
+
   private chain(
     chain: OptionChainSnapshot,
+    partition: number,
     result: RecordResult,
     reject: (r: RejectReason, d: string, id?: string, src?: string) => RecordResult,
   ): RecordResult {
@@ -276,6 +333,7 @@ export class RecordProcessor {
       return reject('invalid-expiry', `expiry '${chain.expiry}' is not a YYYY-MM-DD date`, id, chain.source);
     }
     for (const [contract, meta] of chainMetas(chain)) this.contracts.set(contract, meta);
+    this.spotBook(partition).set(id, chain.underlyingPrice, timeMs);
     const split = splitChain(chain, timeMs, this.pricing);
     result.timeMs = timeMs;
     result.ivFailures = split.ivFailures;
