@@ -12,7 +12,8 @@ export interface MetricSources {
   requests: RequestCounter;
 }
 
-export type ReconcileOutcome = 'done' | 'requeue' | 'retry' | 'error';
+export const RECONCILE_OUTCOMES = ['done', 'requeue', 'retry', 'error'] as const;
+export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number];
 
 export const outcomeOf = (r: ReconcileResult): ReconcileOutcome => {
   if (r.retry) return 'retry';
@@ -33,6 +34,8 @@ export class OperatorMetrics {
       labelNames: ['result'],
       registers,
     });
+    // Every outcome at 0 from the start, so rates read 0 rather than "no data" on an idle operator.
+    for (const result of RECONCILE_OUTCOMES) this.reconciles.inc({ result }, 0);
     this.errors = new Counter({ name: 'stockify_operator_reconcile_errors_total', help: 'Reconciles that failed', registers });
     this.duration = new Histogram({
       name: 'stockify_operator_reconcile_duration_seconds',

@@ -49,7 +49,7 @@ export async function run(args: string[]): Promise<number> {
   const proc = new ShardProcess(start);
   const { log, lifecycle } = proc;
   const instruments = ownInstruments(file, config.SHARD_INDEX, config.SHARD_COUNT, log);
-  const metrics = createIngestionMetrics(proc.registry);
+  const metrics = createIngestionMetrics(proc.registry, [file.source.type]);
   const producer = new ShardProducer(proc.kafka);
   try {
     await proc.provisionTopics();

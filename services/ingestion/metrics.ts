@@ -1,5 +1,16 @@
 // The ingestion metrics (Prometheus), in one place so every source reports the same way.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RejectReason, SourceName } from './source.ts';
+
+// Every reason, so the DLQ series of a source exist at 0 (a compile error when a reason is added here only).
+const REJECT_REASONS: Record<RejectReason, true> = {
+  malformed: true,
+  'bad-price': true,
+  'unknown-instrument': true,
+  'not-in-shard': true,
+  'time-skew': true,
+  'bad-time': true,
+};
 
 export interface IngestionMetrics {
   received: Counter<'source'>;
@@ -14,7 +25,18 @@ export interface IngestionMetrics {
   connectionState: Gauge<'state'>;
 }
 
-export function createIngestionMetrics(registry: Registry): IngestionMetrics {
+/** The metrics; the labelled counters of `sources` start at 0 so panels and alerts read 0, not "no data". */
+export function createIngestionMetrics(registry: Registry, sources: readonly SourceName[] = []): IngestionMetrics {
+  const metrics = ingestionMetrics(registry);
+  for (const source of sources) {
+    for (const c of [metrics.received, metrics.published, metrics.reconnects, metrics.paused]) c.inc({ source }, 0);
+    for (const reason of Object.keys(REJECT_REASONS)) metrics.rejected.inc({ source, reason }, 0);
+  }
+  if (sources.length > 0) metrics.published.inc({ source: 'dlq' }, 0);
+  return metrics;
+}
+
+function ingestionMetrics(registry: Registry): IngestionMetrics {
   const registers = [registry];
   return {
     received: new Counter({

@@ -14,7 +14,18 @@ export interface StorageMetrics {
   badRecords: Counter;
 }
 
+// The operations errors are counted by, created at 0 so panels and alerts read 0, not "no data".
+const DB_OPERATIONS = ['write_batch', 'partition_maintenance', 'GetLatest', 'GetTicks', 'GetBars', 'GetOptionChain'];
+const REDIS_OPERATIONS = ['set_latest', 'get_latest', 'stream', 'connection_live', 'connection_subscriber'];
+
 export function storageMetrics(registry: Registry): StorageMetrics {
+  const metrics = createMetrics(registry);
+  for (const operation of DB_OPERATIONS) metrics.dbErrors.inc({ operation }, 0);
+  for (const operation of REDIS_OPERATIONS) metrics.redisErrors.inc({ operation }, 0);
+  return metrics;
+}
+
+function createMetrics(registry: Registry): StorageMetrics {
   const registers = [registry];
   return {
     rowsWritten: new Counter({
