@@ -45,7 +45,9 @@ export function validateRecord(record: RawRecord, ctx: ValidationContext): Verdi
     case 'tick': {
       const t = record.tick;
       if (!t.instrument?.id) return fail('malformed', 'tick without an instrument id');
-      const inst = checkInstrument(t.instrument.id, ctx);
+      // An option contract streamed live belongs to the shard of its underlying (its chain's shard).
+      const option = t.meta && (t.meta.optionType === 'CALL' || t.meta.optionType === 'PUT') && t.meta.underlying;
+      const inst = checkInstrument(option || t.instrument.id, ctx);
       if (!inst.ok) return inst;
       if (!goodPrice(t.lastPrice)) return fail('bad-price', `last price ${t.lastPrice} of ${t.instrument.id} is not > 0`);
       for (const v of [t.open, t.high, t.low, t.close, t.averagePrice]) {

@@ -50,6 +50,21 @@ describe('record validation', () => {
     const v2 = validateRecord(tick(own), { ...ctx, known: new Set<string>() });
     assert.equal(v2.ok === false && v2.reason, 'unknown-instrument');
   });
+  test("an option contract's tick belongs to its underlying's shard, whatever its own id hashes to", () => {
+    const meta = (underlying: string) => ({
+      underlying,
+      expiry: '2026-12-08',
+      strike: 26_000,
+      optionType: 'CALL' as const,
+      lotSize: 75,
+      tickSize: 0.05,
+    });
+    assert.deepEqual(validateRecord(tick('NSE_FNO:52175', { meta: meta(own) }), ctx), { ok: true });
+    const v = validateRecord(tick('NSE_FNO:52175', { meta: meta(other) }), ctx);
+    assert.equal(v.ok === false && v.reason, 'not-in-shard');
+    const plain = validateRecord(tick('NSE_FNO:52175', { meta: { ...meta(own), optionType: 'OPTION_TYPE_UNSPECIFIED' } }), ctx);
+    assert.equal(plain.ok, false, 'only an option names its owner through meta');
+  });
   test('a timestamp further off than the skew is refused; without a skew limit it passes', () => {
     const old = tick(own, { exchangeTimeMs: NOW - 11 * 60_000 });
     const v = validateRecord(old, ctx);
