@@ -78,11 +78,11 @@ export function deployment(feed: MarketFeed, component: Component, opts: Deploym
   const spec: V1DeploymentSpec = {
     ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
     revisionHistoryLimit: 3,
-    // One ingestion pod per shard: a second one would open a second source connection.
-    strategy:
-      component === 'ingestion'
-        ? { type: 'Recreate' }
-        : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+    // Make-before-break for every component. For ingestion the surge pod is the handover: it is
+    // Ready only once its source is connected and subscribed, and the old pod keeps streaming for
+    // a moment after SIGTERM; storage's content-derived keys drop the overlap. A Dhan feed's
+    // budget keeps one spare connection slot for that surge pod.
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
     selector: { matchLabels: selectorLabels(feed, component, shard) },
     template: {
       metadata: {
@@ -115,7 +115,12 @@ export function deployment(feed: MarketFeed, component: Component, opts: Deploym
               { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
             ],
             startupProbe: { grpc: { port: GRPC_PORT }, periodSeconds: 2, failureThreshold: 60 },
-            readinessProbe: { grpc: { port: GRPC_PORT }, periodSeconds: 5, failureThreshold: 2 },
+            // Ingestion's Ready means "source connected and subscribed" (/readyz), which is what lets a
+            // rollout retire the old pod; the other components are ready once they serve gRPC.
+            readinessProbe:
+              component === 'ingestion'
+                ? { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 2 }
+                : { grpc: { port: GRPC_PORT }, periodSeconds: 5, failureThreshold: 2 },
             livenessProbe: { grpc: { port: GRPC_PORT }, periodSeconds: 10, failureThreshold: 3 },
             resources,
             securityContext: {

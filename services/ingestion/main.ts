@@ -5,6 +5,7 @@ import { instrumentId } from '../core/messages.ts';
 import { parseShardStart, ShardProcess } from '../core/shard-process.ts';
 import { trackConnectionState } from './connection-state.ts';
 import { INGESTION_OPTIONS, ingestionFlags } from './flags.ts';
+import { overlapMsFor, Readiness } from './handover.ts';
 import { createIngestionMetrics } from './metrics.ts';
 import { Pipeline } from './pipeline.ts';
 import { runSource } from './run-source.ts';
@@ -75,8 +76,9 @@ export async function run(args: string[]): Promise<number> {
     log,
   });
   trackConnectionState(source, metrics);
+  const readiness = new Readiness(instruments.length === 0);
   await proc.serve({
-    ready: () => publisher.healthy && source.state() !== 'EXPIRED_TOKEN' && source.state() !== 'FAILED',
+    ready: () => readiness.ready(source.state(), publisher.healthy),
     status: () =>
       proc.shardStatus({
         instruments: instruments.length,
@@ -93,5 +95,14 @@ export async function run(args: string[]): Promise<number> {
     'ingestion shard started',
   );
   const stopped = proc.untilStopped();
-  return runSource({ source, pipeline, publisher, lifecycle, stopped, exitWhenDone: flags.exitWhenDone, log });
+  return runSource({
+    source,
+    pipeline,
+    publisher,
+    lifecycle,
+    stopped,
+    exitWhenDone: flags.exitWhenDone,
+    overlapMs: overlapMsFor(source.name),
+    log,
+  });
 }

@@ -1,6 +1,7 @@
 // How an ingestion shard ends: a signal stops it (exit 0); a failed source stops it (exit 1); a
 // finished source either waits for a signal or, with --exit-when-done, for Kafka to take every
 // record and then exits 0.
+import { setTimeout as delay } from 'node:timers/promises';
 import { exitEvenIfHandlesLinger, type Lifecycle } from '../core/lifecycle.ts';
 import type { Logger } from '../core/log.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -15,6 +16,8 @@ export interface RunSourceOptions {
   /** Resolves once a signal has stopped the process. */
   stopped: Promise<void>;
   exitWhenDone: boolean;
+  /** After a stop signal the source keeps streaming this long, overlapping its successor (handover.ts). */
+  overlapMs?: number;
   log: Logger;
 }
 
@@ -23,6 +26,14 @@ export async function runSource(o: RunSourceOptions): Promise<number> {
   const { log, lifecycle, stopped } = o;
   const abort = new AbortController();
   lifecycle.onStop('source', () => abort.abort());
+  // Registered after the source, so run before it: the source stays open through the overlap.
+  const overlapMs = o.overlapMs ?? 0;
+  if (overlapMs > 0) {
+    lifecycle.onStop('handover overlap', async () => {
+      log.info({ overlapMs }, 'stop requested: streaming on while the successor takes over');
+      await delay(overlapMs);
+    });
+  }
   const finished = o.source.run(o.pipeline, abort.signal).then(
     () => 'finished' as const,
     (err: unknown) => {

@@ -189,7 +189,7 @@ export class DhanSource implements Source {
             else log.warn({ reason: packet.reason }, 'Dhan feed sent a disconnect');
             continue;
           }
-          const out = this.book.apply(packet, received);
+          const out = this.book.apply(packet, received, bytes);
           if (out) sink.emit({ kind: 'record', source: 'dhan', key: out.key, record: out.record, raw: bytes });
         }
         if (!sink.hasRoom() && !ws.isPaused) {

@@ -1,22 +1,29 @@
 // Turns decoded Dhan packets into RawRecords (pure): each instrument's latest values are merged,
 // so a ticker packet after a quote still carries the day's volume, and an OI or previous-close
 // packet publishes the instrument's whole state with the new value.
+//
+// A tick's key (instrument, exchange time, seq) is derived from the packet alone, never from this
+// process's history: during a handover two pods receive the same packets, and storage must see
+// the same key from both. Dhan's times are whole seconds, so seq = exchange time in ms × 1000 (the
+// second × 10⁶) plus a hash of the packet's bytes below 10⁶. A packet repeated byte for byte
+// within one second carries nothing new and keeps one row.
 import { instrumentId, type RawRecord, type Tick } from '../../core/messages.ts';
 import { SCHEMA_VERSION } from '../../core/proto.ts';
-import { SeqClock } from '../seq.ts';
 import { type DhanPacket, istEpochSecondsToUtcMs } from './packet.ts';
 
 export class DhanState {
   private readonly ticks = new Map<string, Tick>();
-  private readonly seq = new SeqClock();
   private readonly symbols: ReadonlyMap<string, string>;
 
   constructor(symbols: ReadonlyMap<string, string>) {
     this.symbols = symbols;
   }
 
-  /** The record a packet produces, or undefined (disconnect; OI before any price). */
-  apply(packet: DhanPacket, receivedMs: number): { key: string; record: RawRecord } | undefined {
+  /**
+   * The record a packet produces, or undefined (disconnect; OI before any price). `bytes` are the
+   * packet as received, the content its seq is derived from.
+   */
+  apply(packet: DhanPacket, receivedMs: number, bytes: Uint8Array): { key: string; record: RawRecord } | undefined {
     const id = instrumentId(packet.segment, packet.securityId);
     if (packet.type === 'disconnect') return undefined;
     if (packet.type === 'marketStatus') {
@@ -95,13 +102,21 @@ export class DhanState {
         t.close = packet.prevClose;
         break;
     }
-    // OI and previous close alone carry no time: they are stamped with the time they arrived.
-    if (packet.type === 'oi' || packet.type === 'prevClose') {
-      if (t.lastPrice === 0) return undefined;
-      t.exchangeTimeMs = receivedMs;
-    }
+    // OI and previous close alone carry no time: they keep the time of the instrument's last
+    // trade (not their arrival, which differs between two pods receiving the same packet).
+    if ((packet.type === 'oi' || packet.type === 'prevClose') && t.lastPrice === 0) return undefined;
     t.receivedTimeMs = receivedMs;
-    t.seq = this.seq.next(id, t.exchangeTimeMs);
+    t.seq = contentSeq(t.exchangeTimeMs, bytes);
     return { key: id, record: { schemaVersion: SCHEMA_VERSION, payload: 'tick', tick: { ...t, depth: [...t.depth] } } };
   }
+}
+
+/** Below 10⁶: the room under a whole second in ms × 1000. */
+const SEQ_SPAN = 1_000_000;
+
+/** exchange time (ms) × 1000 plus the packet's FNV-1a hash mod 10⁶: equal packets, equal keys. */
+export function contentSeq(exchangeTimeMs: number, bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return Math.floor(exchangeTimeMs / 1000) * 1000 * 1000 + (h % SEQ_SPAN);
 }

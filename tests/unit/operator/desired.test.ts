@@ -122,6 +122,21 @@ describe('builders', () => {
     assert.deepEqual(c?.readinessProbe, { grpc: { port: 50051 }, periodSeconds: 5, failureThreshold: 2 });
   });
 
+  test('ingestion rolls make-before-break: one surge pod, never fewer than the desired ones', () => {
+    const objects = desiredObjects(feed());
+    for (const c of ['ingestion', 'processor', 'storage']) {
+      const d = find(objects, 'Deployment', `nse-live-${c}-1`) as Dep & { spec: { strategy: unknown } };
+      assert.deepEqual(d.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, c);
+    }
+    // The surge pod counts as available only once its source is subscribed (/readyz), not when it serves gRPC.
+    const ingestion = find(objects, 'Deployment', 'nse-live-ingestion-1') as Dep;
+    assert.deepEqual(ingestion.spec.template.spec.containers[0]?.readinessProbe, {
+      httpGet: { path: '/readyz', port: 'metrics' },
+      periodSeconds: 2,
+      failureThreshold: 2,
+    });
+  });
+
   test('replicas are left out of HPA-owned Deployments and set for fixed ones', () => {
     const auto = find(desiredObjects(feed()), 'Deployment', 'nse-live-storage-0') as Dep;
     assert.equal('replicas' in auto.spec, false);
