@@ -49,21 +49,22 @@ describe('monitoring queries match registered metrics', () => {
 
   test('the Grafana dashboard queries only registered metrics', () => {
     const dashboard = JSON.parse(readFileSync(join(chart, 'dashboards/stockify.json'), 'utf8')) as {
-      panels: { title: string; targets: { expr: string }[] }[];
+      panels: { title: string; targets?: { expr: string }[] }[];
     };
-    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     assert.ok(exprs.length >= 8, 'the dashboard has a query per panel');
     const missing = [...referencedMetrics(exprs.join('\n'))].filter((n) => !registered.has(n));
     assert.deepEqual(missing, [], `dashboard panels use metrics no component registers: ${missing.join(', ')}`);
   });
 
-  test('the four promised alerts exist: lag growing, ingestion disconnected, DLQ rate, reconcile errors', () => {
+  test('the promised alerts exist: lag growing, ingestion disconnected, DLQ rate, reconcile errors, gRPC server errors', () => {
     const rules = readFileSync(join(chart, 'templates/prometheusrule.yaml'), 'utf8');
     for (const alert of [
       'StockifyConsumerLagGrowing',
       'StockifyIngestionDisconnected',
       'StockifyDeadLetterRate',
       'StockifyReconcileErrors',
+      'StockifyGrpcServerErrors',
     ]) {
       assert.match(rules, new RegExp(`alert: ${alert}\\b`));
     }
