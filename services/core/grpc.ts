@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { grpcServerMetrics, withGrpcMetrics } from './grpc-metrics.ts';
 import type { Logger } from './log.ts';
 import type { ShardStatus } from './messages.ts';
-import { packageDefinition, serviceDefinition } from './proto.ts';
+import { PLUMBING_SERVICES, reflectionDefinition, serviceDefinition } from './proto.ts';
 
 export interface GrpcService {
   /** Fully qualified name for health, e.g. "stockify.v1.MarketData". */
@@ -42,7 +42,9 @@ export async function startGrpcServer(opts: {
   }
   const health = new HealthImplementation(status);
   health.addToServer(server);
-  new ReflectionService(packageDefinition()).addToServer(server);
+  // Reflection lists what this server serves (never Ingest where it is not implemented), in proto/'s names.
+  const served = [...opts.services.map((s) => s.name), ...PLUMBING_SERVICES];
+  new ReflectionService(reflectionDefinition(), { services: served }).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${opts.host ?? '0.0.0.0'}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>

@@ -1,9 +1,12 @@
 // The contracts in proto/, loaded at runtime: protobuf codecs for Kafka values, and gRPC
 // package definitions through @grpc/proto-loader.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
+import descriptorExtension from 'protobufjs/ext/descriptor/index.js';
 
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 export const PROTO_FILES = ['stockify/v1/market.proto', 'stockify/v1/services.proto'];
@@ -71,9 +74,75 @@ export function grpcDefinitions(): grpc.GrpcObject {
   return grpcPackage;
 }
 
-/** The package definition, for server reflection. */
-export function packageDefinition(): protoLoader.PackageDefinition {
-  return protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS);
+const require = createRequire(import.meta.url);
+const packageDir = (name: string): string => dirname(require.resolve(`${name}/package.json`));
+/** The protos of the services every gRPC server adds beside ours: health and reflection itself. */
+const PLUMBING_PROTOS = [
+  join(packageDir('grpc-health-check'), 'proto/health/v1/health.proto'),
+  join(packageDir('@grpc/reflection'), 'build/proto/grpc/reflection/v1/reflection.proto'),
+  join(packageDir('@grpc/reflection'), 'build/proto/grpc/reflection/v1alpha/reflection.proto'),
+];
+
+/** Fully qualified names of the services every server registers beside its own. */
+export const PLUMBING_SERVICES = [
+  'grpc.health.v1.Health',
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+];
+
+/**
+ * The descriptors server reflection serves: proto/ as written (keepCase: snake_case field names,
+ * so grpcurl and generated clients accept proto/'s names) plus health and reflection. Handlers
+ * keep camelCase objects: field names never travel on the wire, only numbers do.
+ */
+export function reflectionDefinition(): protoLoader.PackageDefinition {
+  const def = protoLoader.loadSync([...PROTO_FILES, ...PLUMBING_PROTOS], { ...LOADER_OPTIONS, keepCase: true });
+  const fixed = new Map<Buffer, Buffer>();
+  for (const entry of Object.values(def)) {
+    const files = (entry as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos;
+    if (!Array.isArray(files)) continue;
+    files.forEach((bin, i) => {
+      let out = fixed.get(bin);
+      if (!out) {
+        out = nameMapEntries(bin);
+        fixed.set(bin, out);
+      }
+      files[i] = out;
+    });
+  }
+  return def;
+}
+
+/** google.protobuf.FileDescriptorProto (the extension's typings leave its types out). */
+const FileDescriptorProto = (descriptorExtension as unknown as { FileDescriptorProto: protobuf.Type }).FileDescriptorProto;
+
+interface DescriptorMessage {
+  name: string;
+  field?: { name: string; typeName?: string }[];
+  nestedType?: DescriptorMessage[];
+  options?: { mapEntry?: boolean };
+}
+
+/**
+ * protobufjs names a map field's entry message after the field ("Statuses"); protoc, and so
+ * grpcurl's descriptor checks, require "<Field>Entry" ("StatusesEntry"). Renames them in a file
+ * descriptor (grpc.health.v1's HealthListResponse.statuses is such a map).
+ */
+function nameMapEntries(bin: Buffer): Buffer {
+  const file = FileDescriptorProto.decode(bin) as unknown as { messageType?: DescriptorMessage[] };
+  const visit = (m: DescriptorMessage): void => {
+    for (const nested of m.nestedType ?? []) {
+      visit(nested);
+      if (!nested.options?.mapEntry || nested.name.endsWith('Entry')) continue;
+      const field = m.field?.find((f) => f.typeName === nested.name || f.typeName?.endsWith(`.${nested.name}`));
+      if (!field) continue;
+      const entry = `${field.name.replace(/(^|_)([a-z])/g, (_s, _u, c: string) => c.toUpperCase())}Entry`;
+      field.typeName = field.typeName?.slice(0, -nested.name.length) + entry;
+      nested.name = entry;
+    }
+  };
+  for (const m of file.messageType ?? []) visit(m);
+  return Buffer.from(FileDescriptorProto.encode(file as unknown as protobuf.Message).finish());
 }
 
 export function serviceDefinition(name: 'MarketData' | 'Ingest' | 'Shard'): grpc.ServiceDefinition {

@@ -45,6 +45,11 @@ export class MarketDataQuery {
     return this.unary('GetTicks', req);
   }
 
+  /** The newest `limit` ticks (0 = the server's default), newest first. */
+  recentTicks(req: { instrument: string; limit: number }): Promise<{ ticks: Tick[] }> {
+    return this.unary('GetRecentTicks', req);
+  }
+
   bars(req: { instrument: string; fromMs: number; toMs: number; interval: string }): Promise<{ bars: Bar[] }> {
     return this.unary('GetBars', req);
   }

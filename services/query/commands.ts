@@ -65,6 +65,16 @@ async function ticks(client: MarketDataQuery, args: string[], flags: QueryFlags,
   return 0;
 }
 
+async function recent(client: MarketDataQuery, args: string[], flags: QueryFlags): Promise<number> {
+  const res = await client.recentTicks({ instrument: args[0] ?? '', limit: flags.limit ?? 0 });
+  if (flags.json) print(JSON.stringify(res.ticks));
+  else {
+    print(formatTicks(res.ticks));
+    print(`${res.ticks.length} most recent ticks, newest first`);
+  }
+  return 0;
+}
+
 async function bars(client: MarketDataQuery, args: string[], flags: QueryFlags, nowMs: number): Promise<number> {
   const instrument = args[0] ?? '';
   const toMs = flags.to ?? nowMs;
@@ -103,6 +113,7 @@ function stream(client: MarketDataQuery, args: string[], flags: QueryFlags): Pro
 export const QUERY_COMMANDS: Readonly<Record<string, QueryCommand>> = {
   latest: { needs: 'at least one instrument (id or symbol)', run: latest },
   ticks: { needs: 'an instrument id', run: ticks },
+  recent: { needs: 'an instrument id', run: recent },
   bars: { needs: 'an instrument id', run: bars },
   chain: { needs: 'an underlying (instrument id or symbol)', run: chain },
   stream: { needs: 'at least one instrument id', run: stream },

@@ -12,6 +12,7 @@ Commands:
                                          (IDX_I:13) or a symbol (NIFTY), resolved as chain resolves it
   ticks <instrument> [--from T] [--to T] [--limit N] [--page-token TOKEN]
                                          stored ticks (default: the last hour, 100 per page)
+  recent <instrument> [--limit N]        the newest N ticks, newest first (default 100, at most 1000)
   bars <instrument> [--from T] [--to T] [--interval 1m|5m|15m|1h|1d]
                                          OHLCV bars, 1-minute by default (default: the last day)
   chain <underlying> [--expiry YYYY-MM-DD]

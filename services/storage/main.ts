@@ -5,7 +5,7 @@ import { consumerGroup, dlqTopic, enrichedTopic } from '../core/topics.ts';
 import { StorageConsumer, StorageStatus } from './consumer.ts';
 import { StorageDatabase } from './database.ts';
 import { LiveWriter, liveConnections } from './live.ts';
-import { LiveHub, marketDataService } from './market-data.ts';
+import { chainCache, LiveHub, marketDataService } from './market-data.ts';
 import { storageMetrics } from './metrics.ts';
 import { HistoryReader } from './queries.ts';
 import { historyPolicy } from './timescale.ts';
@@ -40,7 +40,8 @@ export async function run(args: string[]): Promise<number> {
     const db = new StorageDatabase(config.DATABASE_URL, schema, log);
     lifecycle.onStop('postgres', () => db.close());
     const info = await db.migrate();
-    db.startMaintenance(info, historyPolicy(shard), (err) => {
+    const policy = historyPolicy(shard);
+    db.startMaintenance(info, policy, (err) => {
       metrics.dbErrors.inc({ operation: 'partition_maintenance' });
       log.warn({ err }, 'partition maintenance failed; retrying at the next interval');
     });
@@ -65,17 +66,13 @@ export async function run(args: string[]): Promise<number> {
       concurrency: shard.kafka.partitionsPerShard,
     });
     lifecycle.onStop('consumer', () => consumer.stop());
+    const reader = new HistoryReader(db.readPool, schema, info.strategy, { lookbackDays: policy.retentionDays.ticks });
+    const hub = new LiveHub(live.sub);
     const ports = await proc.serve({
       ready: () => consumer.isRunning && status.databaseUp,
       status: () => proc.shardStatus(status.activity(shard.instruments.length)),
       services: [
-        marketDataService({
-          reader: new HistoryReader(db.readPool, schema, info.strategy),
-          redis: live.redis,
-          hub: new LiveHub(live.sub),
-          metrics,
-          log,
-        }),
+        marketDataService({ reader, redis: live.redis, hub, chains: chainCache(reader, live.redis, hub), metrics, log }),
       ],
     });
     await consumer.start();

@@ -4,8 +4,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
 import { type GrpcService, grpcError } from '../core/grpc.ts';
 import type { Logger } from '../core/log.ts';
-import type { Snapshot } from '../core/messages.ts';
+import type { OptionChain, Snapshot } from '../core/messages.ts';
 import { serviceDefinition } from '../core/proto.ts';
+import { ChainCache } from './chain-cache.ts';
 import { liveChannel, readLatest, snapshotCodec } from './live.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { type HistoryReader, NotFoundError, type QueryContext } from './queries.ts';
@@ -15,6 +16,7 @@ import {
   encodePageToken,
   parseBarsRequest,
   parseChainRequest,
+  parseRecentTicksRequest,
   parseTicksRequest,
 } from './requests.ts';
 
@@ -67,6 +69,8 @@ export class LiveHub {
 
 interface Deps {
   reader: HistoryReader;
+  /** Latest chains in process; without it every GetOptionChain reads PostgreSQL. */
+  chains?: ChainCache;
   redis: Redis;
   hub: LiveHub;
   metrics: StorageMetrics;
@@ -146,8 +150,12 @@ function unary<Req, Q, Res>(
   };
 }
 
-/** GetLatest: Redis first (the live state), PostgreSQL for what Redis does not have. */
-function getLatest(deps: Deps): grpc.handleUnaryCall<{ instruments?: string[] }, { snapshots: Snapshot[] }> {
+/**
+ * GetLatest: every id from Redis in one round trip, the ones Redis does not have from PostgreSQL in
+ * one statement. Redis holds encoded Snapshots, so the response is assembled from their bytes
+ * without decoding them (GetLatestResponse is `repeated Snapshot snapshots = 1`).
+ */
+function getLatest(deps: Deps): grpc.handleUnaryCall<{ instruments?: string[] }, Buffer> {
   const { reader, redis, metrics, log } = deps;
   const parse = (req: { instruments?: string[] }): string[] => checkInstrumentList(req.instruments);
   return unary(deps, 'GetLatest', parse, async (ids, ctx) => {
@@ -158,26 +166,28 @@ function getLatest(deps: Deps): grpc.handleUnaryCall<{ instruments?: string[] },
       metrics.redisErrors.inc({ operation: 'get_latest' });
       log.warn({ err }, 'Redis cannot answer GetLatest; reading PostgreSQL');
     }
-    const snapshots: Snapshot[] = [];
+    const missing = found.size === ids.length ? [] : ids.filter((id) => !found.has(id));
+    const stored = missing.length > 0 ? await reader.latest(ctx, missing) : new Map<string, Snapshot>();
+    const parts: Buffer[] = [];
     for (const id of ids) {
-      const bytes = found.get(id);
-      if (bytes) {
-        snapshots.push(snapshotCodec.decode(bytes));
-        continue;
-      }
-      const row = await reader.latest(ctx, id);
-      if (row.tick) snapshots.push({ instrumentId: id, timeMs: row.tick.exchangeTimeMs, payload: 'tick', tick: row.tick });
-      else if (row.optionQuote) {
-        snapshots.push({
-          instrumentId: id,
-          timeMs: row.optionQuote.exchangeTimeMs,
-          payload: 'optionQuote',
-          optionQuote: row.optionQuote,
-        });
-      }
+      const s = stored.get(id);
+      const bytes = found.get(id) ?? (s ? snapshotCodec.encode(s) : undefined);
+      if (bytes) parts.push(lengthDelimited(1, bytes));
     }
-    return { snapshots };
+    return Buffer.concat(parts);
   });
+}
+
+/** One length-delimited protobuf field (tag, varint length, bytes). */
+export function lengthDelimited(field: number, bytes: Buffer): Buffer {
+  const head: number[] = [(field << 3) | 2];
+  let n = bytes.length;
+  while (n > 0x7f) {
+    head.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  head.push(n);
+  return Buffer.concat([Buffer.from(head), bytes]);
 }
 
 /** StreamQuotes: the latest snapshot of each instrument, then every newer live update. */
@@ -242,28 +252,64 @@ function streamQuotes(deps: Deps): grpc.handleServerStreamingCall<{ instruments?
 }
 
 export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImplementation {
-  const { reader } = deps;
+  const { reader, chains } = deps;
   const getTicks = unary(deps, 'GetTicks', parseTicksRequest, async (q, ctx) => {
     const page = await reader.ticks(ctx, q);
     return { ticks: page.ticks, nextPageToken: page.more && page.last ? encodePageToken(q, page.last) : '' };
   });
+  const getRecentTicks = unary(deps, 'GetRecentTicks', parseRecentTicksRequest, async (q, ctx) => ({
+    ticks: await reader.recentTicks(ctx, q),
+  }));
   const getBars = unary(deps, 'GetBars', parseBarsRequest, async (q, ctx) => ({ bars: await reader.bars(ctx, q) }));
-  const getOptionChain = unary(deps, 'GetOptionChain', parseChainRequest, (q, ctx) => reader.optionChain(ctx, q));
+  const getOptionChain = unary(
+    deps,
+    'GetOptionChain',
+    parseChainRequest,
+    (q, ctx): Promise<Buffer | OptionChain> => (chains ? chains.get(ctx, q) : reader.optionChain(ctx, q)),
+  );
 
   return {
     GetLatest: getLatest(deps),
     GetTicks: getTicks,
+    GetRecentTicks: getRecentTicks,
     GetBars: getBars,
     GetOptionChain: getOptionChain,
     StreamQuotes: streamQuotes(deps),
   } as grpc.UntypedServiceImplementation;
 }
 
+/**
+ * MarketData's definition, where GetLatest and GetOptionChain may answer with bytes already encoded
+ * (from Redis, from the chain cache): a Buffer passes through, an object is serialised as usual.
+ */
+export function marketDataDefinition(): grpc.ServiceDefinition {
+  const def = { ...serviceDefinition('MarketData') };
+  for (const name of ['GetLatest', 'GetOptionChain']) {
+    const m = def[name];
+    if (!m) throw new Error(`proto/: MarketData has no ${name}`);
+    const serialize = m.responseSerialize;
+    def[name] = { ...m, responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : serialize(v)) };
+  }
+  return def;
+}
+
 /** stockify.v1.MarketData as a service of the shard's gRPC server. */
 export function marketDataService(deps: Deps): GrpcService {
   return {
     name: 'stockify.v1.MarketData',
-    definition: serviceDefinition('MarketData'),
+    definition: marketDataDefinition(),
     implementation: marketDataImplementation(deps),
   };
+}
+
+/** The chain cache of a storage process, fed by the shared live hub and Redis. */
+export function chainCache(reader: HistoryReader, redis: Redis, hub: LiveHub): ChainCache {
+  const encode = serviceDefinition('MarketData').GetOptionChain?.responseSerialize;
+  if (!encode) throw new Error('proto/: MarketData has no GetOptionChain');
+  return new ChainCache({
+    source: reader,
+    live: { subscribe: (ids, l) => hub.subscribe(ids, l), latest: (ids) => readLatest(redis, ids) },
+    decode: (b) => snapshotCodec.decode(b),
+    encode: (c) => encode(c) as Buffer,
+  });
 }

@@ -1,10 +1,10 @@
 // History reads for MarketData, each in one read-only transaction whose statement_timeout is the
 // call's remaining deadline; a cancelled call cancels its backend query.
 import type pg from 'pg';
-import type { Bar, GammaExposure, OptionChain, OptionQuote, Segment, Tick } from '../core/messages.ts';
+import type { Bar, GammaExposure, OptionChain, OptionQuote, Segment, Snapshot, Tick } from '../core/messages.ts';
 import { aggregateBarsSql, groupedBarsSql } from './bars.ts';
 import { type PartitionStrategy, qualified } from './migrations.ts';
-import type { BarsQuery, ChainQuery, TickCursor, TicksQuery } from './requests.ts';
+import type { BarsQuery, ChainQuery, RecentTicksQuery, TickCursor, TicksQuery } from './requests.ts';
 
 export class NotFoundError extends Error {}
 
@@ -21,11 +21,23 @@ export class HistoryReader {
   private readonly pool: pg.Pool;
   private readonly schema: string;
   private readonly strategy: PartitionStrategy | undefined;
-  /** Without a strategy, bars wider than a minute are grouped per query (works on every schema). */
-  constructor(pool: pg.Pool, schema: string, strategy?: PartitionStrategy) {
+  private readonly lookbackMs: number;
+  /**
+   * Without a strategy, bars wider than a minute are grouped per query (works on every schema).
+   * `lookbackDays` bounds every "newest row" query from below (the ticks/quotes retention; 0 =
+   * kept forever, bounded at a year) so that the planner prunes older partitions and chunks.
+   */
+  constructor(pool: pg.Pool, schema: string, strategy?: PartitionStrategy, opts: { lookbackDays?: number } = {}) {
     this.pool = pool;
     this.schema = schema;
     this.strategy = strategy;
+    const days = opts.lookbackDays ?? 0;
+    this.lookbackMs = (days > 0 ? days + 1 : MAX_LOOKBACK_DAYS) * 86_400_000;
+  }
+
+  /** The oldest instant a "newest row" query looks at, as a timestamptz parameter. */
+  private since(): string {
+    return new Date(Date.now() - this.lookbackMs).toISOString();
   }
 
   private t(name: string): string {
@@ -76,10 +88,7 @@ export class HistoryReader {
         after = 'AND (exchange_time, seq) > ($5::timestamptz, $6::bigint)';
       }
       const res = await c.query<TickRow>(
-        `SELECT instrument_id, symbol, ${ms('exchange_time', 'exchange_time_ms')}, seq, ${ms('received_time', 'received_time_ms')},
-  last_price, last_quantity, volume, open_interest, average_price, open, high, low, close,
-  total_buy_quantity, total_sell_quantity, depth, underlying_id, source
-FROM ${this.t('ticks')}
+        `${TICK_SELECT(this.t('ticks'))}
 WHERE instrument_id = $1 AND exchange_time >= $2 AND exchange_time <= $3 ${after}
 ORDER BY exchange_time, seq LIMIT $4`,
         params,
@@ -92,24 +101,44 @@ ORDER BY exchange_time, seq LIMIT $4`,
     });
   }
 
-  /** The newest stored tick or option quote of an instrument (used when Redis cannot answer). */
-  async latest(ctx: QueryContext, id: string): Promise<{ tick?: Tick; optionQuote?: OptionQuote }> {
+  /**
+   * The newest stored tick (else option quote) of each instrument, in one statement whatever the
+   * number of ids (used for what Redis does not have). Instruments with neither are left out.
+   */
+  async latest(ctx: QueryContext, ids: readonly string[]): Promise<Map<string, Snapshot>> {
+    const out = new Map<string, Snapshot>();
+    if (ids.length === 0) return out;
     return this.readOnly(ctx, async (c) => {
-      const t = await c.query<TickRow>(
-        `SELECT instrument_id, symbol, ${ms('exchange_time', 'exchange_time_ms')}, seq, ${ms('received_time', 'received_time_ms')},
-  last_price, last_quantity, volume, open_interest, average_price, open, high, low, close,
-  total_buy_quantity, total_sell_quantity, depth, underlying_id, source
-FROM ${this.t('ticks')} WHERE instrument_id = $1 ORDER BY exchange_time DESC, seq DESC LIMIT 1`,
-        [id],
+      const newest = `AND exchange_time >= $2 ORDER BY exchange_time DESC, seq DESC LIMIT 1`;
+      const res = await c.query<{ id: string; tick: TickRow | null; quote: QuoteRow | null }>(
+        `SELECT ids.id,
+  (SELECT row_to_json(t) FROM (${TICK_SELECT(this.t('ticks'))} WHERE instrument_id = ids.id ${newest}) t) AS tick,
+  (SELECT row_to_json(q) FROM (${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = ids.id ${newest}) q) AS quote
+FROM unnest($1::text[]) AS ids(id)`,
+        [ids, this.since()],
       );
-      const tickRow = t.rows[0];
-      if (tickRow) return { tick: tickFromRow(tickRow) };
-      const q = await c.query<QuoteRow>(
-        `${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = $1 ORDER BY exchange_time DESC, seq DESC LIMIT 1`,
-        [id],
+      for (const r of res.rows) {
+        if (r.tick) {
+          const tick = tickFromRow(r.tick);
+          out.set(r.id, { instrumentId: r.id, timeMs: tick.exchangeTimeMs, payload: 'tick', tick });
+        } else if (r.quote) {
+          const optionQuote = quoteFromRow(r.quote);
+          out.set(r.id, { instrumentId: r.id, timeMs: optionQuote.exchangeTimeMs, payload: 'optionQuote', optionQuote });
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The newest `limit` ticks of an instrument, newest first. */
+  async recentTicks(ctx: QueryContext, q: RecentTicksQuery): Promise<Tick[]> {
+    return this.readOnly(ctx, async (c) => {
+      const res = await c.query<TickRow>(
+        `${TICK_SELECT(this.t('ticks'))} WHERE instrument_id = $1 AND exchange_time >= $2
+ORDER BY exchange_time DESC, seq DESC LIMIT $3`,
+        [q.instrument, this.since(), q.limit],
       );
-      const quoteRow = q.rows[0];
-      return quoteRow ? { optionQuote: quoteFromRow(quoteRow) } : {};
+      return res.rows.map(tickFromRow);
     });
   }
 
@@ -129,44 +158,61 @@ FROM ${this.t('bars_1m')} WHERE instrument_id = $1 AND minute_start >= $2 AND mi
     });
   }
 
+  /** The underlying id and expiry a chain request names (a symbol resolved, "" = the nearest expiry). */
+  async resolveChain(ctx: QueryContext, q: ChainQuery): Promise<{ underlyingId: string; expiry: string }> {
+    if ('id' in q.underlying && q.expiry !== '') return { underlyingId: q.underlying.id, expiry: q.expiry };
+    return this.readOnly(ctx, (c) => this.resolveWith(c, q));
+  }
+
+  private async resolveWith(c: pg.PoolClient, q: ChainQuery): Promise<{ underlyingId: string; expiry: string }> {
+    let underlyingId: string;
+    if ('id' in q.underlying) underlyingId = q.underlying.id;
+    else {
+      const r = await c.query<{ id: string }>(
+        `SELECT id FROM ${this.t('instruments')} WHERE upper(symbol) = $1 AND underlying_id = '' ORDER BY first_seen LIMIT 1`,
+        [q.underlying.symbol],
+      );
+      const found = r.rows[0];
+      if (!found) throw new NotFoundError(`no underlying with symbol '${q.underlying.symbol}' has been stored`);
+      underlyingId = found.id;
+    }
+    let expiry = q.expiry;
+    if (expiry === '') {
+      // Nearest expiry from today (IST) on; when every stored expiry has passed, the last one.
+      const r = await c.query<{ expiry: string | null }>(
+        `SELECT coalesce(
+(SELECT min(expiry) FROM ${this.t('instruments')} WHERE underlying_id = $1 AND expiry >= (now() AT TIME ZONE 'Asia/Kolkata')::date),
+(SELECT max(expiry) FROM ${this.t('instruments')} WHERE underlying_id = $1))::text AS expiry`,
+        [underlyingId],
+      );
+      const e = r.rows[0]?.expiry;
+      if (!e) throw new NotFoundError(`no option contracts of ${underlyingId} have been stored`);
+      expiry = e;
+    }
+    return { underlyingId, expiry };
+  }
+
   async optionChain(ctx: QueryContext, q: ChainQuery): Promise<OptionChain> {
     return this.readOnly(ctx, async (c) => {
-      let underlyingId: string;
-      if ('id' in q.underlying) underlyingId = q.underlying.id;
-      else {
-        const r = await c.query<{ id: string }>(
-          `SELECT id FROM ${this.t('instruments')} WHERE upper(symbol) = $1 AND underlying_id = '' ORDER BY first_seen LIMIT 1`,
-          [q.underlying.symbol],
-        );
-        const found = r.rows[0];
-        if (!found) throw new NotFoundError(`no underlying with symbol '${q.underlying.symbol}' has been stored`);
-        underlyingId = found.id;
-      }
-      let expiry = q.expiry;
-      if (expiry === '') {
-        // Nearest expiry from today (IST) on; when every stored expiry has passed, the last one.
-        const r = await c.query<{ expiry: string | null }>(
-          `SELECT coalesce(
-  (SELECT min(expiry) FROM ${this.t('instruments')} WHERE underlying_id = $1 AND expiry >= (now() AT TIME ZONE 'Asia/Kolkata')::date),
-  (SELECT max(expiry) FROM ${this.t('instruments')} WHERE underlying_id = $1))::text AS expiry`,
-          [underlyingId],
-        );
-        const e = r.rows[0]?.expiry;
-        if (!e) throw new NotFoundError(`no option contracts of ${underlyingId} have been stored`);
-        expiry = e;
-      }
+      const { underlyingId, expiry } = await this.resolveWith(c, q);
+      // Time-bounded on both sides so that only the partitions/chunks that can hold the answer are
+      // read: nothing of an expiry is quoted after its day ends (IST, +1 day of margin), nor before the lookback.
+      const until = new Date(Date.parse(`${expiry}T00:00:00Z`) + 2 * 86_400_000).toISOString();
+      const since = this.since() < until ? this.since() : new Date(Date.parse(until) - this.lookbackMs).toISOString();
       const quotes = await c.query<QuoteRow>(
         `SELECT q.* FROM ${this.t('instruments')} i
-CROSS JOIN LATERAL (${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = i.id ORDER BY exchange_time DESC, seq DESC LIMIT 1) q
+CROSS JOIN LATERAL (${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = i.id
+  AND exchange_time >= $3 AND exchange_time < $4 ORDER BY exchange_time DESC, seq DESC LIMIT 1) q
 WHERE i.underlying_id = $1 AND i.expiry = $2::date
 ORDER BY q.strike, q.option_type`,
-        [underlyingId, expiry],
+        [underlyingId, expiry, since, until],
       );
       const g = await c.query<GexRow>(
         `SELECT underlying_id, expiry::text AS expiry, ${ms('time', 'time_ms')}, spot, net_gex, call_gex, put_gex,
   zero_gamma_available, zero_gamma_level, strikes
-FROM ${this.t('gex')} WHERE underlying_id = $1 AND expiry = $2::date ORDER BY time DESC LIMIT 1`,
-        [underlyingId, expiry],
+FROM ${this.t('gex')} WHERE underlying_id = $1 AND expiry = $2::date AND time >= $3 AND time < $4
+ORDER BY time DESC LIMIT 1`,
+        [underlyingId, expiry, since, until],
       );
       const list = quotes.rows.map(quoteFromRow);
       const gexRow = g.rows[0];
@@ -196,6 +242,15 @@ FROM ${this.t('gex')} WHERE underlying_id = $1 AND expiry = $2::date ORDER BY ti
     });
   }
 }
+
+/** Kept-forever history: "newest row" queries still look back no further than this. */
+const MAX_LOOKBACK_DAYS = 366;
+
+const TICK_SELECT = (table: string): string =>
+  `SELECT instrument_id, symbol, ${ms('exchange_time', 'exchange_time_ms')}, seq, ${ms('received_time', 'received_time_ms')},
+  last_price, last_quantity, volume, open_interest, average_price, open, high, low, close,
+  total_buy_quantity, total_sell_quantity, depth, underlying_id, source
+FROM ${table}`;
 
 const QUOTE_SELECT = (table: string): string =>
   `SELECT instrument_id, symbol, underlying_id, expiry::text AS expiry, strike, option_type, lot_size,

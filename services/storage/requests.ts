@@ -118,6 +118,23 @@ export function parseTicksRequest(req: {
   return base;
 }
 
+export const MAX_RECENT_TICKS = 1_000;
+export const DEFAULT_RECENT_TICKS = 100;
+
+export interface RecentTicksQuery {
+  instrument: string;
+  limit: number;
+}
+
+export function parseRecentTicksRequest(req: { instrument?: string; limit?: number }): RecentTicksQuery {
+  const instrument = checkInstrumentId(req.instrument ?? '');
+  const raw = Number(req.limit ?? 0);
+  if (!Number.isInteger(raw) || raw < 0 || raw > MAX_RECENT_TICKS) {
+    throw new ArgumentError(`limit must be 0 (the default ${DEFAULT_RECENT_TICKS}) to ${MAX_RECENT_TICKS}, got ${raw}`);
+  }
+  return { instrument, limit: raw === 0 ? DEFAULT_RECENT_TICKS : raw };
+}
+
 export interface BarsQuery {
   instrument: string;
   fromMs: number;
