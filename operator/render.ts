@@ -7,7 +7,7 @@ import { parseCommand } from '../services/core/cli.ts';
 import { reportConfigError } from '../services/core/config.ts';
 import { loadOperatorEnv } from './controller/config.ts';
 import { parseMarketFeed, type SpecError } from './crd/validate.ts';
-import { desiredObjects } from './desired/index.ts';
+import { checkDhanBudget, desiredObjects } from './desired/index.ts';
 import { DEFAULT_IMAGE } from './desired/meta.ts';
 import { checkSchedule, isOpen, ScheduleError } from './schedule.ts';
 
@@ -36,6 +36,7 @@ export function renderYaml(text: string, opts: { market?: 'open' | 'closed' | 'n
     try {
       feed = parseMarketFeed(value);
       checkSchedule(feed.spec.schedule);
+      checkDhanBudget(feed);
     } catch (err) {
       if (err instanceof ScheduleError || (err as SpecError).name === 'SpecError')
         throw new RenderError(`${where}${(err as Error).message}`);

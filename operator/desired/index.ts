@@ -1,9 +1,11 @@
 // MarketFeed → every object the operator owns. Pure: `stockify render` prints this, the reconciler
 // diffs and applies it, and `stockify up` runs the same commands as local processes.
 import type { ShardFile } from '../../services/core/shardfile.ts';
+import { SpecError } from '../crd/jsonschema.ts';
 import type { MarketFeed } from '../crd/types.ts';
 import { shardConfigMap, shardFile, shardInstruments } from './configmap.ts';
 import { deployment } from './deployment.ts';
+import { type AccountFeed, type FeedBudget, type FeedPlan, planFeed } from './dhan-budget.ts';
 import { hpa } from './hpa.ts';
 import { ANNOTATION_APPLIED_HASH, COMPONENTS, type Component, hashOf, SHARD_FILE_KEY } from './meta.ts';
 import { networkPolicy } from './networkpolicy.ts';
@@ -14,6 +16,7 @@ import { serviceAccount } from './serviceaccount.ts';
 
 export { shardFile, shardInstruments } from './configmap.ts';
 export { componentEnv } from './deployment.ts';
+export type { AccountFeed, FeedBudget, FeedPlan } from './dhan-budget.ts';
 export * from './meta.ts';
 export type * from './objects.ts';
 
@@ -22,6 +25,27 @@ export interface BuildOptions {
   marketOpen?: boolean;
   /** Operator default image (STOCKIFY_IMAGE) when spec.image is unset. */
   image?: string;
+  /** Other MarketFeeds that may share a Dhan account with this one; none: the feed is alone on it. */
+  dhanPeers?: readonly AccountFeed[];
+}
+
+/** The feed's Dhan budget among `peers` (undefined for other sources); a refusal names the limit. */
+export function dhanBudget(feed: AccountFeed, peers: readonly AccountFeed[] = []): FeedPlan | undefined {
+  return planFeed(feed, peers, (f) => shardInstruments(f.spec));
+}
+
+/** A Dhan feed that does not fit its account: a spec error naming the limit (render, `stockify up`). */
+export class DhanBudgetError extends SpecError {
+  constructor(message: string) {
+    super('spec.source.dhan', message);
+  }
+}
+
+/** Throws DhanBudgetError when the feed does not fit its Dhan account; the budget otherwise. */
+export function checkDhanBudget(feed: AccountFeed, peers: readonly AccountFeed[] = []): FeedBudget | undefined {
+  const plan = dhanBudget(feed, peers);
+  if (plan && !plan.ok) throw new DhanBudgetError(plan.message);
+  return plan?.budget;
 }
 
 /** Stamps the hash of an object's content on it, so an unchanged object is never re-applied. */
@@ -67,9 +91,10 @@ export function shardObjects(feed: MarketFeed, shard: number, opts: BuildOptions
 /** Every object of the feed, each stamped with stockify.io/applied-hash. */
 export function desiredObjects(feed: MarketFeed, opts: BuildOptions = {}): DesiredObject[] {
   const groups = shardInstruments(feed.spec);
+  const dhan = checkDhanBudget(feed, opts.dhanPeers);
   const objects: DesiredObject[] = [serviceAccount(feed), grpcService(feed), networkPolicy(feed)];
   for (let shard = 0; shard < feed.spec.shards; shard++) {
-    objects.push(...shardObjects(feed, shard, opts, shardFile(feed, shard, groups[shard] ?? [])));
+    objects.push(...shardObjects(feed, shard, opts, shardFile(feed, shard, groups[shard] ?? [], dhan)));
   }
   return objects.map(withAppliedHash);
 }

@@ -162,13 +162,15 @@ export class ShardProcess {
   }
 
   /** Creates or grows the shard's raw and enriched topics and the feed's DLQ. */
-  async provisionTopics(): Promise<void> {
+  /** `alsoShards`: shards this one publishes for too (a Dhan shard carrying another's instruments). */
+  async provisionTopics(alsoShards: readonly number[] = []): Promise<void> {
     const { FEED_NAMESPACE: namespace, FEED_NAME: feed, SHARD_INDEX: index, KAFKA_BROKERS: brokers } = this.config;
     const layout = { namespace, feed, ...this.shard.kafka };
     const admin = this.kafka.admin();
     try {
       await admin.connect();
-      const { created } = await ensureTopics(admin, shardTopicSpecs(layout, index));
+      const specs = [index, ...alsoShards.filter((s) => s !== index)].flatMap((s) => shardTopicSpecs(layout, s));
+      const { created } = await ensureTopics(admin, [...new Map(specs.map((t) => [t.topic, t])).values()]);
       if (created.length > 0) this.log.info({ topics: created }, 'created Kafka topics');
     } catch (err) {
       throw new Error(`cannot reach Kafka at ${brokers.join(',')}: ${(err as Error).message}`);

@@ -61,6 +61,46 @@ export const instrumentSpecSchema = z.object({
 });
 export type InstrumentSpec = z.infer<typeof instrumentSpecSchema>;
 
+/**
+ * What one shard may use of its Dhan account (the operator plans it across every shard of every feed
+ * on the credentials Secret): the connections it opens, each with the instruments it subscribes and
+ * the shard whose raw topic gets each one's records, and its option-chain request slots.
+ */
+export const dhanShardBudgetSchema = z.object({
+  /** The credentials Secret, `<namespace>/<name>` (the account), for logs. */
+  account: z.string().min(1),
+  connections: z
+    .array(
+      z.object({
+        /** The account's connection slot. */
+        slot: z.number().int().min(0).max(4),
+        instruments: z
+          .array(
+            z.object({
+              id: z.string().regex(/^[A-Z_]+:\d+$/, 'must be <segment>:<securityId>'),
+              home: z.number().int().min(0),
+              /** Live option contracts of this underlying that may share the connection. */
+              optionContracts: z.number().int().min(0).default(0),
+            }),
+          )
+          .max(5_000),
+      }),
+    )
+    .max(4),
+  /** Specs of the instruments of other shards this shard subscribes for them. */
+  carried: z.array(instrumentSpecSchema).default([]),
+  /** Epoch-aligned option-chain slots: slot n = floor(t / slotMs) is this shard's when n mod cycle is listed. */
+  chain: z
+    .object({
+      slotMs: z.number().int().min(3_000),
+      cycle: z.number().int().min(1),
+      slots: z.array(z.number().int().min(0)).min(1),
+      sendWindowMs: z.number().int().min(0),
+    })
+    .optional(),
+});
+export type DhanShardBudget = z.infer<typeof dhanShardBudgetSchema>;
+
 export const sourceSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('simulator'),
@@ -83,6 +123,8 @@ export const sourceSchema = z.discriminatedUnion('type', [
     type: z.literal('dhan'),
     mode: z.enum(['ticker', 'quote', 'full']).default(specDefault('source.dhan.mode')),
     optionChainPollSeconds: z.number().min(3).default(specDefault('source.dhan.optionChainPollSeconds')),
+    /** This shard's share of the account's budget (operator/desired/dhan-budget.ts); absent: the shard is alone on it. */
+    budget: dhanShardBudgetSchema.optional(),
   }),
 ]);
 export type SourceSpec = z.infer<typeof sourceSchema>;
@@ -107,6 +149,8 @@ export const shardFileSchema = z.object({
   retentionDays: z.number().int().min(0).default(specDefault('retentionDays')),
   /** History policies (absent: the schema's defaults); ticks and option quotes fall back to retentionDays. */
   storage: storagePolicySchema.optional(),
+  /** Live state in Redis: expiry of latest:<instrument> keys (0 = never; absent: the schema's default). */
+  redis: z.object({ latestTtlSeconds: z.number().int().min(0).default(specDefault('redis.latestTtlSeconds')) }).optional(),
   instruments: z.array(instrumentSpecSchema),
 });
 export type ShardFile = z.infer<typeof shardFileSchema>;

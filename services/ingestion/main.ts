@@ -4,7 +4,9 @@
 import { instrumentId } from '../core/messages.ts';
 import { parseShardStart, ShardProcess } from '../core/shard-process.ts';
 import { trackConnectionState } from './connection-state.ts';
+import { carriedByFile } from './dhan/budget.ts';
 import { INGESTION_OPTIONS, ingestionFlags } from './flags.ts';
+import { newProducerId, watchForGap } from './gap-check.ts';
 import { overlapMsFor, Readiness } from './handover.ts';
 import { createIngestionMetrics } from './metrics.ts';
 import { Pipeline } from './pipeline.ts';
@@ -50,10 +52,12 @@ export async function run(args: string[]): Promise<number> {
   const proc = new ShardProcess(start);
   const { log, lifecycle } = proc;
   const instruments = ownInstruments(file, config.SHARD_INDEX, config.SHARD_COUNT, log);
+  // A Dhan shard may carry instruments of shards without a connection, publishing to their topics.
+  const carried = carriedByFile(file);
   const metrics = createIngestionMetrics(proc.registry, [file.source.type]);
   const producer = new ShardProducer(proc.kafka);
   try {
-    await proc.provisionTopics();
+    await proc.provisionTopics([...new Set(carried.map((c) => c.home))]);
     await producer.connect();
   } catch (err) {
     return proc.fail(err, 'cannot reach Kafka');
@@ -62,15 +66,17 @@ export async function run(args: string[]): Promise<number> {
   const publisher = startPublisher(producer, flags, metrics, log);
   lifecycle.onStop('publisher (flush)', () => flushPublisher(publisher, log));
 
+  const producerId = newProducerId();
   const source = buildSource({ file, instruments, dhan: start.derived, flags, log, metrics });
   const pipeline = new Pipeline({
     namespace: config.FEED_NAMESPACE,
     feed: config.FEED_NAME,
     shardIndex: config.SHARD_INDEX,
     shardCount: config.SHARD_COUNT,
-    known: new Set(instruments.map((i) => instrumentId(i.segment, i.securityId))),
+    known: new Set([...instruments.map((i) => instrumentId(i.segment, i.securityId)), ...carried.map((c) => c.id)]),
     skewCheckedSources: new Set<SourceName>(['dhan', 'grpc']),
     maxSkewMs: flags.maxSkewMs,
+    producerId,
     publisher,
     metrics,
     log,
@@ -93,6 +99,23 @@ export async function run(args: string[]): Promise<number> {
   log.info(
     { source: file.source.type, instruments: instruments.length, topic: pipeline.rawTopic, maxBuffered: flags.maxBuffered },
     'ingestion shard started',
+  );
+  await watchForGap(
+    {
+      kafka: proc.kafka,
+      topic: pipeline.rawTopic,
+      producerId,
+      namespace: config.FEED_NAMESPACE,
+      feed: config.FEED_NAME,
+      shard: config.SHARD_INDEX,
+      instrumentIds: instruments.map((i) => instrumentId(i.segment, i.securityId)),
+      source: source.name,
+      sink: pipeline,
+      firstTick: pipeline.firstTick,
+      registry: proc.registry,
+      log,
+    },
+    lifecycle,
   );
   const stopped = proc.untilStopped();
   return runSource({

@@ -8,6 +8,7 @@ import type { DeadLetter, RawRecord } from '../core/messages.ts';
 import { codec, SCHEMA_VERSION } from '../core/proto.ts';
 import { dlqTopic, rawTopic } from '../core/topics.ts';
 import { injectTraceHeaders } from '../core/tracing.ts';
+import { PRODUCER_HEADER } from './gap.ts';
 import type { IngestionMetrics } from './metrics.ts';
 import type { Publisher } from './publisher.ts';
 import type { Sink, SourceItem, SourceName } from './source.ts';
@@ -21,11 +22,13 @@ export interface PipelineOptions {
   feed: string;
   shardIndex: number;
   shardCount: number;
-  /** The instruments (and derived contracts) this shard publishes. */
+  /** The instruments (and derived contracts) this shard publishes, carried ones included. */
   known: ReadonlySet<string>;
   /** Sources whose timestamps are checked against the wall clock (live ones). */
   skewCheckedSources: ReadonlySet<SourceName>;
   maxSkewMs: number;
+  /** Written into every record's PRODUCER_HEADER: which process published it (gap.ts). */
+  producerId?: string;
   publisher: Publisher;
   metrics: IngestionMetrics;
   log: Logger;
@@ -60,6 +63,9 @@ export class Pipeline implements Sink {
   private readonly now: () => number;
   private readonly rate = new RateWindow();
   lastTickMs = 0;
+  /** Resolves with the exchange time of the first tick accepted (the gap check's T1). */
+  readonly firstTick: Promise<number>;
+  private resolveFirstTick: ((ms: number) => void) | undefined;
   errors = 0;
   accepted = 0;
   rejected = 0;
@@ -70,6 +76,9 @@ export class Pipeline implements Sink {
     this.topic = rawTopic(opts.namespace, opts.feed, opts.shardIndex);
     this.dlq = dlqTopic(opts.namespace, opts.feed);
     this.now = opts.now ?? Date.now;
+    this.firstTick = new Promise((resolve) => {
+      this.resolveFirstTick = resolve;
+    });
   }
 
   get rawTopic(): string {
@@ -105,8 +114,10 @@ export class Pipeline implements Sink {
     if (item.kind === 'reject') {
       return { verdict: { ok: false, reason: item.reason, detail: item.detail }, position: this.reject(item) };
     }
+    // A carried instrument is checked and published as its home shard's (source.ts `home`).
+    const home = item.home ?? this.opts.shardIndex;
     const ctx: ValidationContext = {
-      shardIndex: this.opts.shardIndex,
+      shardIndex: home,
       shardCount: this.opts.shardCount,
       known: this.opts.known,
       nowMs: this.now(),
@@ -135,15 +146,17 @@ export class Pipeline implements Sink {
     if (item.record.payload === 'tick') {
       this.rate.add(nowMs);
       this.lastTickMs = Math.max(this.lastTickMs, item.record.tick.exchangeTimeMs);
+      this.resolveFirstTick?.(item.record.tick.exchangeTimeMs);
+      this.resolveFirstTick = undefined;
     } else if (item.record.payload === 'chain') {
       this.lastTickMs = Math.max(this.lastTickMs, item.record.chain.exchangeTimeMs);
     }
     this.accepted += 1;
     const position = this.opts.publisher.enqueue({
-      topic: this.topic,
+      topic: home === this.opts.shardIndex ? this.topic : rawTopic(this.opts.namespace, this.opts.feed, home),
       key: item.key,
       value,
-      headers: injectTraceHeaders({}),
+      headers: injectTraceHeaders(this.opts.producerId ? { [PRODUCER_HEADER]: this.opts.producerId } : {}),
       source: item.source,
       enqueuedAt: nowMs,
     });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { type Config, loadConfig } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import type { InstrumentSpec, ShardFile } from '../core/shardfile.ts';
+import { shardPlan } from './dhan/budget.ts';
 import { parseScripMaster } from './dhan/scrip-master.ts';
 import { DhanSource } from './dhan/source.ts';
 import type { IngestionFlags } from './flags.ts';
@@ -48,12 +49,12 @@ export function buildSource(ctx: SourceContext): Source {
     case 'replay':
       return new ReplaySource({ path: src.path, format: src.format, speed: src.speed });
     case 'dhan':
-      return dhanSource(ctx, src.mode, src.optionChainPollSeconds);
+      return dhanSource(ctx, src.mode);
   }
 }
 
-function dhanSource(ctx: SourceContext, mode: 'ticker' | 'quote' | 'full', pollSeconds: number): Source {
-  const { dhan, instruments, flags } = ctx;
+function dhanSource(ctx: SourceContext, mode: 'ticker' | 'quote' | 'full'): Source {
+  const { dhan, instruments, flags, file } = ctx;
   if (!dhan) throw new Error('dhan source without DHAN_* configuration');
   const master = flags.scripMaster ? parseScripMaster(readFileSync(flags.scripMaster, 'utf8')) : undefined;
   return new DhanSource({
@@ -62,7 +63,7 @@ function dhanSource(ctx: SourceContext, mode: 'ticker' | 'quote' | 'full', pollS
     clientId: dhan.DHAN_CLIENT_ID,
     accessToken: dhan.DHAN_ACCESS_TOKEN,
     mode,
-    instruments: instruments.map((i) => ({ segment: i.segment, securityId: i.securityId, symbol: i.symbol })),
+    plan: shardPlan(file, instruments, file.shard),
     chains: instruments.flatMap((i) =>
       i.optionChain
         ? [
@@ -78,7 +79,6 @@ function dhanSource(ctx: SourceContext, mode: 'ticker' | 'quote' | 'full', pollS
           ]
         : [],
     ),
-    chainPollMs: pollSeconds * 1000,
     scripMaster: master,
     log: ctx.log,
     metrics: ctx.metrics,

@@ -15,6 +15,11 @@ export type SourceItem =
       record: RawRecord;
       /** The bytes it was decoded from, kept for the DLQ should validation refuse it. */
       raw?: Buffer;
+      /**
+       * The shard whose raw topic gets it when this shard carries another's instrument (a Dhan
+       * connection planned for a shard that holds none); undefined: this shard's own.
+       */
+      home?: number | undefined;
     }
   | {
       kind: 'reject';

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { MarketFeed } from '../../operator/crd/types.ts';
 import { parseMarketFeed } from '../../operator/crd/validate.ts';
+import { checkDhanBudget } from '../../operator/desired/index.ts';
 import { checkSchedule, ScheduleError } from '../../operator/schedule.ts';
 
 export class FeedError extends Error {}
@@ -20,6 +21,7 @@ export function loadFeed(text: string): MarketFeed {
     try {
       const feed = parseMarketFeed(doc.toJS());
       checkSchedule(feed.spec.schedule);
+      checkDhanBudget(feed);
       feeds.push(feed);
     } catch (err) {
       if (err instanceof ScheduleError || (err instanceof Error && err.name === 'SpecError'))
