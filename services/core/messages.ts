@@ -161,17 +161,30 @@ export interface GammaExposure {
   strikes: GexStrike[];
 }
 
+/** A stretch of exchange time in which a shard may have missed ticks (proto IngestionGap). */
+export interface IngestionGap {
+  namespace: string;
+  feed: string;
+  shard: number;
+  instrumentIds: string[];
+  fromMs: number;
+  toMs: number;
+  detectedMs: number;
+}
+
 export type RawPayload =
   | { payload: 'tick'; tick: Tick }
   | { payload: 'chain'; chain: OptionChainSnapshot }
-  | { payload: 'status'; status: MarketStatus };
+  | { payload: 'status'; status: MarketStatus }
+  | { payload: 'gap'; gap: IngestionGap };
 export type RawRecord = { schemaVersion: number } & RawPayload;
 
 export type EnrichedPayload =
   | { payload: 'tick'; tick: Tick }
   | { payload: 'optionQuote'; optionQuote: OptionQuote }
   | { payload: 'bar'; bar: Bar }
-  | { payload: 'gex'; gex: GammaExposure };
+  | { payload: 'gex'; gex: GammaExposure }
+  | { payload: 'gap'; gap: IngestionGap };
 export type EnrichedRecord = { schemaVersion: number } & EnrichedPayload;
 
 export interface DeadLetter {

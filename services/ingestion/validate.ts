@@ -79,5 +79,7 @@ export function validateRecord(record: RawRecord, ctx: ValidationContext): Verdi
     }
     case 'status':
       return checkTime(record.status.timeMs, ctx);
+    case 'gap':
+      return checkTime(record.gap.detectedMs, ctx);
   }
 }

@@ -162,6 +162,13 @@ export class RecordProcessor {
         }
         return result;
       }
+      case 'gap':
+        // An ingestion gap is history too: storage keeps it where users can query it.
+        result.outputs.push({
+          key: `gap:${raw.gap.shard}`,
+          value: { schemaVersion: SCHEMA_VERSION, payload: 'gap', gap: raw.gap },
+        });
+        return result;
       default:
         return reject('empty-record', 'RawRecord carries no payload');
     }

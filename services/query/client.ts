@@ -1,7 +1,7 @@
 // A gRPC client of MarketData for `stockify query`: unary calls with a deadline and the live stream.
 // Errors keep their gRPC status, which the command turns into its message.
 import * as grpc from '@grpc/grpc-js';
-import type { Bar, OptionChain, Tick } from '../core/messages.ts';
+import type { Bar, IngestionGap, OptionChain, Tick } from '../core/messages.ts';
 import { serviceClient } from '../core/proto.ts';
 import type { WireSnapshot } from './format.ts';
 
@@ -52,6 +52,11 @@ export class MarketDataQuery {
 
   bars(req: { instrument: string; fromMs: number; toMs: number; interval: string }): Promise<{ bars: Bar[] }> {
     return this.unary('GetBars', req);
+  }
+
+  /** Recorded ingestion gaps overlapping [fromMs, toMs] ("" instrument: all of them). */
+  gaps(req: { fromMs: number; toMs: number; instrument: string }): Promise<{ gaps: IngestionGap[] }> {
+    return this.unary('GetGaps', req);
   }
 
   optionChain(req: { underlying: string; expiry: string }): Promise<OptionChain> {

@@ -2,7 +2,7 @@
 // as a table for people or JSON for scripts.
 import * as grpc from '@grpc/grpc-js';
 import { describeServiceError, type MarketDataQuery } from './client.ts';
-import { formatBars, formatChain, formatSnapshotLine, formatTicks, type WireSnapshot } from './format.ts';
+import { formatBars, formatChain, formatSnapshotLine, formatTicks, formatTime, table, type WireSnapshot } from './format.ts';
 import { resolveInstruments, type SymbolResolver, UnresolvedSymbolError } from './resolve.ts';
 
 const HOUR_MS = 3_600_000;
@@ -84,6 +84,28 @@ async function bars(client: MarketDataQuery, args: string[], flags: QueryFlags, 
   return 0;
 }
 
+/** Ingestion gaps: stretches in which a shard may have missed ticks ("all" for every instrument). */
+async function gaps(client: MarketDataQuery, args: string[], flags: QueryFlags, nowMs: number): Promise<number> {
+  const instrument = args[0] === 'all' ? '' : (args[0] ?? '');
+  const toMs = flags.to ?? nowMs;
+  const fromMs = flags.from ?? toMs - DAY_MS;
+  const res = await client.gaps({ instrument, fromMs, toMs });
+  if (flags.json) print(JSON.stringify(res.gaps));
+  else if (res.gaps.length === 0) print('no recorded gaps in this range');
+  else {
+    const rows = res.gaps.map((g) => [
+      `${g.namespace}/${g.feed}`,
+      String(g.shard),
+      formatTime(g.fromMs),
+      formatTime(g.toMs),
+      `${((g.toMs - g.fromMs) / 1000).toFixed(1)} s`,
+      String(g.instrumentIds.length),
+    ]);
+    print(table(['feed', 'shard', 'from', 'to', 'length', 'instruments'], rows, [false, true, false, false, true, true]));
+  }
+  return 0;
+}
+
 async function chain(client: MarketDataQuery, args: string[], flags: QueryFlags): Promise<number> {
   const underlying = args[0] ?? '';
   const res = await client.optionChain({ underlying, expiry: flags.expiry ?? '' });
@@ -116,5 +138,6 @@ export const QUERY_COMMANDS: Readonly<Record<string, QueryCommand>> = {
   recent: { needs: 'an instrument id', run: recent },
   bars: { needs: 'an instrument id', run: bars },
   chain: { needs: 'an underlying (instrument id or symbol)', run: chain },
+  gaps: { needs: "an instrument id, or 'all'", run: gaps },
   stream: { needs: 'at least one instrument id', run: stream },
 };

@@ -19,6 +19,9 @@ Commands:
                                          option chain with IV, Greeks and GEX; underlying is an
                                          instrument id (IDX_I:13) or a symbol (NIFTY); nearest expiry by default
   stream <instrument...>                 live quotes until Ctrl-C (a snapshot first)
+  gaps <instrument | all> [--from T] [--to T]
+                                         recorded ingestion gaps (a shard restarted without a
+                                         handover: ticks may be missing in [from, to]); last day by default
 
 Options:
   --endpoint HOST:PORT   MarketData endpoint (default localhost:50051)

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.ts';
 import type { OptionChain, Snapshot } from '../core/messages.ts';
 import { serviceDefinition } from '../core/proto.ts';
 import { ChainCache } from './chain-cache.ts';
+import { parseGapsRequest } from './gaps.ts';
 import { liveChannel, readLatest, snapshotCodec } from './live.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { type HistoryReader, NotFoundError, type QueryContext } from './queries.ts';
@@ -261,6 +262,7 @@ export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImpleme
     ticks: await reader.recentTicks(ctx, q),
   }));
   const getBars = unary(deps, 'GetBars', parseBarsRequest, async (q, ctx) => ({ bars: await reader.bars(ctx, q) }));
+  const getGaps = unary(deps, 'GetGaps', parseGapsRequest, async (q, ctx) => ({ gaps: await reader.gaps(ctx, q) }));
   const getOptionChain = unary(
     deps,
     'GetOptionChain',
@@ -275,6 +277,7 @@ export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImpleme
     GetBars: getBars,
     GetOptionChain: getOptionChain,
     StreamQuotes: streamQuotes(deps),
+    GetGaps: getGaps,
   } as grpc.UntypedServiceImplementation;
 }
 

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { SQL_SCHEMA_NAME } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import { AGGREGATE_INTERVALS, continuousAggregateSql, refreshPolicySql } from './bars.ts';
+import { gapsTableSql } from './gaps.ts';
 import { TABLE_SPECS, TABLES, type TableSpec } from './tables.ts';
 import { configureHypertables } from './timescale.ts';
 import { convertToHypertables } from './upgrade.ts';
@@ -127,6 +128,14 @@ const MIGRATIONS: Migration[] = [
         await client.query(continuousAggregateSql(info.schema, i));
         await client.query(refreshPolicySql(info.schema, i));
       }
+    },
+  },
+  {
+    version: 4,
+    // A plain table on every strategy: a few rows a day at most, kept as long as the history.
+    name: 'ingestion gaps',
+    async apply(client, info) {
+      await client.query(gapsTableSql(info.schema));
     },
   },
 ];

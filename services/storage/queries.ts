@@ -1,8 +1,9 @@
 // History reads for MarketData, each in one read-only transaction whose statement_timeout is the
 // call's remaining deadline; a cancelled call cancels its backend query.
 import type pg from 'pg';
-import type { Bar, GammaExposure, OptionChain, OptionQuote, Segment, Snapshot, Tick } from '../core/messages.ts';
+import type { Bar, GammaExposure, IngestionGap, OptionChain, OptionQuote, Segment, Snapshot, Tick } from '../core/messages.ts';
 import { aggregateBarsSql, groupedBarsSql } from './bars.ts';
+import { type GapQuery, queryGaps } from './gaps.ts';
 import { type PartitionStrategy, qualified } from './migrations.ts';
 import type { BarsQuery, ChainQuery, RecentTicksQuery, TickCursor, TicksQuery } from './requests.ts';
 
@@ -33,6 +34,11 @@ export class HistoryReader {
     this.strategy = strategy;
     const days = opts.lookbackDays ?? 0;
     this.lookbackMs = (days > 0 ? days + 1 : MAX_LOOKBACK_DAYS) * 86_400_000;
+  }
+
+  /** Recorded ingestion gaps overlapping the query's range (gaps.ts). */
+  gaps(ctx: QueryContext, q: GapQuery): Promise<IngestionGap[]> {
+    return this.readOnly(ctx, (c) => queryGaps(c, this.schema, q));
   }
 
   /** The oldest instant a "newest row" query looks at, as a timestamptz parameter. */

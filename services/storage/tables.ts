@@ -1,6 +1,6 @@
 // The history tables: one column list per table, used both for the DDL (migrations.ts) and for the
 // COPY rows the writer sends, so the two cannot drift. Pure: no I/O.
-import type { Bar, EnrichedRecord, GammaExposure, OptionQuote, Tick } from '../core/messages.ts';
+import type { Bar, EnrichedRecord, GammaExposure, IngestionGap, OptionQuote, Tick } from '../core/messages.ts';
 
 export type TableName = 'ticks' | 'option_quotes' | 'bars_1m' | 'gex';
 export const TABLES: readonly TableName[] = ['ticks', 'option_quotes', 'bars_1m', 'gex'];
@@ -256,14 +256,16 @@ export interface BatchRows {
   bars_1m: CopyValue[][];
   gex: CopyValue[][];
   instruments: Map<string, InstrumentRow>;
+  /** Ingestion gaps (gaps.ts), not a history table: a few rows, inserted one by one. */
+  gaps: IngestionGap[];
 }
 
 export function emptyBatch(): BatchRows {
-  return { ticks: [], option_quotes: [], bars_1m: [], gex: [], instruments: new Map() };
+  return { ticks: [], option_quotes: [], bars_1m: [], gex: [], instruments: new Map(), gaps: [] };
 }
 
 export function batchSize(b: BatchRows): number {
-  return b.ticks.length + b.option_quotes.length + b.bars_1m.length + b.gex.length;
+  return b.ticks.length + b.option_quotes.length + b.bars_1m.length + b.gex.length + b.gaps.length;
 }
 
 /** Adds one enriched record to a batch. Throws RowError on a record no table can hold. */
@@ -304,6 +306,9 @@ export function addRecord(batch: BatchRows, r: EnrichedRecord): void {
       return;
     case 'gex':
       batch.gex.push(gexRow(r.gex));
+      return;
+    case 'gap':
+      batch.gaps.push(r.gap);
       return;
     default:
       throw new RowError(`enriched record has no payload`);

@@ -8,6 +8,7 @@
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { insertGaps } from './gaps.ts';
 import { ident, qualified } from './migrations.ts';
 import { type BatchRows, copyLines, type InstrumentRow, TABLE_SPECS, TABLES, type TableName } from './tables.ts';
 
@@ -129,6 +130,7 @@ export class PgWriter {
           written[t] = res.rowCount ?? 0;
         }
         if (fresh.length > 0) await this.upsertInstruments(client, fresh);
+        await insertGaps(client, this.schema, batch.gaps);
         if (this.opts.crashBeforeCommit) process.kill(process.pid, 'SIGKILL');
         await client.query('COMMIT');
       } catch (err) {

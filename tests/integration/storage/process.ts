@@ -91,7 +91,9 @@ export async function produce(topic: string, records: readonly EnrichedRecord[])
         ? r.optionQuote.meta.underlying
         : r.payload === 'bar'
           ? r.bar.instrumentId
-          : r.gex.underlyingId;
+          : r.payload === 'gex'
+            ? r.gex.underlyingId
+            : `gap:${r.gap.shard}`;
   for (let i = 0; i < records.length; i += 500) {
     await producer.send({
       topic,
