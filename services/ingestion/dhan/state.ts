@@ -7,16 +7,25 @@
 // the same key from both. Dhan's times are whole seconds, so seq = exchange time in ms × 1000 (the
 // second × 10⁶) plus a hash of the packet's bytes below 10⁶. A packet repeated byte for byte
 // within one second carries nothing new and keeps one row.
-import { instrumentId, type RawRecord, type Tick } from '../../core/messages.ts';
+import { type InstrumentMeta, instrumentId, type RawRecord, type Tick } from '../../core/messages.ts';
 import { SCHEMA_VERSION } from '../../core/proto.ts';
 import { type DhanPacket, istEpochSecondsToUtcMs } from './packet.ts';
+
+/** A live option contract: its ticks carry its meta and are keyed by its underlying (option-feed.ts). */
+export interface OptionDescription {
+  symbol: string;
+  meta: InstrumentMeta;
+  key: string;
+}
 
 export class DhanState {
   private readonly ticks = new Map<string, Tick>();
   private readonly symbols: ReadonlyMap<string, string>;
+  private readonly options: (id: string) => OptionDescription | undefined;
 
-  constructor(symbols: ReadonlyMap<string, string>) {
+  constructor(symbols: ReadonlyMap<string, string>, options: (id: string) => OptionDescription | undefined = () => undefined) {
     this.symbols = symbols;
+    this.options = options;
   }
 
   /**
@@ -37,11 +46,12 @@ export class DhanState {
       };
     }
     let t = this.ticks.get(id);
+    const option = this.options(id);
     if (!t) {
       t = {
         instrument: {
           id,
-          symbol: this.symbols.get(id) ?? packet.securityId,
+          symbol: this.symbols.get(id) ?? option?.symbol ?? packet.securityId,
           segment: packet.segment,
           securityId: packet.securityId,
         },
@@ -60,7 +70,7 @@ export class DhanState {
         totalBuyQuantity: 0,
         totalSellQuantity: 0,
         depth: [],
-        meta: null,
+        meta: option?.meta ?? null,
         source: 'dhan',
       };
       this.ticks.set(id, t);
@@ -107,7 +117,8 @@ export class DhanState {
     if ((packet.type === 'oi' || packet.type === 'prevClose') && t.lastPrice === 0) return undefined;
     t.receivedTimeMs = receivedMs;
     t.seq = contentSeq(t.exchangeTimeMs, bytes);
-    return { key: id, record: { schemaVersion: SCHEMA_VERSION, payload: 'tick', tick: { ...t, depth: [...t.depth] } } };
+    const key = option?.key ?? id;
+    return { key, record: { schemaVersion: SCHEMA_VERSION, payload: 'tick', tick: { ...t, depth: [...t.depth] } } };
   }
 }
 
