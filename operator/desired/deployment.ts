@@ -66,6 +66,10 @@ export function componentEnv(feed: MarketFeed, component: Component, shard: numb
     env.push(
       { name: 'DHAN_CLIENT_ID', valueFrom: { secretKeyRef: { name: ref.name, key: ref.clientIdKey } } },
       { name: 'DHAN_ACCESS_TOKEN', valueFrom: { secretKeyRef: { name: ref.name, key: ref.accessTokenKey } } },
+      // Endpoints other than Dhan's (a sandbox, a test double) travel with the credentials they
+      // belong to: optional keys feedUrl and apiUrl of the same Secret; absent, Dhan's defaults.
+      { name: 'DHAN_FEED_URL', valueFrom: { secretKeyRef: { name: ref.name, key: 'feedUrl', optional: true } } },
+      { name: 'DHAN_API_URL', valueFrom: { secretKeyRef: { name: ref.name, key: 'apiUrl', optional: true } } },
     );
   }
   return env;

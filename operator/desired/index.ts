@@ -109,7 +109,7 @@ export interface StandaloneProcess {
   /** Literal environment of the container (INSTRUMENTS_FILE points at the in-pod path: replace it). */
   env: Record<string, string>;
   /** Variables the cluster takes from Secrets; standalone mode supplies them from its own env. */
-  secretEnv: { name: string; secret: string; key: string }[];
+  secretEnv: { name: string; secret: string; key: string; optional?: boolean }[];
   shardFile: ShardFile;
 }
 
@@ -134,7 +134,8 @@ export function standaloneProcesses(feed: MarketFeed, opts: BuildOptions = {}): 
     for (const e of container.env ?? []) {
       const ref = e.valueFrom?.secretKeyRef;
       if (e.value !== undefined) env[e.name] = e.value;
-      else if (ref?.name) secretEnv.push({ name: e.name, secret: ref.name, key: ref.key });
+      else if (ref?.name)
+        secretEnv.push({ name: e.name, secret: ref.name, key: ref.key, ...(ref.optional ? { optional: true } : {}) });
     }
     out.push({ name: o.metadata.name, component, shard: file.shard, args: [...container.args], env, secretEnv, shardFile: file });
   }

@@ -87,6 +87,7 @@ export function planProcesses(processes: readonly StandaloneProcess[], ctx: Plan
     for (const s of p.secretEnv) {
       if ((SERVICE_VARIABLES as readonly string[]).includes(s.name)) continue;
       const value = ctx.env[s.name];
+      if (value === undefined && s.optional) continue;
       if (value === undefined) {
         throw new PlanError(
           `${s.name} is not set: in a cluster it comes from Secret ${s.secret} (key ${s.key}); export it to run locally`,

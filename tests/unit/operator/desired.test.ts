@@ -102,6 +102,9 @@ describe('builders', () => {
     const env = (d: Dep) => Object.fromEntries(d.spec.template.spec.containers[0]?.env.map((e) => [e.name, e]) ?? []);
     assert.deepEqual(env(storage).DATABASE_URL?.valueFrom, { secretKeyRef: { name: 'stockify-postgres', key: 'url' } });
     assert.deepEqual(env(ingestion).DHAN_ACCESS_TOKEN?.valueFrom, { secretKeyRef: { name: 'dhan-creds', key: 'accessToken' } });
+    assert.deepEqual(env(ingestion).DHAN_FEED_URL?.valueFrom, {
+      secretKeyRef: { name: 'dhan-creds', key: 'feedUrl', optional: true },
+    });
     assert.deepEqual(env(ingestion).DHAN_CLIENT_ID?.valueFrom, { secretKeyRef: { name: 'dhan-creds', key: 'clientId' } });
     assert.equal(env(ingestion).DATABASE_URL, undefined);
     assert.equal(env(storage).INSTRUMENTS_FILE?.value, '/etc/stockify/shard.json');
