@@ -508,10 +508,19 @@ export const specSchema: Schema = {
       },
     },
     redis: {
-      description: 'Redis for latest state and live fan-out.',
+      description: 'Redis for latest state and live fan-out (the contract: proto/stockify/v1/redis.proto).',
       type: 'object',
       required: ['url'],
-      properties: { url: { description: 'redis:// or rediss:// URL (REDIS_URL).', type: 'string', pattern: '^rediss?://.+' } },
+      properties: {
+        url: { description: 'redis:// or rediss:// URL (REDIS_URL).', type: 'string', pattern: '^rediss?://.+' },
+        latestTtlSeconds: {
+          description:
+            'Expiry of each latest:<instrument> key, renewed on every write, so instruments no longer fed disappear (0 = never). The default, 10 days, outlasts a long weekend with holidays.',
+          type: 'integer',
+          minimum: 0,
+          default: 864000,
+        },
+      },
     },
     pricing: {
       description: 'Inputs of the option pricing model.',

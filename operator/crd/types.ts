@@ -111,10 +111,12 @@ export type MarketFeedSpec = {
       key: string;
     };
   };
-  /** Redis for latest state and live fan-out. */
+  /** Redis for latest state and live fan-out (the contract: proto/stockify/v1/redis.proto). */
   redis: {
     /** redis:// or rediss:// URL (REDIS_URL). */
     url: string;
+    /** Expiry of each latest:<instrument> key, renewed on every write, so instruments no longer fed disappear (0 = never). The default, 10 days, outlasts a long weekend with holidays. */
+    latestTtlSeconds: number;
   };
   /** Inputs of the option pricing model. */
   pricing: {

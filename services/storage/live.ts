@@ -3,9 +3,11 @@
 //
 // latest:<instrument> is a hash: `snapshot` = protobuf stockify.v1.Snapshot bytes, `time_ms` and
 // `seq` = what "newer" is decided on (exchange time, then sequence). The same Snapshot bytes are
-// published on live:<instrument>. Stale or duplicate updates (redeliveries) are neither stored nor
-// published. Redis being down never blocks or fails history writes: commands fail fast (offline
-// queue off, short timeout) and are counted.
+// published on live:<instrument>; latest:<instrument> expires after the feed's latestTtlSeconds
+// (renewed on every write; 0 = never). The contract is written down in proto/stockify/v1/redis.proto.
+// Stale or duplicate updates (redeliveries) are neither stored nor published. Redis being down
+// never blocks or fails history writes: commands fail fast (offline queue off, short timeout) and
+// are counted.
 import { Redis } from 'ioredis';
 import type { EnrichedRecord, Snapshot } from '../core/messages.ts';
 import { codec } from '../core/proto.ts';
@@ -23,6 +25,8 @@ if cur[1] then
   if ct > t or (ct == t and cs >= s) then return 0 end
 end
 redis.call('HSET', KEYS[1], 'time_ms', ARGV[1], 'seq', ARGV[2], 'snapshot', ARGV[3])
+local ttl = tonumber(ARGV[4])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
 redis.call('PUBLISH', KEYS[2], ARGV[3])
 return 1`;
 
@@ -75,7 +79,7 @@ export class NewestUpdates {
 }
 
 type WithSetLatest = Redis & {
-  setLatest(key: string, channel: string, timeMs: string, seq: string, bytes: Buffer): Promise<number>;
+  setLatest(key: string, channel: string, timeMs: string, seq: string, bytes: Buffer, ttlS: string): Promise<number>;
 };
 
 export function redisClient(url: string, name: string): Redis {
@@ -113,22 +117,30 @@ export function liveConnections(
   };
 }
 
+export interface LiveWriterOptions {
+  /** Expiry of latest:<instrument>, renewed on every write; 0 = never (MarketFeed spec.redis.latestTtlSeconds). */
+  latestTtlSeconds?: number;
+}
+
 export class LiveWriter {
   readonly redis: WithSetLatest;
+  private readonly ttl: string;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, opts: LiveWriterOptions = {}) {
     redis.defineCommand('setLatest', { numberOfKeys: 2, lua: SET_LATEST });
     this.redis = redis as WithSetLatest;
+    this.ttl = String(opts.latestTtlSeconds ?? 0);
   }
 
   /** Applies the updates in one pipeline (one round trip); returns how many were newer (stored and published). */
   async apply(updates: readonly LiveUpdate[]): Promise<{ applied: number; failed: number }> {
     if (updates.length === 0) return { applied: 0, failed: 0 };
     const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
-      setLatest(key: string, channel: string, timeMs: string, seq: string, bytes: Buffer): unknown;
+      setLatest(key: string, channel: string, timeMs: string, seq: string, bytes: Buffer, ttlS: string): unknown;
     };
     for (const u of updates) {
-      pipe.setLatest(latestKey(u.id), liveChannel(u.id), String(u.timeMs), String(u.seq), snapshotCodec.encode(u.snapshot));
+      const bytes = snapshotCodec.encode(u.snapshot);
+      pipe.setLatest(latestKey(u.id), liveChannel(u.id), String(u.timeMs), String(u.seq), bytes, this.ttl);
     }
     const results = (await pipe.exec()) ?? [];
     let applied = 0;

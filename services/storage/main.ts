@@ -1,5 +1,6 @@
 // `stockify storage`: one storage shard. Consumes market.enriched.<ns>.<feed>.<i>, writes history
 // to PostgreSQL and live state to Redis, and serves gRPC MarketData and Shard status.
+import { specDefault } from '../../operator/crd/schema.ts';
 import { parseShardStart, ShardProcess } from '../core/shard-process.ts';
 import { consumerGroup, dlqTopic, enrichedTopic } from '../core/topics.ts';
 import { StorageConsumer, StorageStatus } from './consumer.ts';
@@ -59,7 +60,10 @@ export async function run(args: string[]): Promise<number> {
       groupId: consumerGroup('storage', ns, feed, index),
       dlqTopic: dlqTopic(ns, feed),
       writer: new PgWriter(db.writePool, schema, { crashBeforeCommit: config.STORAGE_TEST_CRASH_BEFORE_COMMIT }),
-      live: new LiveWriter(live.redis),
+      // Absent from a shard file written before the setting existed: the MarketFeed's default.
+      live: new LiveWriter(live.redis, {
+        latestTtlSeconds: shard.redis?.latestTtlSeconds ?? specDefault('redis.latestTtlSeconds'),
+      }),
       metrics,
       status,
       log,
