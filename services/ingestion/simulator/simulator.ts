@@ -1,8 +1,14 @@
 // The market simulator: a believable NSE session as a pure, deterministic stream of RawRecords.
 // Underlyings move by geometric Brownian motion; traded quantity follows a U-shaped intraday
 // profile; option chains (several weekly or monthly expiries, strikes around the money, a skewed
-// smile) are priced with Black–Scholes on the current spot. The sequence of records is a function
-// of the seed, the instruments and the simulated start time only — pacing is the caller's job.
+// smile) are priced with Black–Scholes on the current spot. Option contracts also tick one by one
+// (as a live feed streams them), priced by the same smile on the last published spot and keyed by
+// their underlying. The sequence of records is a function of the seed, the instruments and the
+// simulated start time only — pacing is the caller's job.
+//
+// Rates: ticksPerSecond is every tick of the shard, option ticks included. Each underlying without
+// a rate of its own and each chain (underlying × expiry, whose ticks fall on the contracts of its
+// strike window) take an equal share of what the explicit rates leave.
 import { instrumentId, type OptionChainSnapshot, type RawRecord, type Tick } from '../../core/messages.ts';
 import { SCHEMA_VERSION } from '../../core/proto.ts';
 import type { InstrumentSpec } from '../../core/shardfile.ts';
@@ -48,6 +54,8 @@ interface Underlying {
   oi: number;
   totalBuy: number;
   totalSell: number;
+  /** Simulated time its price was last stepped to. */
+  lastStepMs: number;
 }
 
 interface Chain {
@@ -58,6 +66,22 @@ interface Chain {
   periodMs: number;
   nextAt: number;
   step: number;
+  /** Option ticks per second over the chain's contracts, and when the next one is due. */
+  tickRate: number;
+  nextTickAt: number;
+}
+
+/** One contract priced on a spot: what a chain leg and an option tick both carry. */
+interface Priced {
+  id: string;
+  securityId: string;
+  symbol: string;
+  type: 'CE' | 'PE';
+  state: Contract;
+  vol: number;
+  last: number;
+  bid: number;
+  ask: number;
 }
 
 interface Contract {
@@ -81,15 +105,14 @@ export class MarketSimulator {
   private readonly chains: Chain[] = [];
   private readonly contracts = new Map<string, Contract>();
   private readonly cfg: SimulatorConfig;
-  private lastTimeMs: number;
 
   constructor(cfg: SimulatorConfig) {
     this.cfg = cfg;
     this.rng = new Prng(cfg.seed);
-    this.lastTimeMs = cfg.startTimeMs;
     const explicit = cfg.instruments.filter((i) => i.simulator?.ticksPerSecond !== undefined);
     const explicitSum = explicit.reduce((s, i) => s + (i.simulator?.ticksPerSecond ?? 0), 0);
-    const shared = cfg.instruments.length - explicit.length;
+    const chainCount = cfg.instruments.reduce((s, i) => s + (i.optionChain?.expiries ?? 0), 0);
+    const shared = cfg.instruments.length - explicit.length + chainCount;
     const sharedRate = shared > 0 ? Math.max(0.01, (cfg.ticksPerSecond - explicitSum) / shared) : 0;
     for (const spec of cfg.instruments) {
       const price = spec.simulator?.price ?? defaultPrice(spec);
@@ -110,6 +133,7 @@ export class MarketSimulator {
         oi: spec.kind === 'future' ? spec.lotSize * this.rng.int(20_000, 80_000) : 0,
         totalBuy: 0,
         totalSell: 0,
+        lastStepMs: cfg.startTimeMs,
       };
       this.underlyings.push(u);
       const oc = spec.optionChain;
@@ -129,6 +153,8 @@ export class MarketSimulator {
             // Staggered so that snapshots of one underlying do not all land on the same instant.
             nextAt: cfg.startTimeMs + ((i + 1) * periodMs) / (expiries.length + 1),
             step: oc.strikeStep ?? defaultStrikeStep(price),
+            tickRate: sharedRate,
+            nextTickAt: cfg.startTimeMs + this.rng.exponential(sharedRate) * 1000,
           });
         });
       }
@@ -159,16 +185,30 @@ export class MarketSimulator {
         chainIdx = i;
       }
     });
-    if (chainIdx >= 0 && chainAt <= tickAt) {
+    let optIdx = -1;
+    let optAt = Number.POSITIVE_INFINITY;
+    this.chains.forEach((c, i) => {
+      if (c.nextTickAt < optAt) {
+        optAt = c.nextTickAt;
+        optIdx = i;
+      }
+    });
+    if (chainIdx >= 0 && chainAt <= tickAt && chainAt <= optAt) {
       const chain = this.chains[chainIdx] as Chain;
       chain.nextAt += chain.periodMs;
-      this.lastTimeMs = chainAt;
       return this.snapshot(chain, chainAt);
+    }
+    if (optIdx >= 0 && optAt < tickAt) {
+      const chain = this.chains[optIdx] as Chain;
+      chain.nextTickAt = optAt + this.rng.exponential(chain.tickRate) * 1000;
+      return this.optionTick(chain, optAt);
     }
     const u = this.underlyings[tickIdx] as Underlying;
     u.nextAt = tickAt + this.rng.exponential(u.rate) * 1000;
-    const dtSeconds = Math.max(0, tickAt - this.lastTimeMs) / 1000;
-    this.lastTimeMs = tickAt;
+    // Each underlying steps over the time since its own last step: option ticks and snapshots in
+    // between leave its volatility intact.
+    const dtSeconds = Math.max(0, tickAt - u.lastStepMs) / 1000;
+    u.lastStepMs = tickAt;
     return this.tick(u, tickAt, dtSeconds);
   }
 
@@ -180,9 +220,7 @@ export class MarketSimulator {
   }
 
   private tick(u: Underlying, timeMs: number, dtSeconds: number): SimEvent {
-    // The whole market moves on the elapsed time since the last event, this instrument included:
-    // stepping only the ticking instrument would understate its volatility.
-    this.step(u, dtSeconds * this.underlyings.length);
+    this.step(u, dtSeconds);
     const tick = u.spec.tickSize;
     const last = toTick(u.price, tick);
     u.high = Math.max(u.high, last);
@@ -244,55 +282,81 @@ export class MarketSimulator {
     return Math.min(3 * atm, Math.max(0.5 * atm, v));
   }
 
+  /** The chain's strikes around the money of `spot`, on its step. */
+  private windowStrikes(chain: Chain, spot: number): number[] {
+    const atm = round(spot, chain.step);
+    const first = atm - Math.floor((chain.spec.strikes - 1) / 2) * chain.step;
+    const strikes: number[] = [];
+    for (let i = 0; i < chain.spec.strikes; i++) {
+      const strike = Number((first + i * chain.step).toFixed(4));
+      if (strike > 0) strikes.push(strike);
+    }
+    return strikes;
+  }
+
+  /** A contract of the chain priced by the smile on `spot` at `timeMs`; its OI and volume move on. */
+  private price(chain: Chain, spot: number, strike: number, call: boolean, timeMs: number): Priced {
+    const u = chain.under;
+    const { segment, lotSize } = chain.spec;
+    const years = Math.max(1e-6, (expiryCloseMs(chain.expiry) - timeMs) / (365 * 86_400_000));
+    const vol = this.smileVol(u.vol * 1.05, spot, strike);
+    const type = call ? 'CE' : 'PE';
+    const securityId = optionSecurityId(u.id, chain.expiry, strike, type);
+    const id = instrumentId(segment, securityId);
+    let state = this.contracts.get(id);
+    if (!state) {
+      const moneyness = Math.log(strike / spot);
+      const base = 5_000 * Math.exp(-((moneyness / 0.04) ** 2)) * (0.5 + this.rng.next());
+      state = { oi: lotSize * (10 + Math.round(base)), volume: 0 };
+      this.contracts.set(id, state);
+    }
+    const fair = bsPrice({
+      spot,
+      strike,
+      time: years,
+      rate: this.cfg.pricing.riskFreeRate,
+      dividendYield: this.cfg.pricing.dividendYield,
+      volatility: vol,
+      call,
+    });
+    const last = Math.max(0.05, toTick(fair, 0.05));
+    const half = Math.max(0.05, toTick(last * 0.002, 0.05));
+    return {
+      id,
+      securityId,
+      symbol: `${u.spec.symbol} ${chain.expiry} ${strike} ${type}`,
+      type,
+      state,
+      vol,
+      last,
+      bid: Math.max(0.05, toTick(last - half, 0.05)),
+      ask: toTick(last + half, 0.05),
+    };
+  }
+
   private snapshot(chain: Chain, timeMs: number): SimEvent {
     const u = chain.under;
     const spec = u.spec;
-    const { segment, lotSize, strikes } = chain.spec;
+    const { segment, lotSize } = chain.spec;
     const spot = toTick(u.price, spec.tickSize);
-    const years = Math.max(1e-6, (expiryCloseMs(chain.expiry) - timeMs) / (365 * 86_400_000));
-    const atmVol = u.vol * 1.05;
-    const atm = round(spot, chain.step);
-    const first = atm - Math.floor((strikes - 1) / 2) * chain.step;
     const profile = volumeProfile(timeMs);
     const rows: OptionChainSnapshot['rows'] = [];
-    for (let i = 0; i < strikes; i++) {
-      const strike = Number((first + i * chain.step).toFixed(4));
-      if (strike <= 0) continue;
-      const vol = this.smileVol(atmVol, spot, strike);
+    for (const strike of this.windowStrikes(chain, spot)) {
       const leg = (call: boolean) => {
-        const type = call ? 'CE' : 'PE';
-        const securityId = optionSecurityId(u.id, chain.expiry, strike, type);
-        const id = instrumentId(segment, securityId);
-        let c = this.contracts.get(id);
-        if (!c) {
-          const moneyness = Math.log(strike / spot);
-          const base = 5_000 * Math.exp(-((moneyness / 0.04) ** 2)) * (0.5 + this.rng.next());
-          c = { oi: lotSize * (10 + Math.round(base)), volume: 0 };
-          this.contracts.set(id, c);
-        }
+        const p = this.price(chain, spot, strike, call, timeMs);
+        const c = p.state;
         c.oi = Math.max(0, c.oi + lotSize * this.rng.int(-5, 10));
         c.volume += lotSize * Math.round(this.rng.int(0, 50) * profile);
-        const fair = bsPrice({
-          spot,
-          strike,
-          time: years,
-          rate: this.cfg.pricing.riskFreeRate,
-          dividendYield: this.cfg.pricing.dividendYield,
-          volatility: vol,
-          call,
-        });
-        const last = Math.max(0.05, toTick(fair, 0.05));
-        const half = Math.max(0.05, toTick(last * 0.002, 0.05));
         return {
-          instrument: { id, symbol: `${spec.symbol} ${chain.expiry} ${strike} ${type}`, segment, securityId },
-          lastPrice: last,
-          bidPrice: Math.max(0.05, toTick(last - half, 0.05)),
-          askPrice: toTick(last + half, 0.05),
+          instrument: { id: p.id, symbol: p.symbol, segment, securityId: p.securityId },
+          lastPrice: p.last,
+          bidPrice: p.bid,
+          askPrice: p.ask,
           bidQuantity: lotSize * this.rng.int(1, 40),
           askQuantity: lotSize * this.rng.int(1, 40),
           openInterest: c.oi,
           volume: c.volume,
-          sourceIv: Number((vol * 100).toFixed(4)),
+          sourceIv: Number((p.vol * 100).toFixed(4)),
         };
       };
       rows.push({ strike, call: leg(true), put: leg(false) });
@@ -311,6 +375,65 @@ export class MarketSimulator {
         underlyingPrice: spot,
         lotSize,
         rows,
+        source: 'simulator',
+      },
+    };
+    return { timeMs, key: u.id, record };
+  }
+
+  /**
+   * A trade in one contract of the chain's window (strike and right drawn at random), priced by the
+   * smile on the last published spot, as a live feed would stream it: keyed by the underlying, so
+   * it reaches the processor partition holding that spot.
+   */
+  private optionTick(chain: Chain, timeMs: number): SimEvent {
+    const u = chain.under;
+    const { segment, lotSize } = chain.spec;
+    const spot = toTick(u.price, u.spec.tickSize);
+    const strikes = this.windowStrikes(chain, spot);
+    const strike = strikes[this.rng.int(0, strikes.length - 1)] ?? round(spot, chain.step);
+    const call = this.rng.next() < 0.5;
+    const p = this.price(chain, spot, strike, call, timeMs);
+    const qty = lotSize * Math.max(1, Math.round(this.rng.exponential(1 / 4) * volumeProfile(timeMs)));
+    p.state.volume += qty;
+    const t = Math.floor(timeMs);
+    const record: RawRecord = {
+      schemaVersion: SCHEMA_VERSION,
+      payload: 'tick',
+      tick: {
+        instrument: { id: p.id, symbol: p.symbol, segment, securityId: p.securityId },
+        exchangeTimeMs: t,
+        receivedTimeMs: t,
+        seq: this.seq.next(p.id, t),
+        lastPrice: p.last,
+        lastQuantity: qty,
+        volume: p.state.volume,
+        openInterest: p.state.oi,
+        averagePrice: p.last,
+        open: 0,
+        high: 0,
+        low: 0,
+        close: 0,
+        totalBuyQuantity: 0,
+        totalSellQuantity: 0,
+        depth: [
+          {
+            bidPrice: p.bid,
+            bidQuantity: lotSize * this.rng.int(1, 40),
+            bidOrders: this.rng.int(1, 20),
+            askPrice: p.ask,
+            askQuantity: lotSize * this.rng.int(1, 40),
+            askOrders: this.rng.int(1, 20),
+          },
+        ],
+        meta: {
+          underlying: u.id,
+          expiry: chain.expiry,
+          strike,
+          optionType: call ? 'CALL' : 'PUT',
+          lotSize,
+          tickSize: 0.05,
+        },
         source: 'simulator',
       },
     };

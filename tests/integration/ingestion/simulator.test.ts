@@ -69,8 +69,13 @@ describe('simulator shards against the real broker', () => {
       const decoded = messages.map((m) => raw.decode(m.value));
       assert.ok(decoded.some((r) => r.payload === 'chain') || shard === 1 || !keys.has('IDX_I:13'));
       for (const [i, r] of decoded.entries()) {
-        const key = r.payload === 'tick' ? r.tick.instrument.id : r.payload === 'chain' ? r.chain.underlying.id : '';
-        assert.equal(key, messages[i]?.key, 'the Kafka key is the instrument (or underlying) id');
+        const key =
+          r.payload === 'tick'
+            ? r.tick.meta?.underlying || r.tick.instrument.id
+            : r.payload === 'chain'
+              ? r.chain.underlying.id
+              : '';
+        assert.equal(key, messages[i]?.key, 'the Kafka key is the instrument id (the underlying for a chain or an option tick)');
       }
     }
   });

@@ -72,16 +72,64 @@ describe('simulator', () => {
 
   test('cumulative volume never decreases and indices carry no volume', () => {
     const events = take(new MarketSimulator(config()), 3000);
-    let prev = 0;
+    const prev = new Map<string, number>();
     for (const e of events) {
       if (e.record.payload !== 'tick') continue;
-      if (e.key === 'IDX_I:13') assert.equal(e.record.tick.volume, 0);
+      const id = e.record.tick.instrument.id;
+      if (id === 'IDX_I:13') assert.equal(e.record.tick.volume, 0);
       else {
-        assert.ok(e.record.tick.volume >= prev);
-        prev = e.record.tick.volume;
-        assert.equal(e.record.tick.depth.length, 5);
+        assert.ok(e.record.tick.volume >= (prev.get(id) ?? 0));
+        prev.set(id, e.record.tick.volume);
+        assert.equal(e.record.tick.depth.length, e.record.tick.meta ? 1 : 5);
       }
     }
+  });
+
+  test('option contracts tick too: keyed by their underlying, in the chain window, priced as the chains are, within the total rate', () => {
+    const events = take(new MarketSimulator(config()), 20_000);
+    const ticks = events.flatMap((e) =>
+      e.record.payload === 'tick' ? [{ key: e.key, timeMs: e.timeMs, tick: e.record.tick }] : [],
+    );
+    const options = ticks.filter((t) => t.tick.meta);
+    // 2 underlyings and 3 chains share the 50 ticks/s: option ticks are 3/5 of all ticks.
+    const share = options.length / ticks.length;
+    assert.ok(share > 0.55 && share < 0.65, `option ticks are ${share} of all ticks`);
+    let spot = 26_000;
+    let compared = 0;
+    const lastChain = new Map<string, { timeMs: number; spot: number; price: number }>();
+    for (const e of events) {
+      const r = e.record;
+      if (r.payload === 'chain') {
+        for (const row of r.chain.rows) {
+          for (const leg of [row.call, row.put]) {
+            if (leg) lastChain.set(leg.instrument.id, { timeMs: e.timeMs, spot: r.chain.underlyingPrice, price: leg.lastPrice });
+          }
+        }
+        continue;
+      }
+      if (r.payload !== 'tick') continue;
+      if (r.tick.instrument.id === 'IDX_I:13') {
+        spot = r.tick.lastPrice;
+        continue;
+      }
+      const meta = r.tick.meta;
+      if (!meta) continue;
+      assert.equal(e.key, 'IDX_I:13', 'an option tick is keyed by its underlying');
+      assert.equal(meta.underlying, 'IDX_I:13');
+      assert.ok(Math.abs(meta.strike - spot) <= 11 * 50, `strike ${meta.strike} is in the window around ${spot}`);
+      assert.equal(meta.strike % 50, 0);
+      assert.equal(
+        r.tick.instrument.id,
+        `NSE_FNO:${optionSecurityId('IDX_I:13', meta.expiry, meta.strike, meta.optionType === 'CALL' ? 'CE' : 'PE')}`,
+      );
+      const c = lastChain.get(r.tick.instrument.id);
+      // The chain priced the same contract on the same spot moments ago: the same price, give or take a tick.
+      if (c && c.spot === spot && e.timeMs - c.timeMs < 5_000) {
+        compared++;
+        assert.ok(Math.abs(c.price - r.tick.lastPrice) <= 0.05 + 1e-9, `${c.price} vs ${r.tick.lastPrice}`);
+      }
+    }
+    assert.ok(compared > 100, `${compared} option ticks compared with their chain`);
   });
 
   test('chain snapshots: weekly Tuesday expiries, strikes on the step around the money, puts and calls at parity', () => {
