@@ -37,7 +37,9 @@ export function istToday(nowMs: number): string {
 /**
  * The lanes of a source whose connections carry `groups` of instruments (index = connection):
  * each underlying's windows ride its own connection, the room being `perConnection` less the
- * instruments already there.
+ * instruments already there, or less still when the account's budget planned fewer option
+ * contracts for the connection (`planned[connection]`, e.g. the sum of its instruments'
+ * optionContracts in the shard file).
  */
 export function optionLanes(
   groups: readonly (readonly { segment: Segment; securityId: string }[])[],
@@ -45,6 +47,7 @@ export function optionLanes(
   master: ScripMaster,
   today: string,
   perConnection: number,
+  planned?: readonly number[],
 ): OptionLane[] {
   return groups.flatMap((group, connection) => {
     const ids = new Set(group.map((i) => instrumentId(i.segment, i.securityId)));
@@ -64,7 +67,9 @@ export function optionLanes(
           today,
         ),
       );
-    return ladders.length > 0 ? [{ connection, ladders, capacity: Math.max(0, perConnection - group.length) }] : [];
+    const room = Math.max(0, perConnection - group.length);
+    const capacity = Math.min(room, planned?.[connection] ?? room);
+    return ladders.length > 0 ? [{ connection, ladders, capacity }] : [];
   });
 }
 
