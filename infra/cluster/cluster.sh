@@ -196,7 +196,7 @@ containerd_up() {
 
 # The pod sandbox image: a static pause binary (pause.c) in a one-layer OCI image built with umoci.
 pause_image() {
-  ctr_ images ls -q | grep -qx "$PAUSE_IMAGE" && return 0
+  ctr_ images ls -q | grep -x "$PAUSE_IMAGE" >/dev/null && return 0
   local tmp; tmp="$(mktemp -d "$CLUSTER_DIR/pause.XXXXXX")"
   log "cluster: building the pause image $PAUSE_IMAGE"
   gcc -static -Os -o "$tmp/pause" "$INFRA_DIR/cluster/pause.c" || die "cluster: compiling pause.c failed (gcc -static needs libc6-dev)"
@@ -213,7 +213,7 @@ pause_image() {
   tar -C "$tmp/oci" -cf "$tmp/pause.tar" oci-layout index.json blobs
   ctr_ images import "$tmp/pause.tar" >/dev/null || die "cluster: importing the pause image failed"
   rm -rf "$tmp"
-  ctr_ images ls -q | grep -qx "$PAUSE_IMAGE" || die "cluster: pause image not named $PAUSE_IMAGE after import"
+  ctr_ images ls -q | grep -x "$PAUSE_IMAGE" >/dev/null || die "cluster: pause image not named $PAUSE_IMAGE after import"
   # The kubelet must never garbage-collect it: pin it.
   ctr_ images label "$PAUSE_IMAGE" io.cri-containerd.pinned=pinned >/dev/null
 }
