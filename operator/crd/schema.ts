@@ -330,6 +330,12 @@ const source: Schema = {
           minimum: 3,
           default: 3,
         },
+        scripMasterUrl: {
+          description:
+            "URL of Dhan's instrument master CSV (api-scrip-master.csv), read by ingestion at start: it resolves the option contracts of every instrument with optionChain, which are then streamed live (strikes around the money, re-centred as the spot moves) with IV and Greeks per tick. Unset: option contracts come from the option-chain REST snapshots only.",
+          type: 'string',
+          pattern: '^https?://',
+        },
       },
     },
   },

@@ -51,6 +51,8 @@ export type MarketFeedSpec = {
       mode: 'ticker' | 'quote' | 'full';
       /** Seconds between option-chain requests (Dhan allows one per 3 s). */
       optionChainPollSeconds: number;
+      /** URL of Dhan's instrument master CSV (api-scrip-master.csv), read by ingestion at start: it resolves the option contracts of every instrument with optionChain, which are then streamed live (strikes around the money, re-centred as the spot moves) with IV and Greeks per tick. Unset: option contracts come from the option-chain REST snapshots only. */
+      scripMasterUrl?: string;
     };
   };
   /** Instruments to follow. The id <segment>:<securityId> decides the shard; an option chain lives with its underlying. */

@@ -71,6 +71,7 @@ export function componentEnv(feed: MarketFeed, component: Component, shard: numb
       { name: 'DHAN_FEED_URL', valueFrom: { secretKeyRef: { name: ref.name, key: 'feedUrl', optional: true } } },
       { name: 'DHAN_API_URL', valueFrom: { secretKeyRef: { name: ref.name, key: 'apiUrl', optional: true } } },
     );
+    if (dhan.scripMasterUrl) env.push({ name: 'DHAN_SCRIP_MASTER_URL', value: dhan.scripMasterUrl });
   }
   return env;
 }

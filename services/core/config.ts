@@ -42,6 +42,8 @@ export const envSchema = {
   DHAN_ACCESS_TOKEN: z.string().min(1),
   DHAN_FEED_URL: url(['ws', 'wss']).default('wss://api-feed.dhan.co'),
   DHAN_API_URL: url(['http', 'https']).default('https://api.dhan.co/v2'),
+  /** Dhan's instrument master CSV, for live option contracts (spec.source.dhan.scripMasterUrl). */
+  DHAN_SCRIP_MASTER_URL: url(['http', 'https']).optional(),
   /** Storage: the PostgreSQL schema of the tables (a local run keeps its own apart). */
   DB_SCHEMA: z.string().regex(SQL_SCHEMA_NAME, 'must be a lowercase SQL identifier').default('public'),
   /** Test hook: storage dies after writing a batch and before committing its offsets. */

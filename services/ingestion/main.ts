@@ -24,7 +24,8 @@ service, publishing to market.raw.<FEED_NAMESPACE>.<FEED_NAME>.<SHARD_INDEX>.
 
 Environment: KAFKA_BROKERS, FEED_NAME, FEED_NAMESPACE, SHARD_INDEX, SHARD_COUNT, INSTRUMENTS_FILE,
 GRPC_PORT (50051), METRICS_PORT (9464), LOG_LEVEL; for source dhan also DHAN_CLIENT_ID,
-DHAN_ACCESS_TOKEN, DHAN_FEED_URL, DHAN_API_URL.
+DHAN_ACCESS_TOKEN, DHAN_FEED_URL, DHAN_API_URL and DHAN_SCRIP_MASTER_URL (optional: the instrument
+master to fetch when --scrip-master is not given).
 
 Options:
   --max-buffered <n>       publisher buffer bound, records (default 100000)
@@ -35,7 +36,8 @@ Options:
   --as-fast-as-possible    simulator: do not pace by the wall clock
   --limit <n>              simulator: stop after n records
   --exit-when-done         exit 0 once the source has finished and everything is published
-  --scrip-master <path>    dhan: api-scrip-master.csv for option security ids
+  --scrip-master <path>    dhan: api-scrip-master.csv, for option security ids and live option
+                           contracts (each optionChain's expiries × strikes around the money)
   -h, --help               this text`;
 
 export async function run(args: string[]): Promise<number> {
@@ -67,7 +69,7 @@ export async function run(args: string[]): Promise<number> {
   lifecycle.onStop('publisher (flush)', () => flushPublisher(publisher, log));
 
   const producerId = newProducerId();
-  const source = buildSource({ file, instruments, dhan: start.derived, flags, log, metrics });
+  const source = await buildSource({ file, instruments, dhan: start.derived, flags, log, metrics });
   const pipeline = new Pipeline({
     namespace: config.FEED_NAMESPACE,
     feed: config.FEED_NAME,

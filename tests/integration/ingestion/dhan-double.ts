@@ -37,6 +37,8 @@ export interface DoubleOptions {
   };
   /** Listen on this port (0: any free port). */
   port?: number;
+  /** Served at GET /api-scrip-master.csv, as Dhan publishes its instrument master. */
+  scripMaster?: string;
 }
 
 export interface FeedInstrument {
@@ -145,6 +147,11 @@ export async function startDhanDouble(opts: DoubleOptions): Promise<DhanDouble> 
       text += d.toString();
     });
     req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/api-scrip-master.csv' && opts.scripMaster !== undefined) {
+        res.writeHead(200, { 'content-type': 'text/csv' });
+        res.end(opts.scripMaster);
+        return;
+      }
       const reply = (status: number, body: unknown): void => {
         restCalls.push({ path: req.url ?? '', status, body: text ? JSON.parse(text) : null, timeMs: arrived });
         res.writeHead(status, { 'content-type': 'application/json' });

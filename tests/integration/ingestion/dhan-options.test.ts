@@ -1,12 +1,13 @@
 // Live option contracts end to end: the Dhan double streams a packet a second for every instrument
-// subscribed; ingestion (with a scrip master of option contracts) subscribes NIFTY's two nearest
+// subscribed; ingestion (fetching the double's scrip master from DHAN_SCRIP_MASTER_URL, as a pod
+// does from spec.source.dhan.scripMasterUrl) subscribes NIFTY's two nearest
 // expiries × 10 strikes × CE/PE around the spot; the processor solves IV and Greeks per option tick
 // on NIFTY's latest spot; storage writes option_quotes. Measured: packet sent → row visible in
 // PostgreSQL (p50, max; the issue asks for ≤ 1 s). Then the spot moves six strikes: the window
 // follows (far strikes unsubscribed with code 22, new ones subscribed, rows for them), while
 // wiggles inside the hysteresis band change nothing.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -60,8 +61,6 @@ describe('live option contracts from the Dhan double', () => {
       lotSize: 75,
       firstId: 70_000,
     });
-    const masterPath = join(dir, 'api-scrip-master.csv');
-    writeFileSync(masterPath, master.csv);
     const bySecurityId = new Map(master.contracts.map((c) => [c.securityId, c]));
     const file = writeShardFile({
       feed,
@@ -132,6 +131,7 @@ describe('live option contracts from the Dhan double', () => {
       expectedInstruments: 1,
       frames: () => [],
       stream: { everyMs: 1_000, packet },
+      scripMaster: master.csv,
     });
     dbl.setSpot('IDX_I:13', 26_010);
     const quiet = createLogger({ component: 'processor-test', level: 'silent' });
@@ -140,23 +140,21 @@ describe('live option contracts from the Dhan double', () => {
       { feed, namespace: 'itest', topic: enrichedTopic('itest', feed, 0), dir, shardFile: file, cleanup: () => {} },
       { schema, databaseUrl: DATABASE_URL, grpcPort: PORTS.storageGrpc, env: { METRICS_PORT: String(PORTS.storageMetrics) } },
     );
-    const ingestion = startIngestion(
-      {
-        KAFKA_BROKERS: BROKERS.join(','),
-        FEED_NAME: feed,
-        FEED_NAMESPACE: 'itest',
-        SHARD_INDEX: '0',
-        SHARD_COUNT: '1',
-        INSTRUMENTS_FILE: file,
-        GRPC_PORT: String(PORTS.ingestionGrpc),
-        METRICS_PORT: String(PORTS.ingestionMetrics),
-        DHAN_CLIENT_ID: '1000000002',
-        DHAN_ACCESS_TOKEN: 'options-token',
-        DHAN_FEED_URL: dbl.feedUrl,
-        DHAN_API_URL: dbl.apiUrl,
-      },
-      ['--scrip-master', masterPath],
-    );
+    const ingestion = startIngestion({
+      KAFKA_BROKERS: BROKERS.join(','),
+      FEED_NAME: feed,
+      FEED_NAMESPACE: 'itest',
+      SHARD_INDEX: '0',
+      SHARD_COUNT: '1',
+      INSTRUMENTS_FILE: file,
+      GRPC_PORT: String(PORTS.ingestionGrpc),
+      METRICS_PORT: String(PORTS.ingestionMetrics),
+      DHAN_CLIENT_ID: '1000000002',
+      DHAN_ACCESS_TOKEN: 'options-token',
+      DHAN_FEED_URL: dbl.feedUrl,
+      DHAN_API_URL: dbl.apiUrl,
+      DHAN_SCRIP_MASTER_URL: `${dbl.apiUrl}/api-scrip-master.csv`,
+    });
     // First sight of each row (instrument, seq) in PostgreSQL, polled every 25 ms.
     const firstSeen = new Map<string, number>();
     let polling = true;

@@ -112,6 +112,19 @@ describe('builders', () => {
     assert.equal(env(storage).SHARD_COUNT?.value, '4');
   });
 
+  test('spec.source.dhan.scripMasterUrl reaches ingestion as DHAN_SCRIP_MASTER_URL (live option contracts); unset, no variable', () => {
+    const url = 'https://example.com/api-scrip-master.csv';
+    const env = (f: MarketFeed) =>
+      (find(desiredObjects(f), 'Deployment', 'nse-live-ingestion-0') as Dep).spec.template.spec.containers[0]?.env.find(
+        (e) => e.name === 'DHAN_SCRIP_MASTER_URL',
+      );
+    const withUrl = feed((doc) => {
+      (doc.spec.source as { dhan: Record<string, unknown> }).dhan.scripMasterUrl = url;
+    });
+    assert.deepEqual(env(withUrl), { name: 'DHAN_SCRIP_MASTER_URL', value: url });
+    assert.equal(env(feed()), undefined);
+  });
+
   test('pods run restricted with gRPC probes and a read-only root file system', () => {
     const d = find(desiredObjects(feed()), 'Deployment', 'nse-live-processor-2') as Dep;
     const pod = d.spec.template.spec;
