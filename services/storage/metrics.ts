@@ -15,7 +15,16 @@ export interface StorageMetrics {
 }
 
 // The operations errors are counted by, created at 0 so panels and alerts read 0, not "no data".
-const DB_OPERATIONS = ['write_batch', 'partition_maintenance', 'GetLatest', 'GetTicks', 'GetBars', 'GetOptionChain'];
+const DB_OPERATIONS = [
+  'write_batch',
+  'partition_maintenance',
+  'GetLatest',
+  'GetTicks',
+  'GetRecentTicks',
+  'GetBars',
+  'GetOptionChain',
+  'GetGaps',
+];
 const REDIS_OPERATIONS = ['set_latest', 'get_latest', 'stream', 'connection_live', 'connection_subscriber'];
 
 export function storageMetrics(registry: Registry): StorageMetrics {
