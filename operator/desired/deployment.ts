@@ -100,7 +100,8 @@ export function deployment(feed: MarketFeed, component: Component, opts: Deploym
       spec: {
         serviceAccountName: serviceAccountName(name),
         automountServiceAccountToken: false,
-        terminationGracePeriodSeconds: 30,
+        // Ingestion: the handover overlap (3 s) comes before the 30 s flush deadline.
+        terminationGracePeriodSeconds: component === 'ingestion' ? 40 : 30,
         securityContext: {
           runAsNonRoot: true,
           runAsUser: 10001,
