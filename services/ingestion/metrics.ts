@@ -23,6 +23,8 @@ export interface IngestionMetrics {
   bufferDepth: Gauge;
   paused: Counter<'source'>;
   connectionState: Gauge<'state'>;
+  optionContracts: Gauge;
+  optionRecentres: Counter;
 }
 
 /** The metrics; the labelled counters of `sources` start at 0 so panels and alerts read 0, not "no data". */
@@ -67,6 +69,16 @@ function ingestionMetrics(registry: Registry): IngestionMetrics {
       name: 'stockify_ingestion_publish_latency_seconds',
       help: 'Time from a record entering the buffer to its acknowledgement by Kafka',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    optionContracts: new Gauge({
+      name: 'stockify_ingestion_option_contracts',
+      help: 'Option contracts subscribed live: the strike windows around the money (Dhan with a scrip master)',
+      registers,
+    }),
+    optionRecentres: new Counter({
+      name: 'stockify_ingestion_option_window_moves_total',
+      help: 'Strike windows placed (first spot) or re-centred (the spot moved beyond the hysteresis band), per underlying',
       registers,
     }),
     reconnects: new Counter({

@@ -6,6 +6,7 @@
 // processor partition that holds its spot.
 import type { Logger } from '../../core/log.ts';
 import { instrumentId, type Segment } from '../../core/messages.ts';
+import type { IngestionMetrics } from '../metrics.ts';
 import { type FeedMode, subscribeMessages, unsubscribeMessages } from './feed-requests.ts';
 import type { ScripMaster } from './scrip-master.ts';
 import type { OptionDescription } from './state.ts';
@@ -86,9 +87,17 @@ export class OptionFeed {
   private readonly warned = new Set<string>();
   private readonly described = new Map<string, OptionDescription | undefined>();
 
-  constructor(lanes: readonly OptionLane[], mode: FeedMode, log: Logger) {
+  private readonly metrics: Pick<IngestionMetrics, 'optionContracts' | 'optionRecentres'> | undefined;
+
+  constructor(
+    lanes: readonly OptionLane[],
+    mode: FeedMode,
+    log: Logger,
+    metrics?: Pick<IngestionMetrics, 'optionContracts' | 'optionRecentres'>,
+  ) {
     this.mode = mode;
     this.log = log;
+    this.metrics = metrics;
     for (const l of lanes) {
       const lane: Lane = { windows: new StrikeWindows(l.ladders, l.capacity), send: undefined };
       this.lanes.set(l.connection, lane);
@@ -133,6 +142,8 @@ export class OptionFeed {
       { underlying: underlyingId, spot: price, subscribe: diff.subscribe.length, unsubscribe: diff.unsubscribe.length },
       'option strike window re-centred',
     );
+    this.metrics?.optionRecentres.inc();
+    this.metrics?.optionContracts.set(this.subscribed);
     if (lane.send) {
       for (const m of unsubscribeMessages(this.mode, diff.unsubscribe)) lane.send(m);
       for (const m of subscribeMessages(this.mode, diff.subscribe)) lane.send(m);

@@ -24,7 +24,7 @@ import { DATABASE_URL, dropSchema, testPool, uniqueName } from '../storage/helpe
 import { startStorage } from '../storage/process.ts';
 import { type FeedInstrument, scripMasterCsv, startDhanDouble } from './dhan-double.ts';
 import { encodeFull, encodeTicker } from './dhan-encoder.ts';
-import { BROKERS, deleteTopics, runId, startIngestion, stopProcess, waitFor, writeShardFile } from './helpers.ts';
+import { BROKERS, deleteTopics, runId, scrapeMetric, startIngestion, stopProcess, waitFor, writeShardFile } from './helpers.ts';
 
 // Ports of this test: 40400-40409.
 const PORTS = { double: 40400, ingestionGrpc: 40401, ingestionMetrics: 40402, storageGrpc: 40403, storageMetrics: 40404 };
@@ -287,6 +287,12 @@ describe('live option contracts from the Dhan double', () => {
         'every request follows the protocol; only subscribed instruments are unsubscribed',
       );
       assert.equal(dbl.connections(), 1);
+      assert.equal(await scrapeMetric(PORTS.ingestionMetrics, 'stockify_ingestion_option_contracts'), 40);
+      assert.equal(
+        await scrapeMetric(PORTS.ingestionMetrics, 'stockify_ingestion_option_window_moves_total'),
+        2,
+        'placed, then moved once',
+      );
     } finally {
       polling = false;
       await poller;

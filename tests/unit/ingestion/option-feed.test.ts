@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Registry } from 'prom-client';
 import { createLogger } from '../../../services/core/log.ts';
 import { unsubscribeMessages } from '../../../services/ingestion/dhan/feed-requests.ts';
 import { istToday, OptionFeed, optionLanes } from '../../../services/ingestion/dhan/option-feed.ts';
 import { parseScripMaster } from '../../../services/ingestion/dhan/scrip-master.ts';
+import { createIngestionMetrics } from '../../../services/ingestion/metrics.ts';
 
 const HEADER =
   'SEM_EXM_EXCH_ID,SEM_SEGMENT,SEM_SMST_SECURITY_ID,SEM_INSTRUMENT_NAME,SEM_TRADING_SYMBOL,SEM_LOT_UNITS,SEM_EXPIRY_DATE,SEM_STRIKE_PRICE,SEM_OPTION_TYPE,SEM_TICK_SIZE';
@@ -38,8 +40,9 @@ describe('live option feed', () => {
     assert.deepEqual(optionLanes(groups, [nifty], master, '2026-12-09', 5_000), [], 'expired contracts are not streamed');
   });
 
-  test('the window is subscribed when the connection opens, moved by unsubscribe then subscribe, and re-sent on reconnect', () => {
-    const feed = new OptionFeed(optionLanes(groups, [nifty], master, '2026-11-30', 5_000), 'quote', log);
+  test('the window is subscribed when the connection opens, moved by unsubscribe then subscribe, and re-sent on reconnect', async () => {
+    const metrics = createIngestionMetrics(new Registry());
+    const feed = new OptionFeed(optionLanes(groups, [nifty], master, '2026-11-30', 5_000), 'quote', log, metrics);
     const sent: string[] = [];
     feed.attach(1, (m) => sent.push(m));
     assert.equal(sent.length, 0, 'no spot yet: nothing to subscribe');
@@ -72,6 +75,8 @@ describe('live option feed', () => {
       'the reopened connection subscribes the current window',
     );
     assert.equal(feed.subscribed, 20);
+    assert.equal((await metrics.optionContracts.get()).values[0]?.value, 20);
+    assert.equal((await metrics.optionRecentres.get()).values[0]?.value, 3, 'placed, moved up, moved down');
     const d = feed.describe('NSE_FNO:50000');
     assert.deepEqual(d, {
       symbol: 'NIFTY 2026-12-08 25000 CE',
