@@ -4,3 +4,7 @@
 
 bench: deps ## benchmarks: ours vs. a reference measured in the same run (Kafka, processor, storage, end to end, operator)
 	@INFRA_PARTS="kafka postgres redis kube" infra/with-infra.sh $(NODE) tests/bench/run.ts
+
+.PHONY: bench-grpc
+bench-grpc: deps ## MarketData under gRPC load (GetLatest, GetOptionChain at 1 and 32 callers) beside a grpc-js echo server
+	@INFRA_PARTS="kafka postgres redis" infra/with-infra.sh $(NODE) tests/bench/storage/api.bench.ts

@@ -3,7 +3,8 @@
 // .local/bench/summary.json. Sections run one after another so they do not share the CPUs.
 //   node tests/bench/run.ts      (KAFKA_BROKERS, DATABASE_URL, REDIS_URL, KUBECONFIG)
 // Sizes and selection (defaults fit in about 10 minutes on 2 cores):
-//   BENCH_ONLY=kafka-producer,kafka-consumer,processor,storage,e2e,operator   a subset
+//   BENCH_ONLY=kafka-producer,kafka-consumer,processor,storage,grpc,e2e,operator   a subset
+//   BENCH_GRPC_SECONDS (8)  per load run of the grpc section; BENCH_GRPC_LOADGEN=ghz|grpc-js (grpc-js)
 //   BENCH_KAFKA_RECORDS (100000)  BENCH_CONTRACTS (1000000)  BENCH_STORAGE_ROWS (200000)
 //   BENCH_E2E_TICKS (150000)  BENCH_LATENCY_TPS (2000)  BENCH_LATENCY_SECONDS (30)
 //   BENCH_CPU_PROF=<dir>          end-to-end children run under node --cpu-prof into <dir>
@@ -41,7 +42,7 @@ const need = (name: string): string => {
   return v;
 };
 
-const SECTIONS = ['kafka-producer', 'kafka-consumer', 'processor', 'storage', 'e2e', 'operator'] as const;
+const SECTIONS = ['kafka-producer', 'kafka-consumer', 'processor', 'storage', 'grpc', 'e2e', 'operator'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const s of only) {
@@ -263,6 +264,36 @@ await section('storage', async () => {
     met: null,
     note: '25 bars from the continuous aggregate',
   });
+});
+
+await section('grpc', async () => {
+  await runScript('tests/bench/storage/api.bench.ts', [String(num('BENCH_GRPC_SECONDS', 8))], 1_800_000);
+  type Run = { rps: number; p50Ms: number; p99Ms: number; errors: number; peakRssMiB: number | null };
+  const a = readFresh<{ loadGenerator: string; latestIds: number; chainContracts: number; results: Record<string, Run> }>(
+    'storage-api.json',
+    startedAt,
+  );
+  const targets = { GetLatest: { rps: 10_000, p99: 20 }, GetOptionChain: { rps: 2_000, p99: 50 } } as const;
+  for (const method of ['GetLatest', 'GetOptionChain'] as const) {
+    for (const c of [1, 32]) {
+      const r = a.results[`${method}@${c}`];
+      const echo = a.results[`echo@${c}`];
+      if (!r || !echo) throw new Error(`storage-api.json lacks ${method}@${c}`);
+      const t = targets[method];
+      const size = method === 'GetLatest' ? `${a.latestIds} ids` : `${a.chainContracts} contracts`;
+      add({
+        section: 'grpc',
+        figure: `${method}, ${c} caller${c > 1 ? 's' : ''} (${size})`,
+        unit: 'rps',
+        ours: r.rps,
+        reference: echo.rps,
+        referenceIs: `grpc-js echo, same client (${a.loadGenerator})`,
+        target: c === 32 ? `≥ ${t.rps} rps, p99 ≤ ${t.p99} ms` : 'reported',
+        met: c === 32 ? r.rps >= t.rps && r.p99Ms <= t.p99 && r.errors === 0 : null,
+        note: `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (echo p99 ${echo.p99Ms.toFixed(2)} ms); ${r.errors} errors; storage RSS ${r.peakRssMiB ?? '?'} MiB`,
+      });
+    }
+  }
 });
 
 await section('e2e', async () => {
