@@ -23,6 +23,10 @@ export const COMMANDS: Record<string, Command> = {
   operator: { summary: 'run the MarketFeed operator', load: () => import('../operator/main.ts') },
   render: { summary: 'print the objects the operator would apply for a MarketFeed', load: () => import('../operator/render.ts') },
   up: { summary: 'run a MarketFeed as local processes with a live view (standalone mode)', load: () => import('./up/main.ts') },
+  gateway: {
+    summary: 'serve a feed over REST, WebSocket and SSE with JWT auth (and the web console)',
+    load: () => import('./gateway/main.ts'),
+  },
   query: { summary: 'query a MarketData endpoint: latest, ticks, bars, chain, stream', load: () => import('./query/main.ts') },
   greeks: {
     summary: 'implied volatility and Greeks for JSON Lines contracts on stdin',

@@ -19,6 +19,8 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
+import { Authenticator, authConfigFromEnv } from './auth.ts';
+import { withAuth } from './auth-grpc.ts';
 import { parseCommand } from './cli.ts';
 import { type Config, ConfigError, type EnvName, loadConfig, reportConfigError } from './config.ts';
 import { type GrpcService, shardStatusService, startGrpcServer } from './grpc.ts';
@@ -183,9 +185,13 @@ export class ShardProcess {
   async serve(opts: ServeOptions): Promise<{ metricsPort: number; grpcPort: number }> {
     const http = await serveMetrics(this.registry, this.config.METRICS_PORT, { live: () => true, ready: opts.ready });
     this.lifecycle.onStop('metrics server', () => http.close());
+    // spec.auth (AUTH_* env): MarketData and Ingest need a bearer token; Shard status stays open.
+    const authConfig = authConfigFromEnv();
+    const auth = authConfig ? new Authenticator(authConfig) : undefined;
+    const own = (opts.services ?? []).map((s) => (auth ? withAuth(s, auth, this.log) : s));
     const grpc = await startGrpcServer({
       port: this.config.GRPC_PORT,
-      services: [shardStatusService(opts.status), ...(opts.services ?? [])],
+      services: [shardStatusService(opts.status), ...own],
       log: this.log,
       registry: this.registry,
     });

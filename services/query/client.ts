@@ -5,7 +5,12 @@ import type { Bar, IngestionGap, OptionChain, Tick } from '../core/messages.ts';
 import { serviceClient } from '../core/proto.ts';
 import type { WireSnapshot } from './format.ts';
 
-type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+type Unary = (
+  req: unknown,
+  metadata: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: unknown) => void,
+) => void;
 
 export interface TicksRequest {
   instrument: string;
@@ -19,19 +24,28 @@ export class MarketDataQuery {
   readonly endpoint: string;
   private readonly client: grpc.Client;
   private readonly timeoutS: number;
+  /** `authorization: Bearer <token>` on every call (spec.auth); empty without a token. */
+  private readonly metadata: grpc.Metadata;
 
-  constructor(endpoint: string, timeoutS: number) {
+  constructor(endpoint: string, timeoutS: number, opts: { token?: string; client?: grpc.Client } = {}) {
     this.endpoint = endpoint;
     this.timeoutS = timeoutS;
     const Ctor = serviceClient('MarketData');
-    this.client = new Ctor(endpoint, grpc.credentials.createInsecure());
+    this.client = opts.client ?? new Ctor(endpoint, grpc.credentials.createInsecure());
+    this.metadata = new grpc.Metadata();
+    if (opts.token) this.metadata.set('authorization', `Bearer ${opts.token}`);
+  }
+
+  /** The same connection, calling with another bearer token (the gateway forwards its caller's). */
+  withToken(token: string | undefined): MarketDataQuery {
+    return new MarketDataQuery(this.endpoint, this.timeoutS, { client: this.client, ...(token ? { token } : {}) });
   }
 
   private unary<T>(method: string, req: unknown): Promise<T> {
     const fn = (this.client as unknown as Record<string, Unary>)[method];
     if (!fn) throw new Error(`MarketData has no method ${method}`);
     return new Promise((resolve, reject) =>
-      fn.call(this.client, req, { deadline: Date.now() + this.timeoutS * 1000 }, (err, res) =>
+      fn.call(this.client, req, this.metadata, { deadline: Date.now() + this.timeoutS * 1000 }, (err, res) =>
         err ? reject(err) : resolve(res as T),
       ),
     );
@@ -65,8 +79,10 @@ export class MarketDataQuery {
 
   /** Live quotes of `instruments` (a snapshot first), until cancelled. */
   stream(instruments: string[]): grpc.ClientReadableStream<WireSnapshot> {
-    const stub = this.client as unknown as { StreamQuotes(req: unknown): grpc.ClientReadableStream<WireSnapshot> };
-    return stub.StreamQuotes({ instruments });
+    const stub = this.client as unknown as {
+      StreamQuotes(req: unknown, metadata: grpc.Metadata): grpc.ClientReadableStream<WireSnapshot>;
+    };
+    return stub.StreamQuotes({ instruments }, this.metadata);
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 // `stockify query`: a gRPC client of any MarketData endpoint, for people (tables) and scripts (--json).
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { flags, flagValue, parseCommand, usageError as showUsage } from '../core/cli.ts';
 import { describeServiceError, isServiceError, MarketDataQuery } from './client.ts';
@@ -27,6 +28,8 @@ Options:
   --endpoint HOST:PORT   MarketData endpoint (default localhost:50051)
   --json                 machine-readable output (stream: one JSON object per line)
   --timeout SECONDS      deadline of a unary call (default 10)
+  --token JWT            bearer token for a feed with spec.auth (sent as authorization metadata)
+  --token-file PATH      read the bearer token from a file (e.g. a projected ServiceAccount token)
 
 Times (T): epoch milliseconds, ISO 8601 (2026-11-20T09:15:00+05:30), now, or now-<n><s|m|h|d>.`;
 
@@ -40,6 +43,8 @@ const OPTIONS = {
   expiry: { type: 'string' },
   interval: { type: 'string' },
   timeout: { type: 'string', default: '10' },
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
 } as const;
 
 /** Flags that are more than text; times are read against the moment the command started. */
@@ -67,7 +72,16 @@ export async function run(args: string[]): Promise<number> {
   const command = Object.hasOwn(QUERY_COMMANDS, sub) ? QUERY_COMMANDS[sub] : undefined;
   if (!command) return usageError(`unknown command '${sub}'`);
   if (rest.length < 1) return usageError(`${sub} needs ${command.needs}`);
-  const client = new MarketDataQuery(values.endpoint, values.timeout);
+  if (values.token && values['token-file']) return usageError('--token and --token-file: give one, not both');
+  let token = values.token;
+  if (values['token-file']) {
+    try {
+      token = readFileSync(values['token-file'], 'utf8').trim();
+    } catch (err) {
+      return usageError(`--token-file: cannot read ${values['token-file']}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  }
+  const client = new MarketDataQuery(values.endpoint, values.timeout, token ? { token } : {});
   try {
     return await command.run(client, rest, values, nowMs);
   } catch (err) {
