@@ -5,7 +5,7 @@
 // appeared meanwhile (strikes re-centred); quotes merge newest-wins, whichever path brought them.
 // Bounded: at most `maxEntries` chains, the least recently used evicted first, idle ones dropped.
 import type { OptionChain, OptionQuote, Snapshot } from '../core/messages.ts';
-import type { QueryContext } from './queries.ts';
+import { byStrikeThenType, type QueryContext } from './queries.ts';
 import type { ChainQuery } from './requests.ts';
 
 export interface ChainSource {
@@ -33,7 +33,13 @@ export interface ChainCacheOptions {
   now?: () => number;
 }
 
-const REFRESH_TIMEOUT_MS = 5_000;
+/**
+ * Loads and resolutions are shared by every caller waiting for them, so they run under their own
+ * context: one caller cancelling or running out of time must not fail the others (each caller's
+ * own deadline still ends its call, in gRPC).
+ */
+const SHARED_TIMEOUT_MS = 10_000;
+const shared = (): QueryContext => ({ timeoutMs: SHARED_TIMEOUT_MS, onCancel: () => undefined });
 
 /** Newest first by exchange time, then sequence: the rule Redis's latest:<id> applies. */
 const newer = (a: OptionQuote, b: OptionQuote): boolean =>
@@ -76,11 +82,7 @@ export class ChainState {
 
   /** The chain as GetOptionChain answers it (same ordering and spot rule as the PostgreSQL path). */
   chain(): OptionChain {
-    const list = [...this.quotes.values()].sort(
-      (a, b) =>
-        a.meta.strike - b.meta.strike ||
-        (a.meta.optionType < b.meta.optionType ? -1 : a.meta.optionType > b.meta.optionType ? 1 : 0),
-    );
+    const list = [...this.quotes.values()].sort(byStrikeThenType);
     let newest: OptionQuote | undefined;
     for (const q of list) if (!newest || q.exchangeTimeMs > newest.exchangeTimeMs) newest = q;
     const gex = this.gex;
@@ -129,13 +131,13 @@ export class ChainCache {
   }
 
   /** The encoded OptionChain for a request; NotFoundError and database errors propagate. */
-  async get(ctx: QueryContext, q: ChainQuery): Promise<Buffer> {
-    const { underlyingId, expiry } = await this.resolve(ctx, q);
+  async get(q: ChainQuery): Promise<Buffer> {
+    const { underlyingId, expiry } = await this.resolve(q);
     const key = `${underlyingId}|${expiry}`;
     let entry = this.entries.get(key);
     const now = this.o.now();
     if (!entry) {
-      entry = this.create(ctx, underlyingId, expiry, key);
+      entry = this.create(underlyingId, expiry, key);
     } else {
       this.entries.delete(key); // re-insert: Map order is the LRU order
       this.entries.set(key, entry);
@@ -152,20 +154,20 @@ export class ChainCache {
     this.entries.clear();
   }
 
-  private resolve(ctx: QueryContext, q: ChainQuery): Promise<{ underlyingId: string; expiry: string }> {
+  private resolve(q: ChainQuery): Promise<{ underlyingId: string; expiry: string }> {
     if ('id' in q.underlying && q.expiry !== '') return Promise.resolve({ underlyingId: q.underlying.id, expiry: q.expiry });
     const key = `${'id' in q.underlying ? q.underlying.id : `sym:${q.underlying.symbol}`}|${q.expiry}`;
     const hit = this.resolved.get(key);
     const now = this.o.now();
     if (hit && now - hit.at < this.o.resolveTtlMs) return hit.value;
-    const value = this.o.source.resolveChain(ctx, q);
+    const value = this.o.source.resolveChain(shared(), q);
     this.resolved.set(key, { at: now, value });
     value.catch(() => this.resolved.delete(key));
     if (this.resolved.size > this.o.maxEntries * 4) this.resolved.delete(this.resolved.keys().next().value as string);
     return value;
   }
 
-  private create(ctx: QueryContext, underlyingId: string, expiry: string, key: string): Entry {
+  private create(underlyingId: string, expiry: string, key: string): Entry {
     const state = new ChainState(underlyingId, expiry);
     const entry: Entry = {
       state,
@@ -176,7 +178,7 @@ export class ChainCache {
       unsubscribe: [],
       subscribed: new Set(),
     };
-    entry.ready = this.load(ctx, entry);
+    entry.ready = this.load(entry);
     this.entries.set(key, entry);
     // A failed first load is not cached: the next caller tries again.
     entry.ready.catch(() => {
@@ -194,9 +196,9 @@ export class ChainCache {
    * then reads their latest snapshots from Redis once, so an update published between the
    * PostgreSQL read and the subscription is not missed.
    */
-  private async load(ctx: QueryContext, entry: Entry): Promise<void> {
+  private async load(entry: Entry): Promise<void> {
     const { state } = entry;
-    const chain = await this.o.source.optionChain(ctx, { underlying: { id: state.underlyingId }, expiry: state.expiry });
+    const chain = await this.o.source.optionChain(shared(), { underlying: { id: state.underlyingId }, expiry: state.expiry });
     state.mergeChain(chain);
     const fresh = state.contractIds.filter((id) => !entry.subscribed.has(id));
     if (fresh.length === 0) return;
@@ -214,8 +216,7 @@ export class ChainCache {
   private refresh(entry: Entry): void {
     entry.refreshing = true;
     entry.refreshedAt = this.o.now();
-    // Its own context: the call that triggered it has its answer already and may go away.
-    this.load({ timeoutMs: REFRESH_TIMEOUT_MS, onCancel: () => undefined }, entry)
+    this.load(entry)
       .catch(() => undefined) // the cached chain keeps serving; the next refresh tries again
       .finally(() => {
         entry.refreshing = false;

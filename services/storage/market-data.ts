@@ -267,7 +267,7 @@ export function marketDataImplementation(deps: Deps): grpc.UntypedServiceImpleme
     deps,
     'GetOptionChain',
     parseChainRequest,
-    (q, ctx): Promise<Buffer | OptionChain> => (chains ? chains.get(ctx, q) : reader.optionChain(ctx, q)),
+    (q, ctx): Promise<Buffer | OptionChain> => (chains ? chains.get(q) : reader.optionChain(ctx, q)),
   );
 
   return {

@@ -41,9 +41,17 @@ export class HistoryReader {
     return this.readOnly(ctx, (c) => queryGaps(c, this.schema, q));
   }
 
-  /** The oldest instant a "newest row" query looks at, as a timestamptz parameter. */
-  private since(): string {
-    return new Date(Date.now() - this.lookbackMs).toISOString();
+  /**
+   * Where a "newest row" query looks, as timestamptz ranges [from, to) the planner prunes
+   * partitions/chunks to: first the week before `topMs` (nearly every answer: a weekend and a
+   * holiday fit in it), then — only for what the first found nothing of — the rest of the lookback
+   * (empty when the lookback is shorter). Parameters: recent from, recent to, older from, older to.
+   */
+  private windows(topMs: number, to = 'infinity'): [string, string, string, string] {
+    const iso = (t: number): string => new Date(t).toISOString();
+    const recentFrom = topMs - RECENT_WINDOW_MS;
+    const start = Math.min(topMs - this.lookbackMs, recentFrom);
+    return [iso(recentFrom), to, iso(start), iso(recentFrom)];
   }
 
   private t(name: string): string {
@@ -115,13 +123,12 @@ ORDER BY exchange_time, seq LIMIT $4`,
     const out = new Map<string, Snapshot>();
     if (ids.length === 0) return out;
     return this.readOnly(ctx, async (c) => {
-      const newest = `AND exchange_time >= $2 ORDER BY exchange_time DESC, seq DESC LIMIT 1`;
       const res = await c.query<{ id: string; tick: TickRow | null; quote: QuoteRow | null }>(
-        `SELECT ids.id,
-  (SELECT row_to_json(t) FROM (${TICK_SELECT(this.t('ticks'))} WHERE instrument_id = ids.id ${newest}) t) AS tick,
-  (SELECT row_to_json(q) FROM (${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = ids.id ${newest}) q) AS quote
-FROM unnest($1::text[]) AS ids(id)`,
-        [ids, this.since()],
+        `SELECT ids.id, t.tick,
+  CASE WHEN t.tick IS NULL THEN ${newestJson(QUOTE_SELECT(this.t('option_quotes')), 'ids.id', 2)} END AS quote
+FROM unnest($1::text[]) AS ids(id)
+CROSS JOIN LATERAL (SELECT ${newestJson(TICK_SELECT(this.t('ticks')), 'ids.id', 2)} AS tick) t`,
+        [ids, ...this.windows(Date.now())],
       );
       for (const r of res.rows) {
         if (r.tick) {
@@ -136,15 +143,20 @@ FROM unnest($1::text[]) AS ids(id)`,
     });
   }
 
-  /** The newest `limit` ticks of an instrument, newest first. */
+  /** The newest `limit` ticks of an instrument, newest first (the older window only when the recent one falls short). */
   async recentTicks(ctx: QueryContext, q: RecentTicksQuery): Promise<Tick[]> {
     return this.readOnly(ctx, async (c) => {
-      const res = await c.query<TickRow>(
-        `${TICK_SELECT(this.t('ticks'))} WHERE instrument_id = $1 AND exchange_time >= $2
-ORDER BY exchange_time DESC, seq DESC LIMIT $3`,
-        [q.instrument, this.since(), q.limit],
-      );
-      return res.rows.map(tickFromRow);
+      const [recentFrom, recentTo, olderFrom, olderTo] = this.windows(Date.now());
+      const page = (from: string, to: string, limit: number) =>
+        c.query<TickRow>(
+          `${TICK_SELECT(this.t('ticks'))} WHERE instrument_id = $1 AND exchange_time >= $2 AND exchange_time < $3
+ORDER BY exchange_time DESC, seq DESC LIMIT $4`,
+          [q.instrument, from, to, limit],
+        );
+      const rows = (await page(recentFrom, recentTo, q.limit)).rows;
+      if (rows.length < q.limit && olderFrom < olderTo)
+        rows.push(...(await page(olderFrom, olderTo, q.limit - rows.length)).rows);
+      return rows.map(tickFromRow);
     });
   }
 
@@ -202,26 +214,26 @@ FROM ${this.t('bars_1m')} WHERE instrument_id = $1 AND minute_start >= $2 AND mi
     return this.readOnly(ctx, async (c) => {
       const { underlyingId, expiry } = await this.resolveWith(c, q);
       // Time-bounded on both sides so that only the partitions/chunks that can hold the answer are
-      // read: nothing of an expiry is quoted after its day ends (IST, +1 day of margin), nor before the lookback.
-      const until = new Date(Date.parse(`${expiry}T00:00:00Z`) + 2 * 86_400_000).toISOString();
-      const since = this.since() < until ? this.since() : new Date(Date.parse(until) - this.lookbackMs).toISOString();
-      const quotes = await c.query<QuoteRow>(
-        `SELECT q.* FROM ${this.t('instruments')} i
-CROSS JOIN LATERAL (${QUOTE_SELECT(this.t('option_quotes'))} WHERE instrument_id = i.id
-  AND exchange_time >= $3 AND exchange_time < $4 ORDER BY exchange_time DESC, seq DESC LIMIT 1) q
-WHERE i.underlying_id = $1 AND i.expiry = $2::date
-ORDER BY q.strike, q.option_type`,
-        [underlyingId, expiry, since, until],
+      // read: nothing of an expiry is quoted after its day ends (+2 days of margin), nor before the lookback.
+      const untilMs = Date.parse(`${expiry}T00:00:00Z`) + 2 * 86_400_000;
+      const w = this.windows(Math.min(untilMs, Date.now()), new Date(untilMs).toISOString());
+      const quotes = await c.query<{ row: QuoteRow | null }>(
+        `SELECT ${newestJson(QUOTE_SELECT(this.t('option_quotes')), 'i.id', 3)} AS row
+FROM ${this.t('instruments')} i WHERE i.underlying_id = $1 AND i.expiry = $2::date`,
+        [underlyingId, expiry, ...w],
       );
-      const g = await c.query<GexRow>(
-        `SELECT underlying_id, expiry::text AS expiry, ${ms('time', 'time_ms')}, spot, net_gex, call_gex, put_gex,
-  zero_gamma_available, zero_gamma_level, strikes
-FROM ${this.t('gex')} WHERE underlying_id = $1 AND expiry = $2::date AND time >= $3 AND time < $4
-ORDER BY time DESC LIMIT 1`,
-        [underlyingId, expiry, since, until],
-      );
-      const list = quotes.rows.map(quoteFromRow);
-      const gexRow = g.rows[0];
+      const gexIn = (from: number) =>
+        `(SELECT row_to_json(g) FROM (SELECT underlying_id, expiry::text AS expiry, ${ms('time', 'time_ms')}, spot, net_gex,
+  call_gex, put_gex, zero_gamma_available, zero_gamma_level, strikes
+FROM ${this.t('gex')} WHERE underlying_id = $1 AND expiry = $2::date AND time >= $${from} AND time < $${from + 1}
+ORDER BY time DESC LIMIT 1) g)`;
+      const g = await c.query<{ row: GexRow | null }>(`SELECT coalesce(${gexIn(3)}, ${gexIn(5)}) AS row`, [
+        underlyingId,
+        expiry,
+        ...w,
+      ]);
+      const list = quotes.rows.flatMap((r) => (r.row ? [quoteFromRow(r.row)] : [])).sort(byStrikeThenType);
+      const gexRow = g.rows[0]?.row;
       const gex: GammaExposure | null = gexRow
         ? {
             underlyingId: gexRow.underlying_id,
@@ -251,6 +263,24 @@ ORDER BY time DESC LIMIT 1`,
 
 /** Kept-forever history: "newest row" queries still look back no further than this. */
 const MAX_LOOKBACK_DAYS = 366;
+/** The first window of a "newest row" query (a week: weekends and holidays fit in it). */
+const RECENT_WINDOW_MS = 7 * 86_400_000;
+
+/**
+ * SQL: the newest row of `select` for the instrument `id` as JSON, looked for in the recent window
+ * ($p, $p+1) and only when that holds none in the older one ($p+2, $p+3): coalesce evaluates its
+ * arguments lazily, so each instrument costs one index probe per chunk of the recent week.
+ */
+function newestJson(select: string, id: string, p: number): string {
+  const within = (from: number): string =>
+    `(SELECT row_to_json(r) FROM (${select} WHERE instrument_id = ${id} AND exchange_time >= $${from} AND exchange_time < $${from + 1}
+  ORDER BY exchange_time DESC, seq DESC LIMIT 1) r)`;
+  return `coalesce(${within(p)}, ${within(p + 2)})`;
+}
+
+/** Chain order: strike, then CALL before PUT (as ORDER BY strike, option_type). */
+export const byStrikeThenType = (a: OptionQuote, b: OptionQuote): number =>
+  a.meta.strike - b.meta.strike || (a.meta.optionType < b.meta.optionType ? -1 : a.meta.optionType > b.meta.optionType ? 1 : 0);
 
 const TICK_SELECT = (table: string): string =>
   `SELECT instrument_id, symbol, ${ms('exchange_time', 'exchange_time_ms')}, seq, ${ms('received_time', 'received_time_ms')},

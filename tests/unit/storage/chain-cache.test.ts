@@ -4,13 +4,12 @@ import type { OptionChain, OptionQuote, Snapshot } from '../../../services/core/
 import { codec } from '../../../services/core/proto.ts';
 import { ChainCache, type ChainSource, ChainState, type LiveSource } from '../../../services/storage/chain-cache.ts';
 import { lengthDelimited } from '../../../services/storage/market-data.ts';
-import { NotFoundError, type QueryContext } from '../../../services/storage/queries.ts';
+import { NotFoundError } from '../../../services/storage/queries.ts';
 import { ArgumentError, parseRecentTicksRequest } from '../../../services/storage/requests.ts';
 import { gex, quote, T0, tick } from './fixtures.ts';
 
 const U = 'IDX_I:13';
 const EXPIRY = '2026-11-26';
-const ctx: QueryContext = { timeoutMs: 1_000, onCancel: () => undefined };
 const snapshot = codec<Snapshot>('Snapshot');
 const chainCodec = codec<OptionChain>('OptionChain');
 const q = (id: string, strike: number, type: 'CALL' | 'PUT', seq: number, price = 100): OptionQuote => ({
@@ -157,7 +156,7 @@ describe('ChainCache', () => {
     const f = fixtures({ [`${U}|${EXPIRY}`]: chainOf(U, ['NSE_FNO:1', 'NSE_FNO:2']) });
     const { c } = cache(f);
     const req = { underlying: { id: U }, expiry: EXPIRY };
-    const answers = await Promise.all(Array.from({ length: 32 }, () => c.get(ctx, req)));
+    const answers = await Promise.all(Array.from({ length: 32 }, () => c.get(req)));
     assert.equal(f.calls.loads, 1);
     assert.deepEqual(f.calls.subscribed, [['NSE_FNO:1', 'NSE_FNO:2']]);
     assert.equal(chainCodec.decode(answers[31] as Buffer).quotes.length, 2);
@@ -168,9 +167,9 @@ describe('ChainCache', () => {
     const f = fixtures({ [`${U}|${EXPIRY}`]: chainOf(U, ['NSE_FNO:1']) });
     const { c } = cache(f);
     const req = { underlying: { id: U }, expiry: EXPIRY };
-    await c.get(ctx, req);
+    await c.get(req);
     f.publish({ ...q('NSE_FNO:1', 25_000, 'CALL', 2, 432.1) });
-    assert.equal(chainCodec.decode(await c.get(ctx, req)).quotes[0]?.price, 432.1);
+    assert.equal(chainCodec.decode(await c.get(req)).quotes[0]?.price, 432.1);
     assert.equal(f.calls.loads, 1);
     c.close();
   });
@@ -180,16 +179,16 @@ describe('ChainCache', () => {
     const f = fixtures(chains);
     const { c, tick: advance } = cache(f, { refreshMs: 2_000 });
     const req = { underlying: { id: U }, expiry: EXPIRY };
-    await c.get(ctx, req);
+    await c.get(req);
     chains[`${U}|${EXPIRY}`] = chainOf(U, ['NSE_FNO:1', 'NSE_FNO:5']);
     advance(1_000);
-    await c.get(ctx, req);
+    await c.get(req);
     assert.equal(f.calls.loads, 1, 'not yet');
     advance(1_500);
-    await c.get(ctx, req);
+    await c.get(req);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(f.calls.loads, 2);
-    assert.equal(chainCodec.decode(await c.get(ctx, req)).quotes.length, 2);
+    assert.equal(chainCodec.decode(await c.get(req)).quotes.length, 2);
     assert.deepEqual(f.calls.subscribed.at(-1), ['NSE_FNO:5'], 'only the new contract is subscribed');
     c.close();
   });
@@ -199,10 +198,10 @@ describe('ChainCache', () => {
     for (const u of ['IDX_I:1', 'IDX_I:2', 'IDX_I:3']) chains[`${u}|${EXPIRY}`] = chainOf(u, [`NSE_FNO:${u.slice(6)}0`]);
     const f = fixtures(chains);
     const { c } = cache(f, { maxEntries: 2 });
-    await c.get(ctx, { underlying: { id: 'IDX_I:1' }, expiry: EXPIRY });
-    await c.get(ctx, { underlying: { id: 'IDX_I:2' }, expiry: EXPIRY });
-    await c.get(ctx, { underlying: { id: 'IDX_I:1' }, expiry: EXPIRY }); // 1 is now the most recent
-    await c.get(ctx, { underlying: { id: 'IDX_I:3' }, expiry: EXPIRY });
+    await c.get({ underlying: { id: 'IDX_I:1' }, expiry: EXPIRY });
+    await c.get({ underlying: { id: 'IDX_I:2' }, expiry: EXPIRY });
+    await c.get({ underlying: { id: 'IDX_I:1' }, expiry: EXPIRY }); // 1 is now the most recent
+    await c.get({ underlying: { id: 'IDX_I:3' }, expiry: EXPIRY });
     assert.equal(c.size, 2);
     assert.equal(f.calls.unsubscribed, 1);
     assert.ok(!f.listeners.has('NSE_FNO:20'), 'IDX_I:2 was evicted');
@@ -215,13 +214,13 @@ describe('ChainCache', () => {
     const f = fixtures({ [`${U}|${EXPIRY}`]: chainOf(U, ['NSE_FNO:1']) });
     const { c } = cache(f);
     f.setFail(true);
-    await assert.rejects(c.get(ctx, { underlying: { symbol: 'NIFTY' }, expiry: '' }), /PostgreSQL down/);
+    await assert.rejects(c.get({ underlying: { symbol: 'NIFTY' }, expiry: '' }), /PostgreSQL down/);
     assert.equal(c.size, 0);
     f.setFail(false);
-    await c.get(ctx, { underlying: { symbol: 'NIFTY' }, expiry: '' });
-    await c.get(ctx, { underlying: { symbol: 'NIFTY' }, expiry: '' });
+    await c.get({ underlying: { symbol: 'NIFTY' }, expiry: '' });
+    await c.get({ underlying: { symbol: 'NIFTY' }, expiry: '' });
     assert.equal(f.calls.resolves, 1);
-    await assert.rejects(c.get(ctx, { underlying: { id: 'IDX_I:404' }, expiry: EXPIRY }), NotFoundError);
+    await assert.rejects(c.get({ underlying: { id: 'IDX_I:404' }, expiry: EXPIRY }), NotFoundError);
     c.close();
   });
 });
