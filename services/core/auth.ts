@@ -18,6 +18,8 @@ export interface AuthConfig {
   secret?: Uint8Array;
   /** JWKS URL (OIDC issuer's jwks_uri, or the cluster's /openid/v1/jwks). */
   jwksUrl?: string;
+  /** Headers of the JWKS request: the cluster's issuer answers authenticated service accounts only. */
+  jwksHeaders?: Record<string, string>;
   /** Scopes of a token that carries none (a projected ServiceAccount token): read and stream by default. */
   defaultScopes: Scope[];
 }
@@ -101,7 +103,10 @@ export class Authenticator {
       this.algorithms = ['HS256'];
     } else if (config.jwksUrl) {
       // A kid the cached set lacks triggers a refetch (key rotation), at most once per cooldown.
-      this.key = jose.createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: jwks.cooldownMs ?? 30_000 });
+      this.key = jose.createRemoteJWKSet(new URL(config.jwksUrl), {
+        cooldownDuration: jwks.cooldownMs ?? 30_000,
+        ...(config.jwksHeaders ? { headers: config.jwksHeaders } : {}),
+      });
       this.algorithms = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256', 'EdDSA'];
     } else {
       throw new Error('auth: set a secret (HS256) or a JWKS URL');
@@ -151,6 +156,9 @@ export function authConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AuthCon
     ...(env.AUTH_ISSUER ? { issuer: env.AUTH_ISSUER } : {}),
     ...(secretText ? { secret: new TextEncoder().encode(secretText) } : {}),
     ...(jwksUrl ? { jwksUrl } : {}),
+    ...(jwksUrl && env.AUTH_JWKS_TOKEN_FILE
+      ? { jwksHeaders: { authorization: `Bearer ${readFileSync(env.AUTH_JWKS_TOKEN_FILE, 'utf8').trim()}` } }
+      : {}),
     defaultScopes: parseScopes(env.AUTH_DEFAULT_SCOPES ?? 'read stream', 'AUTH_DEFAULT_SCOPES'),
   };
 }

@@ -219,6 +219,12 @@ async function registerPlugins(app: FastifyInstance, deps: GatewayDeps, metrics:
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
+    // @fastify/websocket hides its routes from the document; /v1/ws is part of the API, so it is added.
+    transformObject: (doc) => {
+      const api = (doc as { openapiObject: { paths?: Record<string, unknown> } }).openapiObject;
+      if (api.paths) api.paths['/v1/ws'] = S.wsOpenApiPath;
+      return api as never;
+    },
   });
   await app.register(fastifyCors, { origin: deps.corsOrigins.length > 0 ? [...deps.corsOrigins] : false });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
@@ -245,10 +251,10 @@ async function registerPlugins(app: FastifyInstance, deps: GatewayDeps, metrics:
     timeWindow: 60_000,
     keyGenerator: (req) => req.principal?.key ?? req.ip,
     allowList: (req) => !req.routeOptions.config.scope,
-    errorResponseBuilder: (_req, ctx) => ({
-      ...problem(429, `rate limit of ${ctx.max} requests per minute reached; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
-      statusCode: 429,
-    }),
+    errorResponseBuilder: (_req, ctx) =>
+      Object.assign(new Error(`rate limit of ${ctx.max} requests per minute reached; retry in ${Math.ceil(ctx.ttl / 1000)} s`), {
+        statusCode: 429,
+      }),
   });
 }
 

@@ -323,3 +323,32 @@ export const wsRoute = {
     },
   },
 } as const;
+
+/** /v1/ws as an OpenAPI path item (the WebSocket plugin keeps its routes out of the generated document). */
+export const wsOpenApiPath = {
+  get: {
+    tags: ['live'],
+    summary: wsRoute.summary,
+    security,
+    parameters: [
+      { name: 'format', in: 'query', schema: wsRoute.querystring.properties.format, description: 'json (default) or protobuf' },
+      {
+        name: 'access_token',
+        in: 'query',
+        schema: { type: 'string' },
+        description: wsRoute.querystring.properties.access_token.description,
+      },
+    ],
+    responses: {
+      '101': { description: 'Switching Protocols: the WebSocket is open' },
+      '401': {
+        description: 'No or invalid token',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      },
+      '403': {
+        description: "Token lacks scope 'stream'",
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      },
+    },
+  },
+};
