@@ -4,8 +4,11 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../../services/core/log.ts';
 import { unsubscribeMessages } from '../../../services/ingestion/dhan/feed-requests.ts';
 import { istToday, OptionFeed, optionLanes } from '../../../services/ingestion/dhan/option-feed.ts';
+import { decodePacket } from '../../../services/ingestion/dhan/packet.ts';
 import { parseScripMaster } from '../../../services/ingestion/dhan/scrip-master.ts';
+import { DhanState } from '../../../services/ingestion/dhan/state.ts';
 import { createIngestionMetrics } from '../../../services/ingestion/metrics.ts';
+import { encodeTicker } from '../../integration/ingestion/dhan-encoder.ts';
 
 const HEADER =
   'SEM_EXM_EXCH_ID,SEM_SEGMENT,SEM_SMST_SECURITY_ID,SEM_INSTRUMENT_NAME,SEM_TRADING_SYMBOL,SEM_LOT_UNITS,SEM_EXPIRY_DATE,SEM_STRIKE_PRICE,SEM_OPTION_TYPE,SEM_TICK_SIZE';
@@ -84,6 +87,29 @@ describe('live option feed', () => {
       meta: { underlying: 'IDX_I:13', expiry: '2026-12-08', strike: 25_000, optionType: 'CALL', lotSize: 75, tickSize: 0.05 },
     });
     assert.equal(feed.describe('NSE_EQ:1333'), undefined);
+  });
+
+  test("an option contract's packet becomes a tick carrying the contract and keyed by its underlying", () => {
+    const feed = new OptionFeed(optionLanes(groups, [nifty], master, '2026-11-30', 5_000), 'full', log);
+    const state = new DhanState(new Map([['IDX_I:13', 'NIFTY']]), (id) => feed.describe(id));
+    const ltt = Math.floor(Date.parse('2026-11-30T05:00:00Z') / 1000) + 19_800;
+    const bytes = encodeTicker({ segment: 'NSE_FNO', securityId: 50_001 }, 180.35, ltt);
+    const out = state.apply(decodePacket(bytes), Date.now(), bytes);
+    assert.equal(out?.key, 'IDX_I:13');
+    assert.ok(out?.record.payload === 'tick');
+    assert.equal(out.record.tick.instrument.symbol, 'NIFTY 2026-12-08 25000 PE');
+    assert.deepEqual(out.record.tick.meta, {
+      underlying: 'IDX_I:13',
+      expiry: '2026-12-08',
+      strike: 25_000,
+      optionType: 'PUT',
+      lotSize: 75,
+      tickSize: 0.05,
+    });
+    const spotBytes = encodeTicker({ segment: 'IDX_I', securityId: 13 }, 26_000, ltt);
+    const spot = state.apply(decodePacket(spotBytes), Date.now(), spotBytes);
+    assert.equal(spot?.key, 'IDX_I:13');
+    assert.ok(spot?.record.payload === 'tick' && spot.record.tick.meta === null, 'the underlying itself carries no meta');
   });
 
   test('unsubscribe requests use 16/18/22 and hold at most 100 instruments', () => {
