@@ -3,6 +3,8 @@
 /** Every reason a feed can be Degraded for: a closed list, so dashboards and alerts can match on it. */
 export const PROBLEM_REASONS = [
   'ApplyFailed',
+  /** The feed does not fit the Dhan account it shares with other feeds (its credentials Secret). */
+  'DhanBudgetExceeded',
   'DrainFailed',
   'InvalidSpec',
   'InvalidTimezone',

@@ -5,9 +5,10 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { MarketFeed } from '../crd/types.ts';
 import { parseSpec, SpecError } from '../crd/validate.ts';
-import { desiredObjects } from '../desired/index.ts';
+import { desiredObjects, dhanBudget } from '../desired/index.ts';
 import { isOpen, type MarketState, nextBoundary, ScheduleError } from '../schedule.ts';
 import type { ReconcilerDeps } from './deps.ts';
+import { DHAN_BUDGET_RECHECK_MS, dhanPeers } from './dhan-account.ts';
 import { finalize, syncFinalizer } from './finalizer.ts';
 import { deploymentsOf } from './owned.ts';
 import { type Problem, sortProblems } from './problems.ts';
@@ -17,7 +18,7 @@ import { publishStatus, writeStatus } from './reconcile-status.ts';
 import { FeedTopics } from './reconcile-topics.ts';
 import type { ReconcileResult } from './result.ts';
 import { checkSecrets } from './secrets.ts';
-import { feedStatus, invalidSpecStatus, pausedStatus } from './status.ts';
+import { dhanBudgetExceededStatus, feedStatus, invalidSpecStatus, pausedStatus } from './status.ts';
 
 /** The market now and when that next changes; an unusable schedule runs as if always open. */
 function marketAt(feed: MarketFeed, now: Date): { market?: MarketState; boundary?: Date; problems: Problem[] } {
@@ -71,7 +72,15 @@ export class Reconciler {
   private async converge(feed: MarketFeed): Promise<ReconcileResult> {
     const now = this.now();
     const { market, boundary, problems: scheduleProblems } = marketAt(feed, now);
-    const desired = desiredObjects(feed, { marketOpen: market?.open ?? true, image: this.d.image });
+    // A Dhan feed shares its account with every feed on the same credentials Secret: one plan for all,
+    // ordered by creation time (the object read from the API carries metadata.creationTimestamp).
+    const peers = feed.spec.source.type === 'dhan' ? dhanPeers(this.d.feeds, feed) : [];
+    const dhan = dhanBudget(feed, peers);
+    if (dhan && !dhan.ok) {
+      await publishStatus(this.d, feed, dhanBudgetExceededStatus(feed, dhan.message, now));
+      return { requeueAfterMs: DHAN_BUDGET_RECHECK_MS };
+    }
+    const desired = desiredObjects(feed, { marketOpen: market?.open ?? true, image: this.d.image, dhanPeers: peers });
     // Secrets, Kafka topics and the objects are independent: do them side by side.
     const [secretProblems, topicProblems, apply] = await Promise.all([
       checkSecrets(this.d, feed),
@@ -85,7 +94,17 @@ export class Reconciler {
     ];
     const deployments = deploymentsOf(this.d.owned, feed.metadata.namespace);
     const { draining } = drain;
-    const status = feedStatus({ feed, deployments, draining, market, boundary, problems, applied: apply.applied, now });
+    const status = feedStatus({
+      feed,
+      deployments,
+      draining,
+      market,
+      boundary,
+      problems,
+      applied: apply.applied,
+      dhanBudget: dhan?.budget,
+      now,
+    });
     await publishStatus(this.d, feed, status);
 
     const delays: number[] = [];

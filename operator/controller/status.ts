@@ -2,7 +2,8 @@
 // every condition and reason is specified by a table in the unit tests.
 import { COMPONENTS } from '../../services/core/names.ts';
 import type { MarketFeed, MarketFeedStatus } from '../crd/types.ts';
-import { deploymentName, LABEL_INSTANCE, shardInstruments } from '../desired/index.ts';
+import { DHAN_LIMITS } from '../desired/dhan-budget.ts';
+import { deploymentName, type FeedBudget, LABEL_INSTANCE, shardInstruments } from '../desired/index.ts';
 import type { MarketState } from '../schedule.ts';
 import { rfc3339, setCondition } from './conditions.ts';
 import type { Problem, ProblemReason } from './problems.ts';
@@ -46,6 +47,8 @@ export interface Observed {
   problems: readonly Problem[];
   /** Objects written by this reconcile. */
   applied: number;
+  /** The Dhan account budget the applied objects use (Dhan feeds). */
+  dhanBudget?: FeedBudget | undefined;
   now: Date;
 }
 
@@ -119,6 +122,42 @@ export const pausedStatus = (feed: Pick<MarketFeed, 'metadata' | 'status'>, now:
     now,
   );
 
+/**
+ * A Dhan feed that does not fit the account it shares with other feeds: Degraded with the limit
+ * named, and nothing applied (the objects already running, and their budget, stay as they are).
+ */
+export const dhanBudgetExceededStatus = (
+  feed: Pick<MarketFeed, 'metadata' | 'status'>,
+  message: string,
+  now: Date,
+): MarketFeedStatus => withConditions(feed, [{ type: 'Degraded', status: 'True', reason: 'DhanBudgetExceeded', message }], now);
+
+type DhanBudgetStatus = NonNullable<MarketFeedStatus['dhanBudget']>;
+
+/** What `kubectl get mf -o yaml` shows of the feed's share of its Dhan account. */
+export function dhanBudgetStatus(b: FeedBudget): DhanBudgetStatus {
+  return {
+    secret: b.account.slice(b.account.indexOf('/') + 1),
+    connections: b.connections,
+    accountConnections: b.accountConnections,
+    connectionLimit: DHAN_LIMITS.connections,
+    spareConnections: DHAN_LIMITS.spareConnections,
+    subscriptions: b.subscriptions,
+    optionContracts: b.optionContracts,
+    capacity: b.connections * DHAN_LIMITS.instrumentsPerConnection,
+    chainRequestMilliseconds: b.chainSlotMs,
+    chainSlots: b.chainSlots,
+    chainCycle: b.chainCycle,
+    shards: b.shards.map((s) => ({
+      index: s.shard,
+      connections: s.connections.length,
+      subscriptions: s.connections.reduce((n, c) => n + c.load, 0),
+      carried: s.connections.reduce((n, c) => n + c.instruments.filter((i) => i.home !== s.shard).length, 0),
+      chainSlots: s.chain?.slots.length ?? 0,
+    })),
+  };
+}
+
 export const invalidSpecStatus = (feed: Pick<MarketFeed, 'metadata' | 'status'>, message: string, now: Date): MarketFeedStatus =>
   withConditions(feed, [{ type: 'Degraded', status: 'True', reason: 'InvalidSpec', message }], now);
 
@@ -151,12 +190,15 @@ export function feedStatus(o: Observed): MarketFeedStatus {
     marketOpenCondition(o.market),
   ];
   const present = new Set([...Array.from({ length: n }, (_, i) => i), ...o.draining.map((d) => d.index)]);
+  // A feed no longer on Dhan drops the budget it had; a refused one keeps it (dhanBudgetExceededStatus).
+  const { dhanBudget: _previous, ...base } = withConditions(o.feed, conditions, o.now);
   return {
-    ...withConditions(o.feed, conditions, o.now),
+    ...base,
     shards: present.size,
     readyShards,
     selector: `${LABEL_INSTANCE}=${o.feed.metadata.name}`,
     shardStatuses: shards,
     ...(o.boundary ? { nextScheduleBoundary: rfc3339(o.boundary) } : {}),
+    ...(o.dhanBudget ? { dhanBudget: dhanBudgetStatus(o.dhanBudget) } : {}),
   };
 }

@@ -573,6 +573,13 @@ export const specSchema: Schema = {
       fieldPath: '.shards',
     },
     {
+      // Dhan: an underlying and its live option contracts share one connection (operator/desired/dhan-budget.ts).
+      rule: "self.source.type != 'dhan' || self.instruments.all(i, !has(i.optionChain) || i.optionChain.expiries * (2 * i.optionChain.strikes + 1) * 2 + 1 <= 5000)",
+      message:
+        'an underlying with optionChain must fit one Dhan connection (5,000 instruments): itself plus expiries × (2 × strikes + 1) × 2 option contracts; lower expiries or strikes',
+      fieldPath: '.instruments',
+    },
+    {
       rule: '!has(self.processor) || !has(self.processor.autoscaling) || self.processor.autoscaling.maxReplicas <= self.kafka.partitionsPerShard',
       message: 'must not exceed kafka.partitionsPerShard',
       fieldPath: '.processor.autoscaling.maxReplicas',
@@ -618,6 +625,64 @@ export const statusSchema: Schema = {
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
       items: condition,
+    },
+    dhanBudget: {
+      description:
+        "The feed's share of its Dhan account (credentials Secret), planned across every feed on it: 5 connections, one kept spare for handover, 5,000 subscriptions each (option contracts included), one option-chain request per 3 s.",
+      type: 'object',
+      properties: {
+        secret: { description: 'The credentials Secret (the account).', type: 'string' },
+        connections: { description: 'WebSocket connections this feed holds.', type: 'integer' },
+        accountConnections: { description: 'Connections all feeds on the account hold.', type: 'integer' },
+        connectionLimit: { description: "Dhan's connections per account.", type: 'integer' },
+        spareConnections: { description: 'Connections kept free for the make-before-break handover.', type: 'integer' },
+        subscriptions: { description: 'Instruments plus their live option contracts.', type: 'integer' },
+        optionContracts: { description: 'Live option contracts counted in subscriptions.', type: 'integer' },
+        capacity: { description: 'Subscriptions the held connections allow (5,000 each).', type: 'integer' },
+        chainRequestMilliseconds: { description: 'Width of one option-chain request slot of the account.', type: 'integer' },
+        chainSlots: { description: "The feed's option-chain slots in each turn of the account's cycle.", type: 'integer' },
+        chainCycle: { description: "Slots in one turn of the account's cycle.", type: 'integer' },
+        shards: {
+          description:
+            'Per shard: connections held, subscriptions on them, instruments carried for shards without one, chain slots.',
+          type: 'array',
+          items: {
+            description: 'One shard.',
+            type: 'object',
+            required: ['index', 'connections'],
+            properties: {
+              index: { description: 'Shard index.', type: 'integer' },
+              connections: { description: 'Connections it holds.', type: 'integer' },
+              subscriptions: { description: 'Subscriptions on them.', type: 'integer' },
+              carried: { description: 'Instruments of other shards it subscribes (published to their topics).', type: 'integer' },
+              chainSlots: { description: 'Its option-chain slots per cycle.', type: 'integer' },
+            },
+          },
+        },
+      },
+    },
+    restart: {
+      description:
+        'The last restart asked for with the annotation stockify.io/restart: its value, the Deployments rolled so far and where it stands.',
+      type: 'object',
+      properties: {
+        request: { description: 'The annotation value acted on.', type: 'string' },
+        phase: { description: 'Rolling, Complete or Invalid.', type: 'string', enum: ['Rolling', 'Complete', 'Invalid'] },
+        message: { description: 'Human-readable details.', type: 'string' },
+        current: { description: 'The Deployment rolling now.', type: 'string' },
+        done: {
+          description: 'Deployments rolled, in order.',
+          type: 'array',
+          items: { description: 'A Deployment.', type: 'string' },
+        },
+        pending: {
+          description: 'Deployments still to roll, in order.',
+          type: 'array',
+          items: { description: 'A Deployment.', type: 'string' },
+        },
+        startedAt: { description: 'When the request was first seen.', type: 'string', format: 'date-time' },
+        finishedAt: { description: 'When the last Deployment was rolled.', type: 'string', format: 'date-time' },
+      },
     },
     shardStatuses: {
       description: 'Per shard: instruments, readiness, and consumer lag while draining.',

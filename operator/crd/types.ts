@@ -313,6 +313,63 @@ export type MarketFeedStatus = {
     /** Human-readable details. */
     message: string;
   }[];
+  /** The feed's share of its Dhan account (credentials Secret), planned across every feed on it: 5 connections, one kept spare for handover, 5,000 subscriptions each (option contracts included), one option-chain request per 3 s. */
+  dhanBudget?: {
+    /** The credentials Secret (the account). */
+    secret?: string;
+    /** WebSocket connections this feed holds. */
+    connections?: number;
+    /** Connections all feeds on the account hold. */
+    accountConnections?: number;
+    /** Dhan's connections per account. */
+    connectionLimit?: number;
+    /** Connections kept free for the make-before-break handover. */
+    spareConnections?: number;
+    /** Instruments plus their live option contracts. */
+    subscriptions?: number;
+    /** Live option contracts counted in subscriptions. */
+    optionContracts?: number;
+    /** Subscriptions the held connections allow (5,000 each). */
+    capacity?: number;
+    /** Width of one option-chain request slot of the account. */
+    chainRequestMilliseconds?: number;
+    /** The feed's option-chain slots in each turn of the account's cycle. */
+    chainSlots?: number;
+    /** Slots in one turn of the account's cycle. */
+    chainCycle?: number;
+    /** Per shard: connections held, subscriptions on them, instruments carried for shards without one, chain slots. */
+    shards?: {
+      /** Shard index. */
+      index: number;
+      /** Connections it holds. */
+      connections: number;
+      /** Subscriptions on them. */
+      subscriptions?: number;
+      /** Instruments of other shards it subscribes (published to their topics). */
+      carried?: number;
+      /** Its option-chain slots per cycle. */
+      chainSlots?: number;
+    }[];
+  };
+  /** The last restart asked for with the annotation stockify.io/restart: its value, the Deployments rolled so far and where it stands. */
+  restart?: {
+    /** The annotation value acted on. */
+    request?: string;
+    /** Rolling, Complete or Invalid. */
+    phase?: 'Rolling' | 'Complete' | 'Invalid';
+    /** Human-readable details. */
+    message?: string;
+    /** The Deployment rolling now. */
+    current?: string;
+    /** Deployments rolled, in order. */
+    done?: string[];
+    /** Deployments still to roll, in order. */
+    pending?: string[];
+    /** When the request was first seen. */
+    startedAt?: string;
+    /** When the last Deployment was rolled. */
+    finishedAt?: string;
+  };
   /** Per shard: instruments, readiness, and consumer lag while draining. */
   shardStatuses?: {
     /** Shard index. */

@@ -37,8 +37,12 @@ export const DHAN_LIMITS = {
 
 /** Connections the feeds of one account may hold: all but the spare. */
 export const USABLE_CONNECTIONS = DHAN_LIMITS.connections - DHAN_LIMITS.spareConnections;
-/** Added to the chain poll period: covers timer lateness, clock skew and network jitter. */
-export const CHAIN_SLOT_MARGIN_MS = 500;
+/**
+ * Added to the chain poll period: covers the send window (timer lateness), clock skew between nodes
+ * and network jitter on the way to Dhan, which counts requests as they arrive. Measured against the
+ * double under load, 500 ms left arrivals 2,975 ms apart; 1,000 ms leaves 750 ms beyond the window.
+ */
+export const CHAIN_SLOT_MARGIN_MS = 1_000;
 /** How late in its slot a shard may still send (a timer later than this skips the slot). */
 export const CHAIN_SEND_WINDOW_MS = 250;
 

@@ -1,8 +1,11 @@
 // The Dhan v2 source: live market feed over WebSocket (JSON subscribe, binary responses) plus the
 // option-chain REST poller (chain-poller.ts).
 //
-// Connections: instruments are split into connections of at most 5,000 (at most 5 connections;
-// beyond 25,000 the excess is refused with a log line) and subscribed in messages of at most 100.
+// Connections: exactly those of the shard's share of its Dhan account (budget.ts: the operator
+// plans one budget per credentials Secret across all shards, operator/desired/dhan-budget.ts),
+// each subscribed in messages of at most 100. A planned connection may carry instruments of shards
+// that hold none: their records (option ticks are keyed by their underlying) go to their home
+// shard's raw topic. REST chains are polled by each underlying's home shard, in its chain slots.
 // A dropped connection reconnects with jittered exponential back-off (policies.ts). An expired or invalid token
 // (disconnect reason 807/808/809, or HTTP 401 on the upgrade or the REST API) is not retried: the
 // state becomes EXPIRED_TOKEN (one error line, a metric), and the process keeps serving health,
@@ -12,23 +15,24 @@
 // the data at Dhan) and resumed at the low-water mark; packets already received are kept. Nothing
 // is dropped on our side; if Dhan gives up on a slow reader, we reconnect.
 import WebSocket from 'ws';
+import { DHAN_LIMITS, USABLE_CONNECTIONS } from '../../../operator/desired/dhan-budget.ts';
 import { Backoff } from '../../core/backoff.ts';
 import type { Logger } from '../../core/log.ts';
 import { instrumentId, type Segment } from '../../core/messages.ts';
 import type { IngestionMetrics } from '../metrics.ts';
 import { type ConnectionState, type Sink, type Source, sleepUnlessAborted } from '../source.ts';
+import type { ChainSlots, DhanShardPlan, PlannedInstrument } from './budget.ts';
 import { pollChains } from './chain-poller.ts';
 import { subscribeMessages } from './feed-requests.ts';
 import { splitMessage } from './framing.ts';
-import { istToday, OptionFeed, optionLanes } from './option-feed.ts';
+import { istToday, type LiveChain, OptionFeed, optionLanes } from './option-feed.ts';
 import type { ChainUnderlying } from './optionchain.ts';
 import { isAuthDisconnect, reconnectPolicy } from './policies.ts';
 import type { ScripMaster } from './scrip-master.ts';
 import { DhanState } from './state.ts';
 
 export { MAX_PER_MESSAGE, REQUEST_CODES, subscribeMessages } from './feed-requests.ts';
-export const MAX_PER_CONNECTION = 5_000;
-export const MAX_CONNECTIONS = 5;
+export const MAX_PER_CONNECTION = DHAN_LIMITS.instrumentsPerConnection;
 
 export interface DhanInstrument {
   segment: Segment;
@@ -42,9 +46,10 @@ export interface DhanSourceOptions {
   clientId: string;
   accessToken: string;
   mode: 'ticker' | 'quote' | 'full';
-  instruments: readonly DhanInstrument[];
+  /** What this shard may use of its account: its connections (with their instruments) and chain slots. */
+  plan: DhanShardPlan;
+  /** This shard's own underlyings with optionChain: their REST chains are polled here. */
   chains: readonly ChainUnderlying[];
-  chainPollMs: number;
   scripMaster?: ScripMaster;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
@@ -64,9 +69,14 @@ export class DhanSource implements Source {
   /** Live option contracts of the underlyings with optionChain (set up by run()). */
   private options: OptionFeed | undefined;
 
+  /** Instrument id → the shard whose raw topic gets its records (and its option contracts'). */
+  private readonly homes = new Map<string, number>();
+
   constructor(opts: DhanSourceOptions) {
     this.opts = opts;
-    this.symbols = new Map(opts.instruments.map((i) => [instrumentId(i.segment, i.securityId), i.symbol]));
+    const planned = opts.plan.connections.flatMap((c) => c.instruments);
+    this.symbols = new Map(planned.map((i) => [instrumentId(i.segment, i.securityId), i.symbol]));
+    for (const i of planned) this.homes.set(instrumentId(i.segment, i.securityId), i.home);
     this.book = new DhanState(this.symbols, (id) => this.options?.describe(id));
   }
 
@@ -77,19 +87,24 @@ export class DhanSource implements Source {
 
   /** Each connection's underlyings stream their option contracts in the room it has left. */
   private liveOptions(groups: readonly DhanInstrument[][]): OptionFeed | undefined {
-    const { chains, scripMaster, log } = this.opts;
+    const { scripMaster, log } = this.opts;
+    const chains = liveChains(this.opts.plan);
     if (chains.length === 0) return undefined;
     if (!scripMaster) {
       log.warn('no scrip master (--scrip-master): option contracts come from the REST chain only, not live');
       return undefined;
     }
-    const lanes = optionLanes(groups, chains, scripMaster, istToday(Date.now()), MAX_PER_CONNECTION);
-    return new OptionFeed(lanes, this.opts.mode, log.child({ part: 'options' }));
+    // Each connection's option contracts as the account's budget planned them (never above its room).
+    const planned = this.opts.plan.connections.map((c) => c.instruments.reduce((n, i) => n + i.optionContracts, 0));
+    const lanes = optionLanes(groups, chains, scripMaster, istToday(Date.now()), MAX_PER_CONNECTION, planned);
+    return new OptionFeed(lanes, this.opts.mode, log.child({ part: 'options' }), this.opts.metrics);
   }
 
   state(): ConnectionState {
     if (this.expired) return 'EXPIRED_TOKEN';
-    if (this.connStates.length === 0) return this.opts.chains.length > 0 ? 'CONNECTED' : 'STARTING';
+    // A shard the plan gives no connection (another carries its instruments) has nothing to connect.
+    if (this.opts.plan.connections.length === 0) return 'RUNNING';
+    if (this.connStates.length === 0) return 'STARTING';
     if (this.connStates.every((s) => s === 'CONNECTED')) return 'CONNECTED';
     if (this.connStates.includes('RECONNECTING')) return 'RECONNECTING';
     return this.connStates[0] ?? 'STARTING';
@@ -106,27 +121,26 @@ export class DhanSource implements Source {
   }
 
   async run(sink: Sink, signal: AbortSignal): Promise<void> {
-    const capacity = MAX_PER_CONNECTION * MAX_CONNECTIONS;
-    const instruments = this.opts.instruments.slice(0, capacity);
-    if (this.opts.instruments.length > capacity) {
+    const { plan } = this.opts;
+    if (plan.unplaced.instruments > 0) {
       this.opts.log.error(
-        { instruments: this.opts.instruments.length, capacity },
-        'more instruments than Dhan allows on 5 connections; the excess is not subscribed (use more shards)',
+        { ...plan.unplaced, connections: USABLE_CONNECTIONS, perConnection: MAX_PER_CONNECTION },
+        `more than one Dhan account carries: ${USABLE_CONNECTIONS} connections (5, one kept spare for handover) × ${MAX_PER_CONNECTION} instruments, option contracts included; the excess is not subscribed. More shards add no capacity on one account: follow fewer instruments, strikes or expiries, or split the feed over another Dhan account (credentials Secret)`,
       );
     }
-    const groups: DhanInstrument[][] = [];
-    for (let i = 0; i < instruments.length; i += MAX_PER_CONNECTION) groups.push(instruments.slice(i, i + MAX_PER_CONNECTION));
+    // Each connection's subscription set; the live option windows (option-feed.ts) change on top of it.
+    const groups: DhanInstrument[][] = plan.connections.map((c) => [...c.instruments]);
     this.options = this.liveOptions(groups);
     const tasks = groups.map((g, i) => {
       this.connStates[i] = 'STARTING';
       return this.connection(i, g, sink, signal);
     });
-    if (this.opts.chains.length > 0) tasks.push(this.pollChains(sink, signal));
+    if (this.opts.chains.length > 0 && plan.chain) tasks.push(this.pollChains(plan.chain, sink, signal));
     await Promise.all(tasks);
   }
 
   private async connection(index: number, instruments: DhanInstrument[], sink: Sink, signal: AbortSignal): Promise<void> {
-    const log = this.opts.log.child({ connection: index });
+    const log = this.opts.log.child({ connection: index, slot: this.opts.plan.connections[index]?.slot });
     const backoff = new Backoff(reconnectPolicy(this.opts.reconnectBaseMs, this.opts.reconnectMaxMs));
     while (!signal.aborted && !this.expired) {
       const outcome = await this.connectOnce(index, instruments, sink, signal, log);
@@ -196,7 +210,8 @@ export class DhanSource implements Source {
             continue;
           }
           const out = this.book.apply(packet, received, bytes);
-          if (out) sink.emit({ kind: 'record', source: 'dhan', key: out.key, record: out.record, raw: bytes });
+          const home = out ? this.homes.get(out.key) : undefined;
+          if (out) sink.emit({ kind: 'record', source: 'dhan', key: out.key, record: out.record, raw: bytes, home });
           if (out?.record.payload === 'tick') this.options?.spot(out.record.tick.instrument.id, out.record.tick.lastPrice);
         }
         if (!sink.hasRoom() && !ws.isPaused) {
@@ -215,12 +230,12 @@ export class DhanSource implements Source {
     });
   }
 
-  private pollChains(sink: Sink, signal: AbortSignal): Promise<void> {
+  private pollChains(slots: ChainSlots, sink: Sink, signal: AbortSignal): Promise<void> {
     const o = this.opts;
     return pollChains(
       {
         chains: o.chains,
-        chainPollMs: o.chainPollMs,
+        slots,
         rest: { apiUrl: o.apiUrl, clientId: o.clientId, accessToken: o.accessToken },
         scripMaster: o.scripMaster,
         breakerFailures: o.breakerFailures,
@@ -233,4 +248,25 @@ export class DhanSource implements Source {
       signal,
     );
   }
+}
+
+/** The underlyings with optionChain on this shard's connections (its own and carried): their contracts stream live. */
+function liveChains(plan: DhanShardPlan): LiveChain[] {
+  return plan.connections.flatMap((c) =>
+    c.instruments.flatMap((i: PlannedInstrument) =>
+      i.spec.optionChain
+        ? [
+            {
+              segment: i.segment,
+              securityId: i.securityId,
+              symbol: i.symbol,
+              optionSegment: i.spec.optionChain.segment,
+              lotSize: i.spec.optionChain.lotSize,
+              expiries: i.spec.optionChain.expiries,
+              strikes: i.spec.optionChain.strikes,
+            },
+          ]
+        : [],
+    ),
+  );
 }

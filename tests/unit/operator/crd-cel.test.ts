@@ -47,6 +47,11 @@ const CASES: Record<string, { pass: unknown; fail: unknown }> = {
     fail: { days: ['Mon'], from: '15:30', to: '09:00' },
   },
   'self.shards >= 1': { pass: spec({}), fail: spec({ shards: 0 }) },
+  "self.source.type != 'dhan' || self.instruments.all(i, !has(i.optionChain) || i.optionChain.expiries * (2 * i.optionChain.strikes + 1) * 2 + 1 <= 5000)":
+    {
+      pass: spec({ source: { type: 'dhan' }, instruments: [{}, { optionChain: { expiries: 6, strikes: 200 } }] }),
+      fail: spec({ source: { type: 'dhan' }, instruments: [{}, { optionChain: { expiries: 7, strikes: 200 } }] }),
+    },
   '!has(self.processor) || !has(self.processor.autoscaling) || self.processor.autoscaling.maxReplicas <= self.kafka.partitionsPerShard':
     { pass: spec({ processor: autoscaling(3) }), fail: spec({ processor: autoscaling(4) }) },
   '!has(self.storage) || !has(self.storage.autoscaling) || self.storage.autoscaling.maxReplicas <= self.kafka.partitionsPerShard':

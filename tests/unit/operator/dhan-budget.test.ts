@@ -103,11 +103,6 @@ describe('Dhan account budget', () => {
       want: { a: { connections: 2 } },
     },
     {
-      name: 'an underlying whose contracts exceed one connection is refused',
-      feeds: [{ name: 'a', shards: 1, equities: 1, chains: [[12, 200]] }],
-      want: { a: { refused: 'instrumentsPerConnection' } },
-    },
-    {
       name: 'two feeds on one Secret: the older keeps its slots, the newer gets what is left',
       feeds: [
         { name: 'new', shards: 4, equities: 6_000, created: '2026-11-02T00:00:00Z' },
@@ -143,6 +138,20 @@ describe('Dhan account budget', () => {
       }
     });
   }
+
+  test('an underlying whose contracts exceed one connection is refused (the CRD refuses it first; the planner still checks)', () => {
+    const feed = dhanFeed({ name: 'a', shards: 1, equities: 1, chains: [[6, 200]] });
+    const chain = feed.spec.instruments[1]?.optionChain;
+    assert.ok(chain);
+    chain.expiries = 12;
+    const p = planAccount([feed], groupsOf).get('markets/a');
+    assert.ok(p && !p.ok);
+    assert.equal(p.limit, 'instrumentsPerConnection');
+    assert.match(
+      p.message,
+      /IDX_I:10 with its 9,624 option contracts needs 9,625 subscriptions, more than the 5,000 of one connection/,
+    );
+  });
 
   test('a refusal for connections names the account limit and says more shards do not help', () => {
     const p = plan({ name: 'a', shards: 8, equities: 19_995, chains: [[1, 1]] }).get('markets/a');
