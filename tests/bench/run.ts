@@ -268,7 +268,14 @@ await section('storage', async () => {
 
 await section('grpc', async () => {
   await runScript('tests/bench/storage/api.bench.ts', [String(num('BENCH_GRPC_SECONDS', 8))], 1_800_000);
-  type Run = { rps: number; p50Ms: number; p99Ms: number; errors: number; peakRssMiB: number | null };
+  type Run = {
+    rps: number;
+    p50Ms: number;
+    p99Ms: number;
+    errors: number;
+    peakRssMiB: number | null;
+    cpuUsPerCall: number | null;
+  };
   const a = readFresh<{ loadGenerator: string; latestIds: number; chainContracts: number; results: Record<string, Run> }>(
     'storage-api.json',
     startedAt,
@@ -290,7 +297,7 @@ await section('grpc', async () => {
         referenceIs: `grpc-js echo, same client (${a.loadGenerator})`,
         target: c === 32 ? `≥ ${t.rps} rps, p99 ≤ ${t.p99} ms` : 'reported',
         met: c === 32 ? r.rps >= t.rps && r.p99Ms <= t.p99 && r.errors === 0 : null,
-        note: `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (echo p99 ${echo.p99Ms.toFixed(2)} ms); ${r.errors} errors; storage RSS ${r.peakRssMiB ?? '?'} MiB`,
+        note: `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (echo p99 ${echo.p99Ms.toFixed(2)} ms); ${r.errors} errors; storage RSS ${r.peakRssMiB ?? '?'} MiB; server CPU ${r.cpuUsPerCall ?? '?'} µs/call (echo ${echo.cpuUsPerCall ?? '?'})`,
       });
     }
   }

@@ -72,6 +72,7 @@ export async function runGhz(o: GhzOptions): Promise<LoadResult> {
     method: o.call,
     concurrency: o.concurrency,
     calls: ok,
+    totalCalls: r.count + (o.skipFirst ?? 200),
     errors,
     ...(firstError ? { firstError } : {}),
     rps: r.rps,

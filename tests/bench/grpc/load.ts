@@ -22,6 +22,8 @@ export interface LoadResult {
   method: string;
   concurrency: number;
   calls: number;
+  /** Every answered call, warm-up included (to divide the server's CPU time by). */
+  totalCalls: number;
   errors: number;
   /** The first error's status and message, when any call failed. */
   firstError?: string;
@@ -68,6 +70,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   let latencies = new Float64Array(1 << 16);
   let n = 0;
+  let total = 0;
   let errors = 0;
   let firstError: string | undefined;
   let measuring = false;
@@ -77,6 +80,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const t0 = performance.now();
       try {
         await once(client);
+        total += 1;
         if (!measuring) continue;
         if (n === latencies.length) {
           const bigger = new Float64Array(latencies.length * 2);
@@ -106,6 +110,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     method: o.method,
     concurrency: o.concurrency,
     calls: n,
+    totalCalls: total,
     errors,
     ...(firstError ? { firstError } : {}),
     rps: n / (elapsed / 1000),

@@ -93,20 +93,30 @@ const rssMiB = (pid: number): number => {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 };
 
-/** Runs a load while sampling the server's RSS; returns the result and the peak RSS. */
-async function measure(
-  pid: number | undefined,
-  load: () => Promise<LoadResult>,
-): Promise<LoadResult & { peakRssMiB: number | null }> {
+/** CPU seconds (user + system) a process has used so far. */
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+};
+
+type Measured = LoadResult & { peakRssMiB: number | null; cpuUsPerCall: number | null };
+
+/**
+ * Runs a load while sampling the server's RSS and CPU time. CPU µs per call does not depend on how
+ * busy the machine is (rps and latency do): 1e6 / it is what one core could serve.
+ */
+async function measure(pid: number | undefined, load: () => Promise<LoadResult>): Promise<Measured> {
   let peak = 0;
   const sample = (): void => {
     if (pid !== undefined) peak = Math.max(peak, rssMiB(pid));
   };
+  const cpu0 = pid === undefined ? 0 : cpuSeconds(pid);
   const timer = setInterval(sample, 250);
   try {
     const r = await load();
     sample();
-    return { ...r, peakRssMiB: pid === undefined ? null : Math.round(peak) };
+    const cpu = pid === undefined ? null : ((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, r.totalCalls);
+    return { ...r, peakRssMiB: pid === undefined ? null : Math.round(peak), cpuUsPerCall: cpu === null ? null : Math.round(cpu) };
   } finally {
     clearInterval(timer);
   }
@@ -217,7 +227,7 @@ try {
       request: target === 'GetLatest' ? latestBytes : chainBytes,
     });
   };
-  const results: Record<string, LoadResult & { peakRssMiB: number | null }> = {};
+  const results: Record<string, Measured> = {};
   const loadBefore = loadavg()[0] ?? 0;
   for (const concurrency of [1, 32]) {
     step(`${concurrency} caller(s)`);
@@ -237,8 +247,8 @@ try {
   };
   mkdirSync(OUT, { recursive: true });
   writeFileSync(`${OUT}storage-api.json`, `${JSON.stringify(summary, null, 2)}\n`);
-  const row = (k: string, r: LoadResult & { peakRssMiB: number | null }): string =>
-    `${k.padEnd(18)} ${r.rps.toFixed(0).padStart(7)} rps  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  errors ${r.errors}  ${r.responseBytes} B  RSS ${r.peakRssMiB ?? '-'} MiB`;
+  const row = (k: string, r: Measured): string =>
+    `${k.padEnd(18)} ${r.rps.toFixed(0).padStart(7)} rps  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  errors ${r.errors}  ${r.responseBytes} B  server CPU ${r.cpuUsPerCall ?? '-'} µs/call  RSS ${r.peakRssMiB ?? '-'} MiB`;
   for (const [k, r] of Object.entries(results)) process.stdout.write(`${row(k, r)}\n`);
   process.stdout.write(`load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`);
 } finally {
