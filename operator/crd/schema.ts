@@ -423,6 +423,118 @@ const schedule: Schema = {
   },
 };
 
+const gateway: Schema = {
+  description:
+    'The <feed>-gateway Deployment, Service, HPA and PDB: REST with an OpenAPI 3.1 document, WebSocket and SSE live quotes from Redis, and the web console, in front of MarketData (Service <feed>-grpc). Off when unset.',
+  type: 'object',
+  properties: {
+    replicas: {
+      description: 'Replicas when autoscaling is not set.',
+      type: 'integer',
+      minimum: 0,
+      default: 2,
+    },
+    autoscaling: {
+      description: 'Horizontal Pod Autoscaler (autoscaling/v2) of the gateway on CPU; when set it owns the replica count.',
+      type: 'object',
+      properties: {
+        minReplicas: { description: 'Fewest replicas.', type: 'integer', minimum: 1, default: 2 },
+        maxReplicas: { description: 'Most replicas.', type: 'integer', minimum: 1, default: 6 },
+        targetCPUUtilization: {
+          description: 'Average CPU utilisation (percent of requests) the HPA aims for.',
+          type: 'integer',
+          minimum: 1,
+          maximum: 1000,
+          default: 70,
+        },
+      },
+      'x-kubernetes-validations': [
+        { rule: 'self.minReplicas <= self.maxReplicas', message: 'must not exceed maxReplicas', fieldPath: '.minReplicas' },
+      ],
+    },
+    resources,
+    service: {
+      description: 'The Service <feed>-gateway.',
+      type: 'object',
+      default: {},
+      properties: {
+        type: {
+          description: 'Service type; LoadBalancer or NodePort to reach the gateway from outside the cluster.',
+          type: 'string',
+          enum: ['ClusterIP', 'NodePort', 'LoadBalancer'],
+          default: 'ClusterIP',
+        },
+        port: { description: 'Service port of the HTTP API.', type: 'integer', minimum: 1, maximum: 65535, default: 80 },
+      },
+    },
+    corsOrigins: {
+      description: 'Browser origins allowed to call the API (https://console.example.com); none: no cross-origin access.',
+      type: 'array',
+      items: { description: 'An origin: scheme://host[:port].', type: 'string', pattern: '^https?://[^/]+$', maxLength: 253 },
+      maxItems: 64,
+    },
+    rateLimitPerMinute: {
+      description: 'Requests per minute per token (per client address when auth is off); over it: 429.',
+      type: 'integer',
+      minimum: 1,
+      default: 1200,
+    },
+    live: {
+      description:
+        'Back-pressure of a live (WebSocket or SSE) connection: above highWaterBytes unsent, updates are conflated to the newest per instrument; a connection behind for longer than maxBehindSeconds is closed (WebSocket code 4008).',
+      type: 'object',
+      default: {},
+      properties: {
+        highWaterBytes: {
+          description: 'Unsent bytes before conflation starts.',
+          type: 'integer',
+          minimum: 1024,
+          default: 262144,
+        },
+        maxBehindSeconds: { description: 'How long a connection may stay behind.', type: 'integer', minimum: 1, default: 10 },
+        maxInstruments: { description: 'Instruments one connection may subscribe.', type: 'integer', minimum: 1, default: 1000 },
+      },
+    },
+  },
+};
+
+const auth: Schema = {
+  description:
+    'Bearer-token (JWT) authentication for the gateway and for MarketData and Ingest on gRPC (authorization: Bearer metadata). Tokens are verified against an HS256 secret, a JWKS URL (an OIDC issuer), or the cluster service-account issuer (projected ServiceAccount tokens of the audience). Scopes read, stream, ingest come from the scope/scp claim. Off when unset.',
+  type: 'object',
+  properties: {
+    audience: { description: 'Required aud claim.', type: 'string', minLength: 1, maxLength: 253, default: 'stockify' },
+    issuer: { description: 'Required iss claim; any issuer when unset.', type: 'string', maxLength: 2048 },
+    hs256SecretRef: secretRef('the HS256 signing secret (at least 32 bytes)', {
+      key: { key: 'secret', description: 'Key of the secret.' },
+    }),
+    jwksUrl: {
+      description: "JWKS URL of an OIDC issuer (its discovery document's jwks_uri).",
+      type: 'string',
+      pattern: '^https?://',
+      maxLength: 2048,
+    },
+    serviceAccountIssuer: {
+      description:
+        "Verify with the cluster's service-account issuer (https://kubernetes.default.svc/openid/v1/jwks), so pods authenticate with a projected ServiceAccount token of the audience.",
+      type: 'boolean',
+      default: false,
+    },
+    defaultScopes: {
+      description: 'Scopes of a token without a scope claim (a ServiceAccount token).',
+      type: 'array',
+      items: { description: 'A scope.', type: 'string', enum: ['read', 'stream', 'ingest'] },
+      default: ['read', 'stream'],
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: '(has(self.hs256SecretRef) ? 1 : 0) + (has(self.jwksUrl) ? 1 : 0) + (self.serviceAccountIssuer ? 1 : 0) == 1',
+      message: 'set exactly one of hs256SecretRef, jwksUrl, serviceAccountIssuer',
+    },
+  ],
+};
+
 export const specSchema: Schema = {
   description: 'Desired state of a market-data feed: what to ingest, how many shards, and how each component runs.',
   type: 'object',
@@ -564,6 +676,8 @@ export const specSchema: Schema = {
     },
     processor: consumerComponent('processor', 'normalise, IV and Greeks, option chains, gamma exposure, bars.'),
     storage: storageComponent,
+    gateway,
+    auth,
     schedule,
   },
   'x-kubernetes-validations': [

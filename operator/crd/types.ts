@@ -264,6 +264,67 @@ export type MarketFeedSpec = {
     /** TimescaleDB only: history older than this many days is compressed (segmented by instrument, ordered by time); 0 = never. */
     compressAfterDays: number;
   };
+  /** The <feed>-gateway Deployment, Service, HPA and PDB: REST with an OpenAPI 3.1 document, WebSocket and SSE live quotes from Redis, and the web console, in front of MarketData (Service <feed>-grpc). Off when unset. */
+  gateway?: {
+    /** Replicas when autoscaling is not set. */
+    replicas: number;
+    /** Horizontal Pod Autoscaler (autoscaling/v2) of the gateway on CPU; when set it owns the replica count. */
+    autoscaling?: {
+      /** Fewest replicas. */
+      minReplicas: number;
+      /** Most replicas. */
+      maxReplicas: number;
+      /** Average CPU utilisation (percent of requests) the HPA aims for. */
+      targetCPUUtilization: number;
+    };
+    /** Compute resources of the component container. Requests drive the HPA CPU target, so keep them set. */
+    resources: {
+      /** Requested resources per container, as Kubernetes quantities (cpu: "250m", memory: "256Mi"). */
+      requests?: Record<string, number | string>;
+      /** Resource limits per container, as Kubernetes quantities (cpu: "250m", memory: "256Mi"). */
+      limits?: Record<string, number | string>;
+    };
+    /** The Service <feed>-gateway. */
+    service: {
+      /** Service type; LoadBalancer or NodePort to reach the gateway from outside the cluster. */
+      type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+      /** Service port of the HTTP API. */
+      port: number;
+    };
+    /** Browser origins allowed to call the API (https://console.example.com); none: no cross-origin access. */
+    corsOrigins?: string[];
+    /** Requests per minute per token (per client address when auth is off); over it: 429. */
+    rateLimitPerMinute: number;
+    /** Back-pressure of a live (WebSocket or SSE) connection: above highWaterBytes unsent, updates are conflated to the newest per instrument; a connection behind for longer than maxBehindSeconds is closed (WebSocket code 4008). */
+    live: {
+      /** Unsent bytes before conflation starts. */
+      highWaterBytes: number;
+      /** How long a connection may stay behind. */
+      maxBehindSeconds: number;
+      /** Instruments one connection may subscribe. */
+      maxInstruments: number;
+    };
+  };
+  /** Bearer-token (JWT) authentication for the gateway and for MarketData and Ingest on gRPC (authorization: Bearer metadata). Tokens are verified against an HS256 secret, a JWKS URL (an OIDC issuer), or the cluster service-account issuer (projected ServiceAccount tokens of the audience). Scopes read, stream, ingest come from the scope/scp claim. Off when unset. */
+  auth?: {
+    /** Required aud claim. */
+    audience: string;
+    /** Required iss claim; any issuer when unset. */
+    issuer?: string;
+    /** Secret (in the MarketFeed's namespace) holding the HS256 signing secret (at least 32 bytes). Its values reach the pods only through secretKeyRef, never as literals. */
+    hs256SecretRef?: {
+      /** Name of the Secret. */
+      name: string;
+      /** Key of the secret. */
+      key: string;
+    };
+    /** JWKS URL of an OIDC issuer (its discovery document's jwks_uri). */
+    jwksUrl?: string;
+    /** Verify with the cluster's service-account issuer (https://kubernetes.default.svc/openid/v1/jwks), so pods authenticate with a projected ServiceAccount token of the audience. */
+    serviceAccountIssuer: boolean;
+    /** Scopes of a token without a scope claim (a ServiceAccount token). */
+    defaultScopes: ('read' | 'stream' | 'ingest')[];
+  };
   /** Market hours. Inside a window the MarketOpen condition is True and components run at their normal size; outside (and on holidays) ingestion and the HPA minimums drop to closed.minReplicas. Without a schedule the market is always open. */
   schedule?: {
     /** IANA time zone of the windows and holidays (Asia/Kolkata). Unknown zones set the Degraded condition. */

@@ -4,6 +4,7 @@
 import type { V1DeploymentSpec, V1EnvVar, V1ResourceRequirements } from '@kubernetes/client-node';
 import { rawTopic } from '../../services/core/topics.ts';
 import type { MarketFeed, MarketFeedSpec } from '../crd/types.ts';
+import { authEnv, needsServiceAccountToken } from './gateway.ts';
 import {
   ANNOTATION_CONFIG_HASH,
   type Component,
@@ -56,6 +57,8 @@ export function componentEnv(feed: MarketFeed, component: Component, shard: numb
     { name: 'LOG_LEVEL', value: spec.logLevel },
   ];
   if (component !== 'ingestion') env.push({ name: 'REDIS_URL', value: spec.redis.url });
+  // spec.auth: storage's MarketData and ingestion's Ingest take the gateway's tokens.
+  if (component !== 'processor') env.push(...authEnv(feed));
   if (component === 'storage') {
     const ref = spec.postgres.secretRef;
     env.push({ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
@@ -99,7 +102,8 @@ export function deployment(feed: MarketFeed, component: Component, opts: Deploym
       },
       spec: {
         serviceAccountName: serviceAccountName(name),
-        automountServiceAccountToken: false,
+        // spec.auth.serviceAccountIssuer: the token authenticates the JWKS request to the API server.
+        automountServiceAccountToken: component !== 'processor' && needsServiceAccountToken(feed),
         // Ingestion: the handover overlap (3 s) comes before the 30 s flush deadline.
         terminationGracePeriodSeconds: component === 'ingestion' ? 40 : 30,
         securityContext: {

@@ -6,6 +6,7 @@ import type { MarketFeed } from '../crd/types.ts';
 import { shardConfigMap, shardFile, shardInstruments } from './configmap.ts';
 import { deployment } from './deployment.ts';
 import { type AccountFeed, type FeedBudget, type FeedPlan, planFeed } from './dhan-budget.ts';
+import { gatewayObjects } from './gateway.ts';
 import { hpa } from './hpa.ts';
 import { ANNOTATION_APPLIED_HASH, COMPONENTS, type Component, hashOf, SHARD_FILE_KEY } from './meta.ts';
 import { networkPolicy } from './networkpolicy.ts';
@@ -93,6 +94,7 @@ export function desiredObjects(feed: MarketFeed, opts: BuildOptions = {}): Desir
   const groups = shardInstruments(feed.spec);
   const dhan = checkDhanBudget(feed, opts.dhanPeers);
   const objects: DesiredObject[] = [serviceAccount(feed), grpcService(feed), networkPolicy(feed)];
+  objects.push(...gatewayObjects(feed, opts.image ? { image: opts.image } : {}));
   for (let shard = 0; shard < feed.spec.shards; shard++) {
     objects.push(...shardObjects(feed, shard, opts, shardFile(feed, shard, groups[shard] ?? [], dhan)));
   }

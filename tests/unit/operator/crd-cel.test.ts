@@ -46,6 +46,10 @@ const CASES: Record<string, { pass: unknown; fail: unknown }> = {
     pass: { days: ['Mon'], from: '09:00', to: '15:30' },
     fail: { days: ['Mon'], from: '15:30', to: '09:00' },
   },
+  '(has(self.hs256SecretRef) ? 1 : 0) + (has(self.jwksUrl) ? 1 : 0) + (self.serviceAccountIssuer ? 1 : 0) == 1': {
+    pass: { serviceAccountIssuer: true },
+    fail: { serviceAccountIssuer: true, jwksUrl: 'https://issuer.example.com/jwks' },
+  },
   'self.shards >= 1': { pass: spec({}), fail: spec({ shards: 0 }) },
   "self.source.type != 'dhan' || self.instruments.all(i, !has(i.optionChain) || i.optionChain.expiries * (2 * i.optionChain.strikes + 1) * 2 + 1 <= 5000)":
     {

@@ -51,6 +51,13 @@ describe('builders', () => {
     const objects = desiredObjects(feed());
     const names = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     const expected = ['ServiceAccount/nse-live-stockify', 'Service/nse-live-grpc', 'NetworkPolicy/nse-live-stockify'];
+    // spec.gateway of the sample: one per feed.
+    expected.push(
+      'Deployment/nse-live-gateway',
+      'Service/nse-live-gateway',
+      'HorizontalPodAutoscaler/nse-live-gateway',
+      'PodDisruptionBudget/nse-live-gateway',
+    );
     for (let i = 0; i < 4; i++) {
       expected.push(`ConfigMap/nse-live-shard-${i}`);
       for (const c of ['ingestion', 'processor', 'storage']) expected.push(`Deployment/nse-live-${c}-${i}`);

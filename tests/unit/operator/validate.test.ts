@@ -78,8 +78,8 @@ describe('stockify render', () => {
   test('renders the simulator sample as one document per object', () => {
     const out = renderYaml(readFileSync('k8s/samples/simulator.yaml', 'utf8'));
     const docs = out.split(/^---$/m).filter((d) => d.trim());
-    // SA + Service + NetworkPolicy + 2 shards × (ConfigMap + 3 Deployments + 2 HPAs + 2 PDBs)
-    assert.equal(docs.length, 3 + 2 * 8);
+    // SA + Service + NetworkPolicy + gateway (Deployment, Service, PDB) + 2 shards × (ConfigMap + 3 Deployments + 2 HPAs + 2 PDBs)
+    assert.equal(docs.length, 3 + 3 + 2 * 8);
   });
 
   test('an unknown time zone is an error naming schedule.timezone', () => {
