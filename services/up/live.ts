@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import type { MarketFeed } from '../../operator/crd/types.ts';
 import { EXCHANGE_TIME_ZONE } from '../core/market-time.ts';
-import { watchedInstruments } from './plan.ts';
+import { type GatewayPlan, watchedInstruments } from './plan.ts';
 import { type LocalProcess, processRow, refreshProcess } from './processes.ts';
 import { Screen } from './screen.ts';
 import { Supervisor } from './supervisor.ts';
@@ -19,6 +19,8 @@ export interface LiveRunOptions {
   processes: LocalProcess[];
   logDir: string;
   durationS?: number;
+  /** spec.gateway run locally: supervised with the shard processes, shown by its URL. */
+  gateway?: GatewayPlan;
 }
 
 export interface RunOutcome {
@@ -48,15 +50,17 @@ export class LiveRun {
 
   constructor(opts: LiveRunOptions) {
     this.opts = opts;
-    this.supervisor = new Supervisor(
-      opts.processes.map((p) => ({
+    const gateway = opts.gateway;
+    this.supervisor = new Supervisor([
+      ...opts.processes.map((p) => ({
         name: p.plan.name,
         command: process.execPath,
         args: [CLI, ...p.plan.args],
         env: p.plan.env,
         logFile: p.plan.logFile,
       })),
-    );
+      ...(gateway ? [{ ...gateway, command: process.execPath, args: [CLI, ...gateway.args] }] : []),
+    ]);
     const storage = opts.processes.filter((p) => p.plan.component === 'storage').map((p) => `127.0.0.1:${p.grpcPort}`);
     this.grpcEndpoint = storage[0] ?? '-';
     this.watched = watchedInstruments(opts.feed.spec.instruments);
@@ -82,6 +86,7 @@ export class LiveRun {
       ...(this.watch.chain ? { chain: this.watch.chain } : {}),
       ...(this.watch.error ? { marketError: this.watch.error } : {}),
       grpcEndpoint: this.grpcEndpoint,
+      ...(this.opts.gateway ? { gatewayUrl: this.opts.gateway.url } : {}),
       logDir,
       timeZone: feed.spec.schedule?.timezone ?? EXCHANGE_TIME_ZONE,
     };
@@ -93,7 +98,7 @@ export class LiveRun {
     const name = feed.metadata.name;
     process.once('exit', this.onExit);
     this.screen.enter(
-      `stockify up: ${name}: starting ${processes.length} processes (${feed.spec.shards} shards); MarketData gRPC on ${this.grpcEndpoint}; logs in ${logDir}/${name}-*.log`,
+      `stockify up: ${name}: starting ${processes.length} processes (${feed.spec.shards} shards); MarketData gRPC on ${this.grpcEndpoint}${this.opts.gateway ? `; gateway ${this.opts.gateway.url}` : ''}; logs in ${logDir}/${name}-*.log`,
     );
     this.supervisor.start();
     this.screen.draw();

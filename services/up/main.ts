@@ -11,14 +11,16 @@ import { TABLES } from '../storage/tables.ts';
 import { FeedError, readFeedFile } from './feed.ts';
 import { LiveRun, type RunOutcome } from './live.ts';
 import { DEFAULT_GRPC_PORT, parseUpOptions, type UpOptions } from './options.ts';
-import { PlanError, type ProcessPlan, planProcesses } from './plan.ts';
-import { portIsFree } from './ports.ts';
+import { type GatewayPlan, PlanError, type ProcessPlan, planGateway, planProcesses } from './plan.ts';
+import { freePorts, portIsFree } from './ports.ts';
 import { withLocalPorts } from './processes.ts';
 import { totalRowsByTable } from './stats.ts';
 import { stopSummary } from './summary.ts';
 import { createTopics } from './topics.ts';
 
 const LOG_DIR = join('.local', 'logs');
+/** Where `stockify up` serves the gateway of spec.gateway unless GATEWAY_PORT says (any free port when taken). */
+const DEFAULT_GATEWAY_PORT = 8080;
 
 function fail(message: string, code = 2): number {
   process.stderr.write(`stockify up: ${message}\n`);
@@ -60,7 +62,19 @@ export async function run(args: string[]): Promise<number> {
     return fail(`cannot create the topics of ${name} on Kafka ${brokers}: ${(err as Error).message}`, 1);
   }
 
-  const live = new LiveRun({ feed, processes, logDir: LOG_DIR, ...durationOf(parsed.options) });
+  let gateway: GatewayPlan | undefined;
+  try {
+    const wanted = Number(process.env.GATEWAY_PORT) || DEFAULT_GATEWAY_PORT;
+    const httpPort = (await portIsFree(wanted)) ? wanted : ((await freePorts(1))[0] ?? 0);
+    const grpcEndpoints = [...processes]
+      .sort((a, b) => Number(b.plan.component === 'storage') - Number(a.plan.component === 'storage'))
+      .map((p) => `127.0.0.1:${p.grpcPort}`);
+    gateway = planGateway(feed, { feed: name, env: process.env, stateDir, logDir: LOG_DIR }, { grpcEndpoints, httpPort });
+  } catch (err) {
+    if (err instanceof PlanError) return fail(err.message);
+    throw err;
+  }
+  const live = new LiveRun({ feed, processes, logDir: LOG_DIR, ...durationOf(parsed.options), ...(gateway ? { gateway } : {}) });
   process.stdout.write(stopSummary(summaryOf(await live.run(), parsed.options, processes.length)));
   return 0;
 }

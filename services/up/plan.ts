@@ -2,6 +2,8 @@
 // args, env and shard file of each built Deployment) to what `stockify up` runs locally. Pure: no
 // sharding or configuration logic lives here, only the translation from pod to local process.
 import { join } from 'node:path';
+import type { MarketFeed } from '../../operator/crd/types.ts';
+import { gatewayDeployment } from '../../operator/desired/gateway.ts';
 import type { StandaloneProcess } from '../../operator/desired/index.ts';
 import { instrumentId, type Segment } from '../core/messages.ts';
 
@@ -114,6 +116,61 @@ export function planProcesses(processes: readonly StandaloneProcess[], ctx: Plan
 /** The plan with its own ports. */
 export function withPorts(plan: ProcessPlan, ports: { metrics: number; grpc: number }): ProcessPlan {
   return { ...plan, env: { ...plan.env, METRICS_PORT: String(ports.metrics), GRPC_PORT: String(ports.grpc) } };
+}
+
+/** The gateway of spec.gateway as a local process: one, whatever the Deployment's replicas. */
+export interface GatewayPlan {
+  name: string;
+  args: string[];
+  env: Record<string, string>;
+  logFile: string;
+  /** Where it serves: http://127.0.0.1:<port>. */
+  url: string;
+}
+
+/**
+ * The built gateway Deployment's container as a local process: its args and env, with MarketData
+ * on the local storage shard 0, /v1/status from every local process, Redis and Secret values from
+ * the environment of `stockify up`. Undefined without spec.gateway.
+ */
+export function planGateway(
+  feed: MarketFeed,
+  ctx: PlanContext,
+  local: { grpcEndpoints: readonly string[]; httpPort: number },
+): GatewayPlan | undefined {
+  const container = gatewayDeployment(feed)?.spec.template?.spec?.containers[0];
+  if (!container?.args) return undefined;
+  const env: Record<string, string> = {};
+  for (const name of PASSTHROUGH) {
+    const v = ctx.env[name];
+    if (v !== undefined) env[name] = v;
+  }
+  for (const e of container.env ?? []) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (ref) {
+      const value = ctx.env[e.name];
+      if (value === undefined) {
+        throw new PlanError(
+          `${e.name} is not set: in a cluster it comes from Secret ${ref.name} (key ${ref.key}); export it to run locally`,
+        );
+      }
+      env[e.name] = value;
+    }
+  }
+  const redis = ctx.env.REDIS_URL;
+  if (!redis) throw new PlanError('REDIS_URL is not set: the gateway streams from Redis (`make run` sets it from the local one)');
+  env.REDIS_URL = redis;
+  env.MARKETDATA_ENDPOINT = local.grpcEndpoints[0] ?? 'localhost:50051';
+  env.STATUS_ENDPOINTS = local.grpcEndpoints.join(',');
+  env.HTTP_PORT = String(local.httpPort);
+  return {
+    name: `${ctx.feed}-gateway`,
+    args: [...container.args],
+    env,
+    logFile: join(ctx.logDir, `${ctx.feed}-gateway.log`),
+    url: `http://127.0.0.1:${local.httpPort}`,
+  };
 }
 
 /** An instrument as the MarketFeed lists it (only what the view needs). */

@@ -49,6 +49,8 @@ export interface ViewState {
   /** Why the latest levels or the chain could not be read (shown instead of them). */
   marketError?: string;
   grpcEndpoint: string;
+  /** The local gateway (spec.gateway), when the feed has one. */
+  gatewayUrl?: string;
   logDir: string;
   /** Time zone of the times shown (the exchange's). */
   timeZone: string;
@@ -212,7 +214,7 @@ function renderHeader(state: ViewState, paint: Paint): string[] {
     state.stopping
       ? paint({ text: 'stopping: waiting for every process to finish its work…', style: 'yellow' })
       : paint({
-          text: `Ctrl-C stops every process · logs in ${state.logDir} · MarketData gRPC ${state.grpcEndpoint}`,
+          text: `Ctrl-C stops every process · logs in ${state.logDir} · MarketData gRPC ${state.grpcEndpoint}${state.gatewayUrl ? ` · gateway ${state.gatewayUrl}` : ''}`,
           style: 'dim',
         }),
     '',
