@@ -219,7 +219,7 @@ describe('Dhan account budget', () => {
 describe('Dhan account budget (property)', () => {
   const feedArb = fc.record({
     shards: fc.integer({ min: 1, max: 12 }),
-    equities: fc.integer({ min: 0, max: 9_000 }),
+    equities: fc.integer({ min: 1, max: 9_000 }), // the CRD wants ≥ 1 instrument,
     chains: fc.array(fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 60 })), { maxLength: 5 }),
     pollSeconds: fc.constantFrom(3, 4, 6),
   });
