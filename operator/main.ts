@@ -22,7 +22,7 @@ Options:
 
 Environment:
   KUBECONFIG                kubeconfig file; in-cluster service account when unset
-  WATCH_NAMESPACE           watch one namespace only (default: all)
+  WATCH_NAMESPACE           watch these namespaces only, comma-separated (default: all)
   METRICS_PORT              /metrics, /healthz, /readyz (default 9464)
   LOG_LEVEL                 fatal|error|warn|info|debug|trace (default info)
   POD_NAME, POD_NAMESPACE   lease identity and default lease namespace
@@ -71,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
       log,
       leaderElect: flags['leader-elect'],
       ...(leaseNamespace ? { leaseNamespace } : {}),
-      ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+      ...(env.WATCH_NAMESPACE ? { namespaces: env.WATCH_NAMESPACE } : {}),
       ...(env.POD_NAME ? { identity: env.POD_NAME } : {}),
       ...(env.STOCKIFY_IMAGE ? { image: env.STOCKIFY_IMAGE } : {}),
       concurrency: flags.concurrency,
@@ -82,7 +82,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`stockify operator: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const namespace = env.WATCH_NAMESPACE ?? '(all)';
+  const namespace = env.WATCH_NAMESPACE?.join(',') ?? '(all)';
   log.info({ identity: operator.identity, metricsPort: operator.metrics?.port, namespace }, 'operator started');
   lifecycle.onStop('operator', () => operator.stop());
   await lifecycle.handleSignals();

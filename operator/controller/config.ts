@@ -7,8 +7,22 @@ import { isDnsLabel } from '../../services/core/names.ts';
 const dnsLabel = z.string().refine(isDnsLabel, 'must be a DNS label (lowercase letters, digits, -; at most 63)');
 
 export const operatorEnvSchema = z.object({
-  /** Watch MarketFeeds in this namespace only; every namespace when unset. */
-  WATCH_NAMESPACE: dnsLabel.optional(),
+  /**
+   * Watch MarketFeeds (and their objects and Secrets) in these namespaces only, comma-separated
+   * (`markets,markets-test`); every namespace when unset.
+   */
+  WATCH_NAMESPACE: z
+    .string()
+    .transform((v) => [
+      ...new Set(
+        v
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n.length > 0),
+      ),
+    ])
+    .pipe(z.array(dnsLabel))
+    .optional(),
   /** Lease identity (the downward API's metadata.name). */
   POD_NAME: z.string().min(1).optional(),
   /** Default namespace of the Lease (the downward API's metadata.namespace). */

@@ -20,4 +20,6 @@ export interface ReconcilerDeps {
   image: string;
   /** How often a draining shard's lag is checked. */
   drainCheckMs?: number;
+  /** How often a feed that scales on lag is measured again (default 15 s). */
+  lagCheckMs?: number;
 }

@@ -39,51 +39,38 @@ function namespacedPath(path: string, namespace: string | undefined): string {
 
 export type Handler<T> = (obj: T) => void;
 
-/** One informer that keeps itself running. */
-export class Watcher<T extends KubernetesObject = KubernetesObject> {
-  readonly kind: OwnedKind;
+interface WatchOptions {
+  /** Namespaces to watch, one informer each; every namespace (one informer) when empty or unset. */
+  namespaces?: readonly string[];
+  labelSelector?: string;
+  clock: Clock;
+  onProblem: (kind: string, err: unknown) => void;
+}
+
+/** One informer (one namespace, or all) that keeps itself running. */
+class NamespaceInformer<T extends KubernetesObject> {
   readonly informer: Informer<T> & ObjectCache<T>;
-  private synced = false;
+  synced = false;
   private stopped = false;
   /** Restarts of a failing watch: 0.5 s doubling to 30 s, reset once it connects. */
   private readonly restarts = new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 'none' });
   private retry: Timer | undefined;
-  private readonly clock: Clock;
-  private readonly onProblem: (kind: string, err: unknown) => void;
+  private readonly kind: OwnedKind;
+  private readonly opts: WatchOptions;
 
-  constructor(
-    kube: Kube,
-    kind: OwnedKind,
-    opts: { namespace?: string; labelSelector?: string; clock: Clock; onProblem: (kind: string, err: unknown) => void },
-  ) {
+  constructor(kube: Kube, kind: OwnedKind, namespace: string | undefined, opts: WatchOptions) {
     this.kind = kind;
-    this.clock = opts.clock;
-    this.onProblem = opts.onProblem;
+    this.opts = opts;
     const list = () =>
-      kube.objects.list<T>(
-        kind.apiVersion,
-        kind.kind,
-        opts.namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        opts.labelSelector,
-      );
-    this.informer = makeInformer<T>(kube.config, namespacedPath(kind.path, opts.namespace), list, opts.labelSelector);
+      kube.objects.list<T>(kind.apiVersion, kind.kind, namespace, undefined, undefined, undefined, undefined, opts.labelSelector);
+    this.informer = makeInformer<T>(kube.config, namespacedPath(kind.path, namespace), list, opts.labelSelector);
     this.informer.on('error', (err) => {
       if (this.stopped) return; // the abort of our own stop()
       this.synced = false;
-      this.onProblem(kind.kind, err);
+      this.opts.onProblem(kind.kind, err);
       this.scheduleRestart();
     });
     this.informer.on('connect', () => this.restarts.reset());
-  }
-
-  on(handler: Handler<T>): void {
-    this.informer.on('add', handler);
-    this.informer.on('update', handler);
-    this.informer.on('delete', handler);
   }
 
   /** Starts the informer; resolves after the first list, true when it succeeded. */
@@ -98,7 +85,7 @@ export class Watcher<T extends KubernetesObject = KubernetesObject> {
       await this.informer.start();
     } catch (err) {
       failed = true;
-      this.onProblem(this.kind.kind, err);
+      this.opts.onProblem(this.kind.kind, err);
       this.scheduleRestart();
     } finally {
       this.informer.off('error', onError);
@@ -110,14 +97,10 @@ export class Watcher<T extends KubernetesObject = KubernetesObject> {
   private scheduleRestart(): void {
     if (this.stopped || this.retry) return;
     const delay = this.restarts.next();
-    this.retry = this.clock.setTimer(() => {
+    this.retry = this.opts.clock.setTimer(() => {
       this.retry = undefined;
       if (!this.stopped) void this.start();
     }, delay);
-  }
-
-  get isSynced(): boolean {
-    return this.synced;
   }
 
   async stop(): Promise<void> {
@@ -127,37 +110,91 @@ export class Watcher<T extends KubernetesObject = KubernetesObject> {
     this.synced = false;
     await this.informer.stop();
   }
+}
+
+/**
+ * The informers of one kind: one for every namespace, or one per watched namespace
+ * (WATCH_NAMESPACE=a,b), where the operator may hold Roles only, not a ClusterRole.
+ */
+export class Watcher<T extends KubernetesObject = KubernetesObject> {
+  readonly kind: OwnedKind;
+  private readonly parts: Map<string, NamespaceInformer<T>>;
+
+  constructor(kube: Kube, kind: OwnedKind, opts: WatchOptions) {
+    this.kind = kind;
+    const namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : [undefined];
+    this.parts = new Map(namespaces.map((ns) => [ns ?? '', new NamespaceInformer<T>(kube, kind, ns, opts)]));
+  }
+
+  /** The first informer (the only one unless several namespaces are watched). */
+  get informer(): Informer<T> & ObjectCache<T> {
+    return [...this.parts.values()][0]?.informer as Informer<T> & ObjectCache<T>;
+  }
+
+  on(handler: Handler<T>): void {
+    for (const p of this.parts.values()) {
+      p.informer.on('add', handler);
+      p.informer.on('update', handler);
+      p.informer.on('delete', handler);
+    }
+  }
+
+  /** Starts every informer; resolves after their first lists, true when all succeeded. */
+  async start(): Promise<boolean> {
+    const started = await Promise.all([...this.parts.values()].map((p) => p.start()));
+    return started.every(Boolean);
+  }
+
+  get isSynced(): boolean {
+    return [...this.parts.values()].every((p) => p.synced);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.parts.values()].map((p) => p.stop()));
+  }
+
+  private partFor(namespace: string): NamespaceInformer<T> | undefined {
+    return this.parts.get(namespace) ?? this.parts.get('');
+  }
 
   get(name: string, namespace: string): T | undefined {
-    return this.informer.get(name, namespace);
+    return this.partFor(namespace)?.informer.get(name, namespace);
   }
 
   list(namespace?: string): readonly T[] {
-    return this.informer.list(namespace);
+    if (namespace !== undefined) return this.partFor(namespace)?.informer.list(namespace) ?? [];
+    return [...this.parts.values()].flatMap((p) => p.informer.list());
   }
 }
 
-export function ownedWatchers(
-  kube: Kube,
-  opts: { namespace?: string; clock: Clock; onProblem: (kind: string, err: unknown) => void },
-): Map<string, Watcher> {
+export function ownedWatchers(kube: Kube, opts: WatchOptions): Map<string, Watcher> {
   return new Map(OWNED_KINDS.map((k) => [k.kind, new Watcher(kube, k, { ...opts, labelSelector: MANAGED_SELECTOR })]));
 }
 
-/** The MarketFeed informer and one per owned kind. */
+/** Secrets, watched only where the operator is granted them per namespace (WATCH_NAMESPACE set). */
+export const SECRET_KIND: OwnedKind = { apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets' };
+
+/** The MarketFeed informer, one per owned kind, and Secrets in namespaced mode. */
 export interface Informers {
   feeds: Watcher;
   owned: Map<string, Watcher>;
+  /** Present when namespaces are watched: a Secret a feed names changing requeues the feed at once. */
+  secrets?: Watcher;
 }
 
 export function createInformers(
   kube: Kube,
-  opts: { namespace?: string; clock: Clock; onProblem: (kind: string, err: unknown) => void },
+  opts: { namespaces?: readonly string[]; clock: Clock; onProblem: (kind: string, err: unknown) => void },
 ): Informers {
-  return { feeds: new Watcher(kube, FEED_KIND, opts), owned: ownedWatchers(kube, opts) };
+  const namespaced = (opts.namespaces?.length ?? 0) > 0;
+  return {
+    feeds: new Watcher(kube, FEED_KIND, opts),
+    owned: ownedWatchers(kube, opts),
+    ...(namespaced ? { secrets: new Watcher(kube, SECRET_KIND, opts) } : {}),
+  };
 }
 
-const everyWatcher = (i: Informers): Watcher[] => [i.feeds, ...i.owned.values()];
+const everyWatcher = (i: Informers): Watcher[] => [i.feeds, ...i.owned.values(), ...(i.secrets ? [i.secrets] : [])];
 
 /** Starts every informer; true when every first list succeeded (the others retry on their own). */
 export async function startInformers(i: Informers): Promise<boolean> {

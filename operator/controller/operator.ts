@@ -20,6 +20,8 @@ export interface OperatorOptions {
   kubeConfig?: KubeConfig;
   /** Watch one namespace only; all when unset. */
   namespace?: string;
+  /** Watch these namespaces only (informers per namespace, Secrets watched too); all when unset or empty. */
+  namespaces?: readonly string[];
   leaderElect?: boolean;
   /** Namespace of the Lease (default `default`). */
   leaseNamespace?: string;
@@ -35,6 +37,8 @@ export interface OperatorOptions {
   /** Component image when spec.image is unset (default stockify:dev). */
   image?: string;
   drainCheckMs?: number;
+  /** How often a feed that scales on lag is measured again (default 15 s). */
+  lagCheckMs?: number;
   leaseDurationSeconds?: number;
   retryPeriodMs?: number;
 }
@@ -108,7 +112,8 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Running
   const kube = createKube(opts.kubeConfig ?? defaultKubeConfig(), new RequestCounter());
   const onProblem = (kind: string, err: unknown): void =>
     log.warn({ kind, err: describeError(err) }, 'watch failed; restarting it');
-  const informers = createInformers(kube, { ...(opts.namespace ? { namespace: opts.namespace } : {}), clock, onProblem });
+  const namespaces = [...(opts.namespaces ?? []), ...(opts.namespace ? [opts.namespace] : [])];
+  const informers = createInformers(kube, { namespaces, clock, onProblem });
   const topics = new TopicManager(log);
   const reconciler = new Reconciler({
     kube,
@@ -119,6 +124,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Running
     log,
     image: opts.image ?? DEFAULT_IMAGE,
     ...(opts.drainCheckMs ? { drainCheckMs: opts.drainCheckMs } : {}),
+    ...(opts.lagCheckMs ? { lagCheckMs: opts.lagCheckMs } : {}),
   });
   const sources = { queueDepth: () => loop.queueDepth, isLeader: () => loop.isLeading, requests: kube.requests };
   const metrics = new OperatorMetrics(sources);

@@ -79,9 +79,15 @@ export class Applier {
     const hash = desired.metadata?.annotations?.[ANNOTATION_APPLIED_HASH];
     const id = idOf(desired);
     if (live && live.metadata?.annotations?.[ANNOTATION_APPLIED_HASH] === hash && ownedBy(live, feed.metadata.uid)) {
-      // Listed items carry no apiVersion/kind (watched ones do): compare the rest.
+      // Listed items carry no apiVersion/kind (watched ones do): compare the rest. Listed items are
+      // also client-node models, whose names differ from the wire's for a few fields (a
+      // NetworkPolicy rule's `from` is `_from`): compare with the model form too.
       const { apiVersion: _v, kind: _k, ...content } = body;
-      if (this.normalized.get(id) === hash || isSubset(content, live)) return 'unchanged';
+      const asModel = (): unknown => {
+        const { apiVersion: _mv, kind: _mk, ...rest } = toModel(body);
+        return rest;
+      };
+      if (this.normalized.get(id) === hash || isSubset(content, live) || isSubset(asModel(), live)) return 'unchanged';
     }
     const result = await this.d.kube.objects.patch(
       toModel(body),

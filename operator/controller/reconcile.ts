@@ -10,14 +10,17 @@ import { isOpen, type MarketState, nextBoundary, ScheduleError } from '../schedu
 import type { ReconcilerDeps } from './deps.ts';
 import { DHAN_BUDGET_RECHECK_MS, dhanPeers } from './dhan-account.ts';
 import { finalize, syncFinalizer } from './finalizer.ts';
+import { DEFAULT_LAG_CHECK_MS, measureLag } from './lag.ts';
 import { deploymentsOf } from './owned.ts';
+import { pausedBy } from './pause.ts';
 import { type Problem, sortProblems } from './problems.ts';
 import { Applier } from './reconcile-apply.ts';
 import { drainRemovedShards } from './reconcile-drain.ts';
 import { publishStatus, writeStatus } from './reconcile-status.ts';
 import { FeedTopics } from './reconcile-topics.ts';
+import { RESTART_CHECK_MS, stepRestart } from './restart.ts';
 import type { ReconcileResult } from './result.ts';
-import { checkSecrets } from './secrets.ts';
+import { readSecrets } from './secrets.ts';
 import { dhanBudgetExceededStatus, feedStatus, invalidSpecStatus, pausedStatus } from './status.ts';
 
 /** The market now and when that next changes; an unusable schedule runs as if always open. */
@@ -61,8 +64,9 @@ export class Reconciler {
       return {};
     }
     await syncFinalizer(this.d.kube, raw, feed.spec.kafka.deletionPolicy === 'Delete');
-    if (feed.spec.paused) {
-      await writeStatus(this.d, raw, pausedStatus(raw, this.now()));
+    const paused = pausedBy(feed);
+    if (paused) {
+      await writeStatus(this.d, raw, pausedStatus(raw, this.now(), paused));
       return {};
     }
     return this.converge(feed);
@@ -80,16 +84,29 @@ export class Reconciler {
       await publishStatus(this.d, feed, dhanBudgetExceededStatus(feed, dhan.message, now));
       return { requeueAfterMs: DHAN_BUDGET_RECHECK_MS };
     }
-    const desired = desiredObjects(feed, { marketOpen: market?.open ?? true, image: this.d.image, dhanPeers: peers });
-    // Secrets, Kafka topics and the objects are independent: do them side by side.
-    const [secretProblems, topicProblems, apply] = await Promise.all([
-      checkSecrets(this.d, feed),
-      this.topics.ensure(feed),
-      this.applier.applyAll(feed, desired),
-    ]);
+    // Lag sets the HPA floors (operator/controller/lag.ts); unmeasurable, they stay at minReplicas.
+    // The Secrets' hashes go on the pod templates that read them (a rotation rolls those pods).
+    const [lag, secrets] = await Promise.all([measureLag(this.d, feed), readSecrets(this.d, feed)]);
+    const desired = desiredObjects(feed, {
+      marketOpen: market?.open ?? true,
+      image: this.d.image,
+      dhanPeers: peers,
+      secretHashes: secrets.hashes,
+      ...(lag ? { lag: lag.byDeployment } : {}),
+    });
+    // Kafka topics and the objects are independent: do them side by side.
+    const [topicProblems, apply] = await Promise.all([this.topics.ensure(feed), this.applier.applyAll(feed, desired)]);
+    const secretProblems = secrets.problems;
     const drain = await drainRemovedShards(this.d, feed);
+    const restart = await stepRestart(this.d, feed, now);
     const problems = [
-      ...sortProblems([...scheduleProblems, ...apply.problems, ...secretProblems, ...topicProblems]),
+      ...sortProblems([
+        ...scheduleProblems,
+        ...apply.problems,
+        ...secretProblems,
+        ...topicProblems,
+        ...(restart.problem ? [restart.problem] : []),
+      ]),
       ...drain.problems,
     ];
     const deployments = deploymentsOf(this.d.owned, feed.metadata.namespace);
@@ -103,13 +120,16 @@ export class Reconciler {
       problems,
       applied: apply.applied,
       dhanBudget: dhan?.budget,
+      lag: lag?.byShard,
       now,
     });
-    await publishStatus(this.d, feed, status);
+    await publishStatus(this.d, feed, restart.status ? { ...status, restart: restart.status } : status);
 
     const delays: number[] = [];
     if (boundary) delays.push(Math.max(1, boundary.getTime() - now.getTime()));
     if (draining.length > 0) delays.push(this.d.drainCheckMs ?? 5_000);
+    if (lag) delays.push(this.d.lagCheckMs ?? DEFAULT_LAG_CHECK_MS);
+    if (restart.rolling) delays.push(RESTART_CHECK_MS);
     return {
       ...(delays.length > 0 ? { requeueAfterMs: Math.min(...delays) } : {}),
       ...(problems.length > 0 ? { retry: true } : {}),

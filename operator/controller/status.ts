@@ -47,6 +47,8 @@ export interface Observed {
   problems: readonly Problem[];
   /** Objects written by this reconcile. */
   applied: number;
+  /** Consumer lag by shard when measured (feeds that scale on lag). */
+  lag?: ReadonlyMap<number, { processor: number; storage: number }> | undefined;
   /** The Dhan account budget the applied objects use (Dhan feeds). */
   dhanBudget?: FeedBudget | undefined;
   now: Date;
@@ -115,10 +117,14 @@ export function withConditions(
   return { ...rest, observedGeneration: generation, conditions: next };
 }
 
-export const pausedStatus = (feed: Pick<MarketFeed, 'metadata' | 'status'>, now: Date): MarketFeedStatus =>
+export const pausedStatus = (
+  feed: Pick<MarketFeed, 'metadata' | 'status'>,
+  now: Date,
+  why = 'spec.paused is true',
+): MarketFeedStatus =>
   withConditions(
     feed,
-    [{ type: 'Progressing', status: 'False', reason: 'Paused', message: 'spec.paused is true: nothing is reconciled' }],
+    [{ type: 'Progressing', status: 'False', reason: 'Paused', message: `${why}: nothing is reconciled` }],
     now,
   );
 
@@ -171,7 +177,9 @@ function shardStatuses(o: Observed): { readyShards: number; shards: ShardStatus[
   for (let i = 0; i < o.feed.spec.shards; i++) {
     const ready = COMPONENTS.every((c) => deploymentReady(o.deployments.get(deploymentName(name, c, i))));
     if (ready) readyShards++;
-    shards.push({ index: i, instruments: groups[i]?.length ?? 0, ready });
+    const lag = o.lag?.get(i);
+    const lags = lag ? { lag: lag.processor + lag.storage, processorLag: lag.processor, storageLag: lag.storage } : {};
+    shards.push({ index: i, instruments: groups[i]?.length ?? 0, ready, ...lags });
   }
   for (const d of o.draining) {
     shards.push({ index: d.index, instruments: 0, ready: false, draining: true, ...(d.lag === undefined ? {} : { lag: d.lag }) });

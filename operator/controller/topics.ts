@@ -46,26 +46,37 @@ export class TopicManager {
 
   /** Messages the shard's processor and storage groups have not committed yet. */
   async shardLag(feed: MarketFeed, shard: number): Promise<number> {
+    const lags = await this.componentLags(feed, shard);
+    return lags.processor + lags.storage;
+  }
+
+  /**
+   * Lag of each consumer group of the shard: processor on the raw topic, storage on the enriched
+   * one. A partition the group never committed counts whole (what it would still have to read).
+   */
+  async componentLags(feed: MarketFeed, shard: number): Promise<{ processor: number; storage: number }> {
     const admin = await this.admin(feed.spec.kafka.bootstrapServers);
     const { namespace, name } = feed.metadata;
     const existing = new Set(await admin.listTopics());
-    let lag = 0;
-    for (const [group, topic] of [
-      [consumerGroup('processor', namespace, name, shard), rawTopic(namespace, name, shard)],
-      [consumerGroup('storage', namespace, name, shard), enrichedTopic(namespace, name, shard)],
-    ] as const) {
-      if (!existing.has(topic)) continue;
+    const lagOf = async (group: string, topic: string): Promise<number> => {
+      if (!existing.has(topic)) return 0;
       const ends = await admin.fetchTopicOffsets(topic);
       const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
       const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      let lag = 0;
       for (const p of ends) {
         const high = Number(p.high);
         const low = Number(p.low);
         const c = byPartition.get(p.partition) ?? -1;
         lag += c < 0 ? high - low : Math.max(0, high - c);
       }
-    }
-    return lag;
+      return lag;
+    };
+    const [processor, storage] = await Promise.all([
+      lagOf(consumerGroup('processor', namespace, name, shard), rawTopic(namespace, name, shard)),
+      lagOf(consumerGroup('storage', namespace, name, shard), enrichedTopic(namespace, name, shard)),
+    ]);
+    return { processor, storage };
   }
 
   async deleteTopics(feed: MarketFeed, topics: string[]): Promise<string[]> {

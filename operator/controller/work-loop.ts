@@ -10,6 +10,7 @@ import { describeError } from './kube.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { runWorkers, WorkQueue } from './queue.ts';
 import type { ReconcileResult } from './result.ts';
+import { referencedSecretNames } from './secrets.ts';
 
 export interface WorkLoopOptions {
   informers: Informers;
@@ -47,6 +48,14 @@ export class WorkLoop {
         if (key) this.add(key);
       });
     }
+    // A Secret a feed names appeared, changed or went: reconcile those feeds now (a late database
+    // Secret, a rotated Dhan token), not at the next resync.
+    opts.informers.secrets?.on((secret) => {
+      const namespace = secret.metadata?.namespace ?? '';
+      for (const f of opts.informers.feeds.list(namespace)) {
+        if (referencedSecretNames((f as { spec?: unknown }).spec).includes(secret.metadata?.name ?? '')) this.add(keyOf(f));
+      }
+    });
   }
 
   /** Starts reconciling: a new queue, every feed queued, the resync timer running. */

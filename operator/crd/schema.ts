@@ -154,6 +154,13 @@ const autoscaling: Schema = {
       maximum: 1000,
       default: 70,
     },
+    lagPerReplica: {
+      description:
+        "Consumer lag (messages) one replica is expected to work off. The operator measures the shard's lag through the Kafka admin API and raises the HPA's minReplicas to ceil(lag / lagPerReplica), capped at maxReplicas (so never above the topic's partitions); the HPA still scales further on CPU. 0 = CPU only. When the lag cannot be measured the floor falls back to minReplicas.",
+      type: 'integer',
+      minimum: 0,
+      default: 5000,
+    },
     behavior,
   },
   'x-kubernetes-validations': [
@@ -423,6 +430,59 @@ const schedule: Schema = {
   },
 };
 
+const egressRule = (what: string, port: string): Schema => ({
+  description: `Egress to ${what}: TCP to these ports, at these CIDRs (none: any address on the ports).`,
+  type: 'object',
+  default: {},
+  properties: {
+    ports: {
+      description: `Destination ports; ${port}.`,
+      type: 'array',
+      items: { description: 'A TCP port.', type: 'integer', minimum: 1, maximum: 65535 },
+      maxItems: 16,
+    },
+    cidrs: {
+      description: 'Destination CIDRs (10.0.0.0/8, 203.0.113.7/32); none: any address.',
+      type: 'array',
+      items: { description: 'A CIDR.', type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', maxLength: 64 },
+      maxItems: 32,
+    },
+  },
+});
+
+const networkPolicy: Schema = {
+  description:
+    'The NetworkPolicy <feed>-stockify on the feed pods: MarketData (50051) and metrics (9464) only from pods labelled clientLabel=true in the feed namespace, the feed gateway (app.kubernetes.io/name=gateway of the same instance) and the monitoring namespace; egress only to Kafka, PostgreSQL, Redis, DNS and Dhan.',
+  type: 'object',
+  default: {},
+  properties: {
+    clientLabel: {
+      description: 'Pods of the feed namespace with this label set to "true" may call MarketData.',
+      type: 'string',
+      minLength: 1,
+      maxLength: 316,
+      default: 'stockify.io/client',
+    },
+    monitoringNamespace: {
+      description: 'Namespace (kubernetes.io/metadata.name) whose pods may call MarketData and scrape metrics; empty: none.',
+      type: 'string',
+      maxLength: 63,
+      default: 'monitoring',
+    },
+    egress: {
+      description: 'Where the feed pods may connect to; DNS (UDP and TCP 53) is always allowed.',
+      type: 'object',
+      default: {},
+      properties: {
+        kafka: egressRule('the Kafka brokers', "the ports of kafka.bootstrapServers when unset (the brokers' advertised ports must be among them)"),
+        postgres: egressRule('PostgreSQL', '5432 when unset'),
+        redis: egressRule('Redis', 'the port of redis.url when unset (6379)'),
+        dhan: egressRule('the Dhan feed and REST hosts (ingestion of a Dhan feed)', '443 when unset'),
+      },
+    },
+  },
+};
+
 const gateway: Schema = {
   description:
     'The <feed>-gateway Deployment, Service, HPA and PDB: REST with an OpenAPI 3.1 document, WebSocket and SSE live quotes from Redis, and the web console, in front of MarketData (Service <feed>-grpc). Off when unset.',
@@ -549,10 +609,12 @@ export const specSchema: Schema = {
       default: 1,
     },
     paused: {
-      description: 'Stop reconciling: the operator leaves every owned object as it is.',
+      description:
+        'Stop reconciling: the operator leaves every owned object as it is (so does the annotation stockify.io/paused-reconcile: "true").',
       type: 'boolean',
       default: false,
     },
+    networkPolicy,
     image: {
       description: 'Container image of the components; the operator default (STOCKIFY_IMAGE) when unset.',
       type: 'string',
@@ -757,8 +819,7 @@ export const statusSchema: Schema = {
         chainSlots: { description: "The feed's option-chain slots in each turn of the account's cycle.", type: 'integer' },
         chainCycle: { description: "Slots in one turn of the account's cycle.", type: 'integer' },
         shards: {
-          description:
-            'Per shard: connections held, subscriptions on them, instruments carried for shards without one, chain slots.',
+          description: 'Per shard: connections held, subscriptions on them, instruments carried for shards without one, chain slots.',
           type: 'array',
           items: {
             description: 'One shard.',
@@ -784,11 +845,7 @@ export const statusSchema: Schema = {
         phase: { description: 'Rolling, Complete or Invalid.', type: 'string', enum: ['Rolling', 'Complete', 'Invalid'] },
         message: { description: 'Human-readable details.', type: 'string' },
         current: { description: 'The Deployment rolling now.', type: 'string' },
-        done: {
-          description: 'Deployments rolled, in order.',
-          type: 'array',
-          items: { description: 'A Deployment.', type: 'string' },
-        },
+        done: { description: 'Deployments rolled, in order.', type: 'array', items: { description: 'A Deployment.', type: 'string' } },
         pending: {
           description: 'Deployments still to roll, in order.',
           type: 'array',
@@ -811,6 +868,8 @@ export const statusSchema: Schema = {
           ready: { description: 'All Deployments of the shard are available.', type: 'boolean' },
           draining: { description: 'The shard is being removed and waits for its consumers to catch up.', type: 'boolean' },
           lag: { description: 'Consumer lag (messages) of the shard when last measured.', type: 'integer' },
+          processorLag: { description: 'Lag of the processor consumer group (raw topic) when last measured.', type: 'integer' },
+          storageLag: { description: 'Lag of the storage consumer group (enriched topic) when last measured.', type: 'integer' },
         },
       },
     },

@@ -4,8 +4,46 @@
 export type MarketFeedSpec = {
   /** Number of instrument shards (scale subresource: `kubectl scale mf/<name> --replicas=N`). Instruments are spread by rendezvous hashing, so resharding moves the fewest; a removed shard is drained before it is deleted. */
   shards: number;
-  /** Stop reconciling: the operator leaves every owned object as it is. */
+  /** Stop reconciling: the operator leaves every owned object as it is (so does the annotation stockify.io/paused-reconcile: "true"). */
   paused: boolean;
+  /** The NetworkPolicy <feed>-stockify on the feed pods: MarketData (50051) and metrics (9464) only from pods labelled clientLabel=true in the feed namespace, the feed gateway (app.kubernetes.io/name=gateway of the same instance) and the monitoring namespace; egress only to Kafka, PostgreSQL, Redis, DNS and Dhan. */
+  networkPolicy: {
+    /** Pods of the feed namespace with this label set to "true" may call MarketData. */
+    clientLabel: string;
+    /** Namespace (kubernetes.io/metadata.name) whose pods may call MarketData and scrape metrics; empty: none. */
+    monitoringNamespace: string;
+    /** Where the feed pods may connect to; DNS (UDP and TCP 53) is always allowed. */
+    egress: {
+      /** Egress to the Kafka brokers: TCP to these ports, at these CIDRs (none: any address on the ports). */
+      kafka: {
+        /** Destination ports; the ports of kafka.bootstrapServers when unset (the brokers' advertised ports must be among them). */
+        ports?: number[];
+        /** Destination CIDRs (10.0.0.0/8, 203.0.113.7/32); none: any address. */
+        cidrs?: string[];
+      };
+      /** Egress to PostgreSQL: TCP to these ports, at these CIDRs (none: any address on the ports). */
+      postgres: {
+        /** Destination ports; 5432 when unset. */
+        ports?: number[];
+        /** Destination CIDRs (10.0.0.0/8, 203.0.113.7/32); none: any address. */
+        cidrs?: string[];
+      };
+      /** Egress to Redis: TCP to these ports, at these CIDRs (none: any address on the ports). */
+      redis: {
+        /** Destination ports; the port of redis.url when unset (6379). */
+        ports?: number[];
+        /** Destination CIDRs (10.0.0.0/8, 203.0.113.7/32); none: any address. */
+        cidrs?: string[];
+      };
+      /** Egress to the Dhan feed and REST hosts (ingestion of a Dhan feed): TCP to these ports, at these CIDRs (none: any address on the ports). */
+      dhan: {
+        /** Destination ports; 443 when unset. */
+        ports?: number[];
+        /** Destination CIDRs (10.0.0.0/8, 203.0.113.7/32); none: any address. */
+        cidrs?: string[];
+      };
+    };
+  };
   /** Container image of the components; the operator default (STOCKIFY_IMAGE) when unset. */
   image?: string;
   /** Image pull policy of the component containers. */
@@ -158,6 +196,8 @@ export type MarketFeedSpec = {
       maxReplicas: number;
       /** Average CPU utilisation (percent of requests) the HPA aims for; above 100 when the pods may use more than they request. */
       targetCPUUtilization: number;
+      /** Consumer lag (messages) one replica is expected to work off. The operator measures the shard's lag through the Kafka admin API and raises the HPA's minReplicas to ceil(lag / lagPerReplica), capped at maxReplicas (so never above the topic's partitions); the HPA still scales further on CPU. 0 = CPU only. When the lag cannot be measured the floor falls back to minReplicas. */
+      lagPerReplica: number;
       /** Scaling behaviour of the HPA (autoscaling/v2 behavior), passed through as written. The defaults suit the market open: scale up at once, scale down calmly. */
       behavior: {
         /** How the HPA scales up: at once by default (no window; +100% or +4 pods per 15 s, whichever is more), for the opening burst. */
@@ -214,6 +254,8 @@ export type MarketFeedSpec = {
       maxReplicas: number;
       /** Average CPU utilisation (percent of requests) the HPA aims for; above 100 when the pods may use more than they request. */
       targetCPUUtilization: number;
+      /** Consumer lag (messages) one replica is expected to work off. The operator measures the shard's lag through the Kafka admin API and raises the HPA's minReplicas to ceil(lag / lagPerReplica), capped at maxReplicas (so never above the topic's partitions); the HPA still scales further on CPU. 0 = CPU only. When the lag cannot be measured the floor falls back to minReplicas. */
+      lagPerReplica: number;
       /** Scaling behaviour of the HPA (autoscaling/v2 behavior), passed through as written. The defaults suit the market open: scale up at once, scale down calmly. */
       behavior: {
         /** How the HPA scales up: at once by default (no window; +100% or +4 pods per 15 s, whichever is more), for the opening burst. */
@@ -443,6 +485,10 @@ export type MarketFeedStatus = {
     draining?: boolean;
     /** Consumer lag (messages) of the shard when last measured. */
     lag?: number;
+    /** Lag of the processor consumer group (raw topic) when last measured. */
+    processorLag?: number;
+    /** Lag of the storage consumer group (enriched topic) when last measured. */
+    storageLag?: number;
   }[];
 };
 

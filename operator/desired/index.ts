@@ -8,10 +8,11 @@ import { deployment } from './deployment.ts';
 import { type AccountFeed, type FeedBudget, type FeedPlan, planFeed } from './dhan-budget.ts';
 import { gatewayObjects } from './gateway.ts';
 import { hpa } from './hpa.ts';
-import { ANNOTATION_APPLIED_HASH, COMPONENTS, type Component, hashOf, SHARD_FILE_KEY } from './meta.ts';
+import { ANNOTATION_APPLIED_HASH, COMPONENTS, type Component, deploymentName, hashOf, SHARD_FILE_KEY } from './meta.ts';
 import { networkPolicy } from './networkpolicy.ts';
 import type { DesiredObject } from './objects.ts';
 import { pdb } from './pdb.ts';
+import { type SecretHashes, withSecretHash } from './secret-hash.ts';
 import { grpcService } from './service.ts';
 import { serviceAccount } from './serviceaccount.ts';
 
@@ -26,6 +27,10 @@ export interface BuildOptions {
   marketOpen?: boolean;
   /** Operator default image (STOCKIFY_IMAGE) when spec.image is unset. */
   image?: string;
+  /** Hash of the Secret values each component reads (operator only): a rotation rolls those pods. */
+  secretHashes?: SecretHashes;
+  /** Consumer lag by Deployment name (<feed>-processor-<i>, <feed>-storage-<i>) when measured: HPA floors. */
+  lag?: ReadonlyMap<string, number>;
   /** Other MarketFeeds that may share a Dhan account with this one; none: the feed is alone on it. */
   dhanPeers?: readonly AccountFeed[];
 }
@@ -79,10 +84,11 @@ export function shardObjects(feed: MarketFeed, shard: number, opts: BuildOptions
         : hasHpa(feed, component)
           ? undefined
           : feed.spec[component].replicas;
-    out.push(deployment(feed, component, { shard, configHash, replicas, ...(opts.image ? { image: opts.image } : {}) }));
+    const built = deployment(feed, component, { shard, configHash, replicas, ...(opts.image ? { image: opts.image } : {}) });
+    out.push(withSecretHash(built, opts.secretHashes?.[component]));
   }
   for (const component of ['processor', 'storage'] as const) {
-    const h = hpa(feed, component, shard, marketOpen);
+    const h = hpa(feed, component, shard, marketOpen, opts.lag?.get(deploymentName(feed.metadata.name, component, shard)));
     if (h) out.push(h);
     out.push(pdb(feed, component, shard));
   }

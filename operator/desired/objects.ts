@@ -6,10 +6,14 @@ import type {
   V1Deployment,
   V1DeploymentSpec,
   V1NetworkPolicy,
+  V1NetworkPolicyIngressRule,
+  V1NetworkPolicyPeer,
   V1NetworkPolicySpec,
   V1OwnerReference,
   V1PodDisruptionBudget,
   V1PodDisruptionBudgetSpec,
+  V1Role,
+  V1RoleBinding,
   V1Service,
   V1ServiceAccount,
   V1ServiceSpec,
@@ -38,8 +42,10 @@ type Desired<Model, ApiVersion extends string, Kind extends string> = Omit<
 export type DesiredServiceAccount = Desired<V1ServiceAccount, 'v1', 'ServiceAccount'>;
 export type DesiredConfigMap = Desired<V1ConfigMap, 'v1', 'ConfigMap'> & { data: Record<string, string> };
 export type DesiredService = Desired<V1Service, 'v1', 'Service'> & { spec: V1ServiceSpec };
+/** An ingress rule as sent on the wire: client-node's model names `from` `_from`, desired objects are plain JSON. */
+export type WireIngressRule = Omit<V1NetworkPolicyIngressRule, '_from'> & { from?: V1NetworkPolicyPeer[] };
 export type DesiredNetworkPolicy = Desired<V1NetworkPolicy, 'networking.k8s.io/v1', 'NetworkPolicy'> & {
-  spec: V1NetworkPolicySpec;
+  spec: Omit<V1NetworkPolicySpec, 'ingress'> & { ingress?: WireIngressRule[] };
 };
 export type DesiredDeployment = Desired<V1Deployment, 'apps/v1', 'Deployment'> & { spec: V1DeploymentSpec };
 export type DesiredHpa = Desired<V2HorizontalPodAutoscaler, 'autoscaling/v2', 'HorizontalPodAutoscaler'> & {
@@ -49,6 +55,9 @@ export type DesiredPdb = Desired<V1PodDisruptionBudget, 'policy/v1', 'PodDisrupt
   spec: V1PodDisruptionBudgetSpec;
 };
 
+export type DesiredRole = Desired<V1Role, 'rbac.authorization.k8s.io/v1', 'Role'>;
+export type DesiredRoleBinding = Desired<V1RoleBinding, 'rbac.authorization.k8s.io/v1', 'RoleBinding'>;
+
 /** Any object the operator owns for a feed; `kind` tells which. */
 export type DesiredObject =
   | DesiredServiceAccount
@@ -57,7 +66,9 @@ export type DesiredObject =
   | DesiredNetworkPolicy
   | DesiredDeployment
   | DesiredHpa
-  | DesiredPdb;
+  | DesiredPdb
+  | DesiredRole
+  | DesiredRoleBinding;
 
 /**
  * The loose shape every desired object also has, for code that handles them alike (the reconciler

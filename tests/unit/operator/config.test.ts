@@ -9,10 +9,18 @@ describe('operator environment', () => {
       STOCKIFY_IMAGE: 'stockify:1.2',
     });
     assert.deepEqual(loadOperatorEnv({ WATCH_NAMESPACE: 'markets', POD_NAME: 'op-7d9f', POD_NAMESPACE: 'stockify-system' }), {
-      WATCH_NAMESPACE: 'markets',
+      WATCH_NAMESPACE: ['markets'],
       POD_NAME: 'op-7d9f',
       POD_NAMESPACE: 'stockify-system',
     });
+  });
+
+  test('WATCH_NAMESPACE is a comma-separated list of namespaces (blanks and repeats dropped)', () => {
+    assert.deepEqual(loadOperatorEnv({ WATCH_NAMESPACE: 'markets, markets-test,,markets' }).WATCH_NAMESPACE, [
+      'markets',
+      'markets-test',
+    ]);
+    assert.throws(() => loadOperatorEnv({ WATCH_NAMESPACE: 'markets,Bad' }), ConfigError);
   });
 
   test('a namespace that is not a DNS label is refused with one line naming the variable', () => {
