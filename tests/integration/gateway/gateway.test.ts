@@ -290,6 +290,24 @@ describe('gateway over a running storage shard', () => {
     );
     const ok = (await latest(await token({ scope: 'read' }))) as { snapshots: unknown[] };
     assert.equal(ok.snapshots.length, 1);
+    // The server stream too: StreamQuotes needs 'stream'.
+    const stream = async (bearer?: string) => {
+      const md = new grpc.Metadata();
+      if (bearer) md.set('authorization', `Bearer ${bearer}`);
+      const call = (
+        client as unknown as { StreamQuotes(r: unknown, m: grpc.Metadata): grpc.ClientReadableStream<unknown> }
+      ).StreamQuotes({ instruments: [UNDERLYING] }, md);
+      return new Promise<number>((resolve) => {
+        call.once('data', () => {
+          call.cancel();
+          resolve(grpc.status.OK);
+        });
+        call.once('error', (e: grpc.ServiceError) => resolve(e.code));
+      });
+    };
+    assert.equal(await stream(), grpc.status.UNAUTHENTICATED);
+    assert.equal(await stream(await token({ scope: 'read' })), grpc.status.PERMISSION_DENIED);
+    assert.equal(await stream(await token({ scope: 'stream' })), grpc.status.OK);
     // Shard status stays open (probes and the gateway's /v1/status call it without a token).
     const Shard = (await import('../../../services/core/proto.ts')).serviceClient('Shard');
     const shard = new Shard(`127.0.0.1:${GRPC_PORT}`, grpc.credentials.createInsecure());
