@@ -61,13 +61,17 @@ export async function runGhz(o: GhzOptions): Promise<LoadResult> {
   const r = JSON.parse(stdout) as GhzReport;
   const at = (p: number): number => (r.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? Number.NaN) / 1e6;
   const ok = r.statusCodeDistribution?.OK ?? 0;
-  // ghz cancels the calls in flight when the duration ends: up to one per worker is not a failure.
-  const inFlightAtStop = Math.min(r.statusCodeDistribution?.Canceled ?? 0, o.concurrency);
+  // ghz closes its connections when the duration ends: the calls then in flight fail with
+  // "Unavailable: transport is closing" (or Canceled) — up to one per worker is not a failure.
+  const closing = Object.entries(r.errorDistribution ?? {})
+    .filter(([message]) => /transport is closing|context canceled/i.test(message))
+    .reduce((n, [, v]) => n + v, 0);
+  const inFlightAtStop = Math.min(closing, o.concurrency);
   const errors =
     Object.entries(r.statusCodeDistribution ?? {})
       .filter(([code]) => code !== 'OK')
       .reduce((n, [, v]) => n + v, 0) - inFlightAtStop;
-  const firstError = Object.keys(r.errorDistribution ?? {})[0];
+  const firstError = Object.keys(r.errorDistribution ?? {}).find((m) => !/transport is closing|context canceled/i.test(m));
   return {
     method: o.call,
     concurrency: o.concurrency,
