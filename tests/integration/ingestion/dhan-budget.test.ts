@@ -149,13 +149,14 @@ describe('Dhan account budget against the double and the real broker', () => {
       expectedInstruments: -1,
       port: DOUBLE_PORT,
       chain: { expiries: ['2026-12-29'], body: () => chainBody },
-      // One ticker per instrument (the first stream turn after it is subscribed): the double shares
-      // this process with the Kafka reader, and a busy event loop would blur the REST arrival times.
+      // One ticker per instrument, spread over 10 s: the double shares this process with the Kafka
+      // reader, and a busy event loop (here or in a carrier) would blur the REST request times.
       stream: {
         everyMs: 1_000,
         packet: (i) => {
           const id = `${i.ExchangeSegment}:${i.SecurityId}`;
-          if (ticked.has(id)) return undefined;
+          // A tenth of the instruments a second, not all 10,003 in one burst at subscription.
+          if (ticked.has(id) || Number(i.SecurityId) % 10 !== Math.floor(Date.now() / 1000) % 10) return undefined;
           ticked.add(id);
           return encodeTicker(
             { segment: i.ExchangeSegment, securityId: Number(i.SecurityId) },
