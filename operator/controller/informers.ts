@@ -23,6 +23,8 @@ export const OWNED_KINDS: readonly OwnedKind[] = [
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', path: '/apis/policy/v1/poddisruptionbudgets' },
   { apiVersion: 'v1', kind: 'ServiceAccount', path: '/api/v1/serviceaccounts' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', path: '/apis/networking.k8s.io/v1/networkpolicies' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', path: '/apis/rbac.authorization.k8s.io/v1/roles' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', path: '/apis/rbac.authorization.k8s.io/v1/rolebindings' },
 ];
 
 export const FEED_KIND: OwnedKind = {

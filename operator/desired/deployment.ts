@@ -86,11 +86,17 @@ export function deployment(feed: MarketFeed, component: Component, opts: Deploym
   const spec: V1DeploymentSpec = {
     ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
     revisionHistoryLimit: 3,
-    // Make-before-break for every component. For ingestion the surge pod is the handover: it is
-    // Ready only once its source is connected and subscribed, and the old pod keeps streaming for
-    // a moment after SIGTERM; storage's content-derived keys drop the overlap. A Dhan feed's
-    // budget keeps one spare connection slot for that surge pod.
-    strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+    // Make-before-break, except for a simulator or replay ingestion (Recreate): what they produce
+    // can be produced again, and two of them side by side would publish two different streams,
+    // the old one still under the previous shard file (after a reshard, instruments its topic no
+    // longer holds: the processor refuses them). For a Dhan ingestion the surge pod is the
+    // handover: Ready only once its source is connected and subscribed, the old pod streaming on a
+    // moment after SIGTERM, storage's content-derived keys dropping the overlap; the account's
+    // budget keeps one spare connection slot for it.
+    strategy:
+      component === 'ingestion' && feed.spec.source.type !== 'dhan'
+        ? { type: 'Recreate' }
+        : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
     selector: { matchLabels: selectorLabels(feed, component, shard) },
     template: {
       metadata: {
@@ -102,8 +108,11 @@ export function deployment(feed: MarketFeed, component: Component, opts: Deploym
       },
       spec: {
         serviceAccountName: serviceAccountName(name),
-        // spec.auth.serviceAccountIssuer: the token authenticates the JWKS request to the API server.
-        automountServiceAccountToken: component !== 'processor' && needsServiceAccountToken(feed),
+        // Only a Dhan feed's ingestion pods get a token: it may create Events (rbac.ts), nothing else.
+        // spec.auth.serviceAccountIssuer: the token also authenticates the JWKS request to the API server.
+        automountServiceAccountToken:
+          (component === 'ingestion' && feed.spec.source.type === 'dhan') ||
+          (component !== 'processor' && needsServiceAccountToken(feed)),
         // Ingestion: the handover overlap (3 s) comes before the 30 s flush deadline.
         terminationGracePeriodSeconds: component === 'ingestion' ? 40 : 30,
         securityContext: {

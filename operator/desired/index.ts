@@ -12,6 +12,7 @@ import { ANNOTATION_APPLIED_HASH, COMPONENTS, type Component, deploymentName, ha
 import { networkPolicy } from './networkpolicy.ts';
 import type { DesiredObject } from './objects.ts';
 import { pdb } from './pdb.ts';
+import { gapEventsRbac } from './rbac.ts';
 import { type SecretHashes, withSecretHash } from './secret-hash.ts';
 import { grpcService } from './service.ts';
 import { serviceAccount } from './serviceaccount.ts';
@@ -100,6 +101,7 @@ export function desiredObjects(feed: MarketFeed, opts: BuildOptions = {}): Desir
   const groups = shardInstruments(feed.spec);
   const dhan = checkDhanBudget(feed, opts.dhanPeers);
   const objects: DesiredObject[] = [serviceAccount(feed), grpcService(feed), networkPolicy(feed)];
+  if (feed.spec.source.type === 'dhan') objects.push(...gapEventsRbac(feed));
   objects.push(...gatewayObjects(feed, opts.image ? { image: opts.image } : {}));
   for (let shard = 0; shard < feed.spec.shards; shard++) {
     objects.push(...shardObjects(feed, shard, opts, shardFile(feed, shard, groups[shard] ?? [], dhan)));

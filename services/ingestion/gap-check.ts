@@ -12,6 +12,7 @@ import type { Logger } from '../core/log.ts';
 import type { IngestionGap, RawRecord } from '../core/messages.ts';
 import { codec, SCHEMA_VERSION } from '../core/proto.ts';
 import { gapBefore, PRODUCER_HEADER, PredecessorTicks } from './gap.ts';
+import type { GapEventRecorder } from './gap-event.ts';
 import type { Sink, SourceName } from './source.ts';
 
 const rawCodec = codec<RawRecord>('RawRecord');
@@ -39,6 +40,8 @@ export interface GapCheckOptions {
   firstTick: Promise<number>;
   registry: Registry;
   log: Logger;
+  /** Records the gap as a Kubernetes Event too, when running in a cluster. */
+  recordEvent?: GapEventRecorder;
 }
 
 export interface GapCheck {
@@ -96,6 +99,7 @@ export async function startGapCheck(o: GapCheckOptions, signal: AbortSignal): Pr
     });
     gaps.inc();
     gapSeconds.inc((window.toMs - window.fromMs) / 1000);
+    await o.recordEvent?.(gap);
     o.log.warn(
       {
         from: new Date(window.fromMs).toISOString(),

@@ -7,6 +7,7 @@ import { trackConnectionState } from './connection-state.ts';
 import { carriedByFile } from './dhan/budget.ts';
 import { INGESTION_OPTIONS, ingestionFlags } from './flags.ts';
 import { newProducerId, watchForGap } from './gap-check.ts';
+import { gapEventRecorder } from './gap-event.ts';
 import { overlapMsFor, Readiness } from './handover.ts';
 import { createIngestionMetrics } from './metrics.ts';
 import { Pipeline } from './pipeline.ts';
@@ -116,6 +117,7 @@ export async function run(args: string[]): Promise<number> {
       firstTick: pipeline.firstTick,
       registry: proc.registry,
       log,
+      recordEvent: gapEventRecorder(log),
     },
     lifecycle,
   );

@@ -50,7 +50,14 @@ describe('builders', () => {
   test('a 4-shard feed owns SA, Service, NetworkPolicy and per shard a ConfigMap, 3 Deployments, 2 HPAs and 2 PDBs', () => {
     const objects = desiredObjects(feed());
     const names = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    const expected = ['ServiceAccount/nse-live-stockify', 'Service/nse-live-grpc', 'NetworkPolicy/nse-live-stockify'];
+    const expected = [
+      'ServiceAccount/nse-live-stockify',
+      'Service/nse-live-grpc',
+      'NetworkPolicy/nse-live-stockify',
+      // A Dhan feed: its ingestion pods may record gaps as Events.
+      'Role/nse-live-stockify-gaps',
+      'RoleBinding/nse-live-stockify-gaps',
+    ];
     // spec.gateway of the sample: one per feed.
     expected.push(
       'Deployment/nse-live-gateway',
@@ -145,12 +152,16 @@ describe('builders', () => {
     assert.deepEqual(c?.readinessProbe, { grpc: { port: 50051 }, periodSeconds: 5, failureThreshold: 2 });
   });
 
-  test('ingestion rolls make-before-break: one surge pod, never fewer than the desired ones', () => {
+  test('a Dhan ingestion rolls make-before-break (one surge pod, never fewer than the desired ones); a simulator one recreates', () => {
     const objects = desiredObjects(feed());
     for (const c of ['ingestion', 'processor', 'storage']) {
       const d = find(objects, 'Deployment', `nse-live-${c}-1`) as Dep & { spec: { strategy: unknown } };
       assert.deepEqual(d.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, c);
     }
+    const simulated = desiredObjects(feed((d) => Object.assign(d.spec, { source: { type: 'simulator' } }))).find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'nse-live-ingestion-1',
+    ) as Dep & { spec: { strategy: unknown } };
+    assert.deepEqual(simulated.spec.strategy, { type: 'Recreate' });
     // The surge pod counts as available only once its source is subscribed (/readyz), not when it serves gRPC.
     const ingestion = find(objects, 'Deployment', 'nse-live-ingestion-1') as Dep;
     assert.deepEqual(ingestion.spec.template.spec.containers[0]?.readinessProbe, {
