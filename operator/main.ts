@@ -23,6 +23,7 @@ Options:
 Environment:
   KUBECONFIG                kubeconfig file; in-cluster service account when unset
   WATCH_NAMESPACE           watch these namespaces only, comma-separated (default: all)
+  WATCH_SECRETS             true: watch their Secrets too (needs list/watch on Secrets there)
   METRICS_PORT              /metrics, /healthz, /readyz (default 9464)
   LOG_LEVEL                 fatal|error|warn|info|debug|trace (default info)
   POD_NAME, POD_NAMESPACE   lease identity and default lease namespace
@@ -72,6 +73,7 @@ export async function run(args: string[]): Promise<number> {
       leaderElect: flags['leader-elect'],
       ...(leaseNamespace ? { leaseNamespace } : {}),
       ...(env.WATCH_NAMESPACE ? { namespaces: env.WATCH_NAMESPACE } : {}),
+      ...(env.WATCH_SECRETS ? { watchSecrets: true } : {}),
       ...(env.POD_NAME ? { identity: env.POD_NAME } : {}),
       ...(env.STOCKIFY_IMAGE ? { image: env.STOCKIFY_IMAGE } : {}),
       concurrency: flags.concurrency,

@@ -23,6 +23,14 @@ export const operatorEnvSchema = z.object({
     ])
     .pipe(z.array(dnsLabel))
     .optional(),
+  /**
+   * Watch the Secrets of the watched namespaces ("true"), so a changed Secret a feed names is picked
+   * up at once; needs list and watch on Secrets there (the chart's watchNamespaces Roles grant it).
+   */
+  WATCH_SECRETS: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   /** Lease identity (the downward API's metadata.name). */
   POD_NAME: z.string().min(1).optional(),
   /** Default namespace of the Lease (the downward API's metadata.namespace). */

@@ -173,7 +173,7 @@ export function ownedWatchers(kube: Kube, opts: WatchOptions): Map<string, Watch
   return new Map(OWNED_KINDS.map((k) => [k.kind, new Watcher(kube, k, { ...opts, labelSelector: MANAGED_SELECTOR })]));
 }
 
-/** Secrets, watched only where the operator is granted them per namespace (WATCH_NAMESPACE set). */
+/** Secrets, watched only where the operator is granted them per namespace (WATCH_NAMESPACE + WATCH_SECRETS). */
 export const SECRET_KIND: OwnedKind = { apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets' };
 
 /** The MarketFeed informer, one per owned kind, and Secrets in namespaced mode. */
@@ -186,13 +186,19 @@ export interface Informers {
 
 export function createInformers(
   kube: Kube,
-  opts: { namespaces?: readonly string[]; clock: Clock; onProblem: (kind: string, err: unknown) => void },
+  opts: {
+    namespaces?: readonly string[];
+    /** Watch Secrets too; only with namespaces (never every Secret of the cluster). */
+    watchSecrets?: boolean;
+    clock: Clock;
+    onProblem: (kind: string, err: unknown) => void;
+  },
 ): Informers {
-  const namespaced = (opts.namespaces?.length ?? 0) > 0;
+  const secrets = (opts.watchSecrets ?? false) && (opts.namespaces?.length ?? 0) > 0;
   return {
     feeds: new Watcher(kube, FEED_KIND, opts),
     owned: ownedWatchers(kube, opts),
-    ...(namespaced ? { secrets: new Watcher(kube, SECRET_KIND, opts) } : {}),
+    ...(secrets ? { secrets: new Watcher(kube, SECRET_KIND, opts) } : {}),
   };
 }
 

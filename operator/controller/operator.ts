@@ -20,8 +20,10 @@ export interface OperatorOptions {
   kubeConfig?: KubeConfig;
   /** Watch one namespace only; all when unset. */
   namespace?: string;
-  /** Watch these namespaces only (informers per namespace, Secrets watched too); all when unset or empty. */
+  /** Watch these namespaces only (informers per namespace); all when unset or empty. */
   namespaces?: readonly string[];
+  /** With namespaces: watch their Secrets too (a changed Secret a feed names reconciles it at once). */
+  watchSecrets?: boolean;
   leaderElect?: boolean;
   /** Namespace of the Lease (default `default`). */
   leaseNamespace?: string;
@@ -113,7 +115,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Running
   const onProblem = (kind: string, err: unknown): void =>
     log.warn({ kind, err: describeError(err) }, 'watch failed; restarting it');
   const namespaces = [...(opts.namespaces ?? []), ...(opts.namespace ? [opts.namespace] : [])];
-  const informers = createInformers(kube, { namespaces, clock, onProblem });
+  const informers = createInformers(kube, { namespaces, watchSecrets: opts.watchSecrets ?? false, clock, onProblem });
   const topics = new TopicManager(log);
   const reconciler = new Reconciler({
     kube,

@@ -21,6 +21,9 @@ describe('operator environment', () => {
       'markets-test',
     ]);
     assert.throws(() => loadOperatorEnv({ WATCH_NAMESPACE: 'markets,Bad' }), ConfigError);
+    assert.equal(loadOperatorEnv({ WATCH_SECRETS: 'true' }).WATCH_SECRETS, true);
+    assert.equal(loadOperatorEnv({ WATCH_SECRETS: 'false' }).WATCH_SECRETS, false);
+    assert.throws(() => loadOperatorEnv({ WATCH_SECRETS: 'yes' }), ConfigError);
   });
 
   test('a namespace that is not a DNS label is refused with one line naming the variable', () => {
