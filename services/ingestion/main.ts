@@ -87,7 +87,7 @@ export async function run(args: string[]): Promise<number> {
   trackConnectionState(source, metrics);
   const readiness = new Readiness(instruments.length === 0);
   await proc.serve({
-    ready: () => readiness.ready(source.state(), publisher.healthy),
+    ready: () => readiness.ready(source.state(), publisher.healthy, pipeline.accepted > 0),
     status: () =>
       proc.shardStatus({
         instruments: instruments.length,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodePacket } from '../../../services/ingestion/dhan/packet.ts';
 import { contentSeq, DhanState } from '../../../services/ingestion/dhan/state.ts';
-import { Readiness } from '../../../services/ingestion/handover.ts';
+import { QUIET_GRACE_MS, Readiness } from '../../../services/ingestion/handover.ts';
 import { encodeOi, encodeQuote, type QuoteValues } from '../../integration/ingestion/dhan-encoder.ts';
 
 const head = { segment: 'NSE_EQ', securityId: 1333 };
@@ -49,14 +49,19 @@ describe('handover', () => {
     assert.ok(Number.isSafeInteger(contentSeq(Date.UTC(2099, 0, 1), quote(0))));
   });
 
-  test('Ready only once the source has been live; a reconnect keeps it, a dead token or a sick publisher does not', () => {
-    const r = new Readiness();
-    assert.equal(r.ready('STARTING', true), false, 'connecting: the old pod must keep the shard');
-    assert.equal(r.ready('CONNECTED', false), false, 'publisher unhealthy');
-    assert.equal(r.ready('CONNECTED', true), true);
-    assert.equal(r.ready('RECONNECTING', true), true, 'latched: nothing would stream in its place');
-    assert.equal(r.ready('EXPIRED_TOKEN', true), false);
-    assert.equal(new Readiness(true).ready('STARTING', true), true, 'a shard with no instruments has nothing to wait for');
-    assert.equal(new Readiness().ready('RUNNING', true), true, 'simulator and replay are live once running');
+  test('Ready only once the source has been live and delivered data; a reconnect keeps it, a dead token or a sick publisher does not', () => {
+    let now = 0;
+    const r = new Readiness(false, () => now);
+    assert.equal(r.ready('STARTING', true, false), false, 'connecting: the old pod must keep the shard');
+    assert.equal(r.ready('CONNECTED', true, false), false, 'subscribed, but the exchange has sent this connection nothing yet');
+    assert.equal(r.ready('CONNECTED', false, true), false, 'publisher unhealthy');
+    assert.equal(r.ready('CONNECTED', true, true), true, 'data flows');
+    assert.equal(r.ready('RECONNECTING', true, true), true, 'latched: nothing would stream in its place');
+    assert.equal(r.ready('EXPIRED_TOKEN', true, true), false);
+    const quiet = new Readiness(false, () => now);
+    assert.equal(quiet.ready('CONNECTED', true, false), false);
+    now += QUIET_GRACE_MS;
+    assert.equal(quiet.ready('CONNECTED', true, false), true, 'a quiet market does not stall a rollout');
+    assert.equal(new Readiness(true).ready('STARTING', true, false), true, 'a shard with no instruments has nothing to wait for');
   });
 });
