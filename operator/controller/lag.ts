@@ -25,6 +25,21 @@ export interface FeedLag {
 export const scalesOnLag = (feed: MarketFeed): boolean =>
   (['processor', 'storage'] as const).some((c) => (feed.spec[c].autoscaling?.lagPerReplica ?? 0) > 0);
 
+/**
+ * The lag status.shardStatuses shows when this reconcile could not measure it: the last measured
+ * (so a transient Kafka error does not flap the status, and so make a write), none once a feed no
+ * longer scales on lag.
+ */
+export function lastLag(feed: MarketFeed): Map<number, ShardLag> | undefined {
+  if (!scalesOnLag(feed)) return undefined;
+  const out = new Map<number, ShardLag>();
+  for (const s of feed.status?.shardStatuses ?? []) {
+    if (s.draining || s.processorLag === undefined || s.storageLag === undefined) continue;
+    out.set(s.index, { processor: s.processorLag, storage: s.storageLag });
+  }
+  return out.size > 0 ? out : undefined;
+}
+
 /** The lag of every shard, or undefined when it cannot be measured (logged; the caller falls back). */
 export async function measureLag(d: Pick<ReconcilerDeps, 'topics' | 'log'>, feed: MarketFeed): Promise<FeedLag | undefined> {
   if (!scalesOnLag(feed)) return undefined;

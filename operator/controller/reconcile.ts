@@ -10,7 +10,7 @@ import { isOpen, type MarketState, nextBoundary, ScheduleError } from '../schedu
 import type { ReconcilerDeps } from './deps.ts';
 import { DHAN_BUDGET_RECHECK_MS, dhanPeers } from './dhan-account.ts';
 import { finalize, syncFinalizer } from './finalizer.ts';
-import { DEFAULT_LAG_CHECK_MS, measureLag } from './lag.ts';
+import { DEFAULT_LAG_CHECK_MS, lastLag, measureLag, scalesOnLag } from './lag.ts';
 import { deploymentsOf } from './owned.ts';
 import { pausedBy } from './pause.ts';
 import { type Problem, sortProblems } from './problems.ts';
@@ -120,7 +120,7 @@ export class Reconciler {
       problems,
       applied: apply.applied,
       dhanBudget: dhan?.budget,
-      lag: lag?.byShard,
+      lag: lag?.byShard ?? lastLag(feed),
       now,
     });
     await publishStatus(this.d, feed, restart.status ? { ...status, restart: restart.status } : status);
@@ -128,7 +128,7 @@ export class Reconciler {
     const delays: number[] = [];
     if (boundary) delays.push(Math.max(1, boundary.getTime() - now.getTime()));
     if (draining.length > 0) delays.push(this.d.drainCheckMs ?? 5_000);
-    if (lag) delays.push(this.d.lagCheckMs ?? DEFAULT_LAG_CHECK_MS);
+    if (scalesOnLag(feed)) delays.push(this.d.lagCheckMs ?? DEFAULT_LAG_CHECK_MS);
     if (restart.rolling) delays.push(RESTART_CHECK_MS);
     return {
       ...(delays.length > 0 ? { requeueAfterMs: Math.min(...delays) } : {}),

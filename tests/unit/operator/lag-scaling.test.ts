@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { lastLag } from '../../../operator/controller/lag.ts';
 import { feedStatus } from '../../../operator/controller/status.ts';
 import type { MarketFeed } from '../../../operator/crd/types.ts';
 import { parseMarketFeed } from '../../../operator/crd/validate.ts';
@@ -94,5 +95,21 @@ describe('HPA floor from lag', () => {
     );
     const unmeasured = feedStatus(base);
     assert.equal(unmeasured.shardStatuses?.[0]?.lag, undefined);
+  });
+
+  test('an unmeasurable lag keeps the last measured in the status (no flapping write), none once lag scaling is off', () => {
+    const f = feed({ lagPerReplica: 100 });
+    const withStatus = {
+      ...f,
+      status: {
+        shardStatuses: [
+          { index: 0, instruments: 3, ready: true, lag: 7, processorLag: 5, storageLag: 2 },
+          { index: 3, instruments: 0, ready: false, draining: true, lag: 9 },
+        ],
+      },
+    } as MarketFeed;
+    assert.deepEqual([...(lastLag(withStatus) ?? [])], [[0, { processor: 5, storage: 2 }]]);
+    const off = feed({ lagPerReplica: 0 });
+    assert.equal(lastLag({ ...off, status: withStatus.status } as MarketFeed), undefined);
   });
 });
