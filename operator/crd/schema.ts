@@ -474,7 +474,10 @@ const networkPolicy: Schema = {
       type: 'object',
       default: {},
       properties: {
-        kafka: egressRule('the Kafka brokers', "the ports of kafka.bootstrapServers when unset (the brokers' advertised ports must be among them)"),
+        kafka: egressRule(
+          'the Kafka brokers',
+          "the ports of kafka.bootstrapServers when unset (the brokers' advertised ports must be among them)",
+        ),
         postgres: egressRule('PostgreSQL', '5432 when unset'),
         redis: egressRule('Redis', 'the port of redis.url when unset (6379)'),
         dhan: egressRule('the Dhan feed and REST hosts (ingestion of a Dhan feed)', '443 when unset'),
@@ -845,7 +848,11 @@ export const statusSchema: Schema = {
         phase: { description: 'Rolling, Complete or Invalid.', type: 'string', enum: ['Rolling', 'Complete', 'Invalid'] },
         message: { description: 'Human-readable details.', type: 'string' },
         current: { description: 'The Deployment rolling now.', type: 'string' },
-        done: { description: 'Deployments rolled, in order.', type: 'array', items: { description: 'A Deployment.', type: 'string' } },
+        done: {
+          description: 'Deployments rolled, in order.',
+          type: 'array',
+          items: { description: 'A Deployment.', type: 'string' },
+        },
         pending: {
           description: 'Deployments still to roll, in order.',
           type: 'array',
