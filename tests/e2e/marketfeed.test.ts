@@ -135,8 +135,9 @@ interface DeploymentList {
 
 /** Every Deployment of the feed has all its replicas ready, and there are 3 per shard. */
 async function feedSettled(shards: number): Promise<boolean> {
-  const ds = (await kubectlJson<DeploymentList>(['-n', NS, 'get', 'deployments', '-l', `app.kubernetes.io/instance=${FEED}`]))
-    .items;
+  // The shard components only: the sample's gateway is one Deployment per feed, not per shard.
+  const selector = `app.kubernetes.io/instance=${FEED},app.kubernetes.io/name in (ingestion,processor,storage)`;
+  const ds = (await kubectlJson<DeploymentList>(['-n', NS, 'get', 'deployments', '-l', selector])).items;
   if (ds.length !== shards * 3) return false;
   const settled = ds.every((d) => {
     const want = d.spec.replicas ?? 1;
