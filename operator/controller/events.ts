@@ -16,6 +16,7 @@ export type EventReason =
   | 'Recovered'
   | 'Resharded'
   | 'Restarted'
+  | 'RolloutHeld'
   | 'Restarting'
   | 'RestartInvalid'
   | 'SecretChanged'

@@ -20,6 +20,7 @@ import { publishStatus, writeStatus } from './reconcile-status.ts';
 import { FeedTopics } from './reconcile-topics.ts';
 import { RESTART_CHECK_MS, stepRestart } from './restart.ts';
 import type { ReconcileResult } from './result.ts';
+import { ROLLOUT_GATE_CHECK_MS, RolloutGate } from './rollout-gate.ts';
 import { readSecrets } from './secrets.ts';
 import { dhanBudgetExceededStatus, feedStatus, invalidSpecStatus, pausedStatus } from './status.ts';
 
@@ -39,10 +40,12 @@ export class Reconciler {
   private readonly d: ReconcilerDeps;
   private readonly applier: Applier;
   private readonly topics: FeedTopics;
+  private readonly gate: RolloutGate;
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
     this.applier = new Applier(deps);
+    this.gate = new RolloutGate(deps);
     this.topics = new FeedTopics(deps);
   }
 
@@ -94,8 +97,10 @@ export class Reconciler {
       secretHashes: secrets.hashes,
       ...(lag ? { lag: lag.byDeployment } : {}),
     });
+    // One Dhan ingestion rollout per account at a time (the spare connection): the others wait.
+    const gated = await this.gate.filter(feed, desired, peers);
     // Kafka topics and the objects are independent: do them side by side.
-    const [topicProblems, apply] = await Promise.all([this.topics.ensure(feed), this.applier.applyAll(feed, desired)]);
+    const [topicProblems, apply] = await Promise.all([this.topics.ensure(feed), this.applier.applyAll(feed, gated.objects)]);
     const secretProblems = secrets.problems;
     const drain = await drainRemovedShards(this.d, feed);
     const restart = await stepRestart(this.d, feed, now);
@@ -120,6 +125,7 @@ export class Reconciler {
       problems,
       applied: apply.applied,
       dhanBudget: dhan?.budget,
+      heldRollouts: gated.message,
       lag: lag?.byShard ?? lastLag(feed),
       now,
     });
@@ -130,6 +136,7 @@ export class Reconciler {
     if (draining.length > 0) delays.push(this.d.drainCheckMs ?? 5_000);
     if (scalesOnLag(feed)) delays.push(this.d.lagCheckMs ?? DEFAULT_LAG_CHECK_MS);
     if (restart.rolling) delays.push(RESTART_CHECK_MS);
+    if (gated.held.length > 0) delays.push(ROLLOUT_GATE_CHECK_MS);
     return {
       ...(delays.length > 0 ? { requeueAfterMs: Math.min(...delays) } : {}),
       ...(problems.length > 0 ? { retry: true } : {}),

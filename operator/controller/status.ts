@@ -51,6 +51,8 @@ export interface Observed {
   lag?: ReadonlyMap<number, { processor: number; storage: number }> | undefined;
   /** The Dhan account budget the applied objects use (Dhan feeds). */
   dhanBudget?: FeedBudget | undefined;
+  /** Ingestion rollouts held back for the account's spare connection (rollout-gate.ts): why. */
+  heldRollouts?: string | undefined;
   now: Date;
 }
 
@@ -83,6 +85,7 @@ function progressingCondition(o: Observed, readyShards: number): FeedCondition {
     const message = `draining removed shard(s) ${removed} before deleting them`;
     return { type: 'Progressing', status: 'True', reason: 'Resharding', message };
   }
+  if (o.heldRollouts) return { type: 'Progressing', status: 'True', reason: 'RollingOut', message: o.heldRollouts };
   if (readyShards < shards || o.applied > 0) {
     return { type: 'Progressing', status: 'True', reason: 'RollingOut', message: `${readyShards}/${shards} shards ready` };
   }
