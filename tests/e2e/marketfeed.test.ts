@@ -162,8 +162,12 @@ async function storedKeys(sent: Map<string, SentTick>): Promise<Set<string>> {
   // A loop, not Math.min(...): a long run publishes more ticks than a call's arguments may hold.
   let minPublished = Number.POSITIVE_INFINITY;
   for (const t of sent.values()) minPublished = Math.min(minPublished, t.publishedMs);
+  // A live option contract's tick becomes an option quote (IV and Greeks on the underlying's spot),
+  // or stays a tick when it came before any spot: a published tick is stored when it is in either.
   const r = await db.query<{ instrument_id: string; seq: string }>(
-    `SELECT instrument_id, seq FROM ticks WHERE instrument_id = ANY($1) AND received_time >= to_timestamp($2 / 1000.0) - interval '5 minutes'`,
+    `SELECT instrument_id, seq FROM ticks WHERE instrument_id = ANY($1) AND received_time >= to_timestamp($2 / 1000.0) - interval '5 minutes'
+     UNION ALL
+     SELECT instrument_id, seq FROM option_quotes WHERE instrument_id = ANY($1) AND received_time >= to_timestamp($2 / 1000.0) - interval '5 minutes'`,
     [ids, minPublished],
   );
   return new Set(r.rows.map((row) => `${row.instrument_id}|${row.seq}`));
