@@ -456,6 +456,36 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       );
       report(`processor HPAs ${((Date.now() - at) / 1000).toFixed(0)} s into the load: ${summary(scaled)}`);
     });
+    await phase('simulator feed idle again', async () => {
+      // The load leaves lag behind, and lag raises the HPA floors: on this one-node cluster the next
+      // feed's pods would wait for CPU. Close the market and hold processors and storage at one each.
+      const today = new Date().toISOString().slice(0, 10);
+      const one = { autoscaling: { minReplicas: 1, maxReplicas: 1 } };
+      const schedule = {
+        timezone: 'UTC',
+        open: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], from: '00:00', to: '23:59' }],
+        holidays: [today],
+        closed: { minReplicas: 0 },
+      };
+      await kubectl([
+        '-n',
+        NS,
+        'patch',
+        'mf',
+        FEED,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { schedule, processor: one, storage: one } }),
+      ]);
+      await waitFor(
+        'no ingestion and no pending pods of the simulator feed',
+        async () => {
+          const pods = await feedPods();
+          return pods.every((p) => p.status.phase !== 'Pending' && p.metadata.labels?.['app.kubernetes.io/name'] !== 'ingestion');
+        },
+        180_000,
+      );
+    });
   });
 
   describe('a Dhan MarketFeed fed by a broadcasting Dhan double on the host', { concurrency: false }, () => {
