@@ -822,7 +822,8 @@ export const statusSchema: Schema = {
         chainSlots: { description: "The feed's option-chain slots in each turn of the account's cycle.", type: 'integer' },
         chainCycle: { description: "Slots in one turn of the account's cycle.", type: 'integer' },
         shards: {
-          description: 'Per shard: connections held, subscriptions on them, instruments carried for shards without one, chain slots.',
+          description:
+            'Per shard: connections held, subscriptions on them, instruments carried for shards without one, chain slots.',
           type: 'array',
           items: {
             description: 'One shard.',
