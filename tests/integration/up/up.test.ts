@@ -188,8 +188,9 @@ describe('stockify up (standalone mode) against the real services', { timeout: 1
       const chain = await until(
         'the option chain',
         async () => {
+          // Live option ticks give quotes before the first chain snapshot gives GEX: wait for both.
           const c = await client.optionChain('IDX_I:13');
-          return c.quotes.length > 0 ? c : undefined;
+          return c.quotes.length > 0 && c.gex ? c : undefined;
         },
         60_000,
       );
