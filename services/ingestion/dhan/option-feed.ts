@@ -8,20 +8,13 @@ import type { Logger } from '../../core/log.ts';
 import { instrumentId, type Segment } from '../../core/messages.ts';
 import type { IngestionMetrics } from '../metrics.ts';
 import { type FeedMode, subscribeMessages, unsubscribeMessages } from './feed-requests.ts';
+import type { ChainUnderlying } from './optionchain.ts';
 import type { ScripMaster } from './scrip-master.ts';
 import type { OptionDescription } from './state.ts';
 import { buildLadders, type Ladder, type OptionContract, StrikeWindows, type WindowDiff } from './strike-window.ts';
 
-/** An underlying whose option contracts are streamed live. */
-export interface LiveChain {
-  segment: Segment;
-  securityId: string;
-  symbol: string;
-  optionSegment: Segment;
-  lotSize: number;
-  expiries: number;
-  strikes: number;
-}
+/** An underlying whose option contracts are streamed live: the same description the REST chain uses. */
+export type LiveChain = ChainUnderlying;
 
 /** One connection's option contracts: the windows of the underlyings it carries, and its room. */
 export interface OptionLane {
