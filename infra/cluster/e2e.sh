@@ -28,5 +28,5 @@ trap 'exit 130' INT TERM
 "$INFRA_DIR/cluster/cluster.sh" up || exit 1
 (
   set -a && . "$LOCAL/infra.env" && . "$LOCAL/cluster.env" && set +a
-  exec "$node_bin" --test --test-reporter=spec --test-concurrency=1 --test-timeout=3600000 "$@"
+  exec "$node_bin" --test --test-reporter=spec --test-concurrency=1 --test-force-exit --test-timeout=900000 "$@"
 )

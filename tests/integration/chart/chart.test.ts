@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { chart, helm, helmBin, kubectl, kubectlBin, ok, root, run, runId } from './tools.ts';
 
@@ -246,7 +247,7 @@ describe('chart: server-side dry run against the local API server', {
   const feedNs = `stockify-samples-${runId}`;
   let overlay = '';
 
-  before(() => {
+  before(async () => {
     // The CRD for real (idempotent, shared): a MarketFeed dry run needs the type registered.
     ok(kubectlBin, [
       'apply',
@@ -256,7 +257,21 @@ describe('chart: server-side dry run against the local API server', {
       '-f',
       join(root, 'crds/marketfeeds.stockify.io.yaml'),
     ]);
-    ok(kubectlBin, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/marketfeeds.stockify.io']);
+    // Polled rather than `kubectl wait`: right after the apply the CRD has no status.conditions yet,
+    // and kubectl wait then fails at once ("accessor error: <nil>") instead of waiting.
+    const deadline = Date.now() + 60_000;
+    const established = (): boolean =>
+      kubectl([
+        'get',
+        'crd',
+        'marketfeeds.stockify.io',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+      ]).stdout.trim() === 'True';
+    while (!established()) {
+      if (Date.now() > deadline) assert.fail('the MarketFeed CRD did not become Established within 60 s');
+      await sleep(200);
+    }
     ok(kubectlBin, ['create', 'namespace', ns]);
     ok(kubectlBin, ['create', 'namespace', feedNs]);
     overlay = mkdtempSync(join(tmpdir(), 'stockify-overlay-'));
