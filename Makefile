@@ -28,7 +28,7 @@ NODE_TEST := $(NODE) --test --test-reporter=spec --test-concurrency=1 --test-for
 -include infra/cluster/cluster.mk
 -include tests/bench/bench.mk
 
-.PHONY: help toolchain deps typecheck lint format test test-unit test-integration test-storage-partman run clean
+.PHONY: help toolchain deps typecheck lint format test test-unit test-integration test-storage-partman run console chromium console-screenshot clean
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,8 +53,9 @@ node_modules/.installed: package.json package-lock.json | $(NODE)
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-typecheck: deps ## TypeScript, strict
+typecheck: deps ## TypeScript, strict (the web console's browser sources against the DOM, the rest against Node)
 	@tsc --noEmit -p tsconfig.json
+	@tsc --noEmit -p services/gateway/console/tsconfig.json
 
 lint: deps ## Biome lint and format check
 	@biome check --error-on-warnings .
@@ -65,7 +66,7 @@ format: deps ## rewrite files in the house format
 test-unit: deps ## pure tests, no services
 	@$(NODE_TEST) 'tests/unit/**/*.test.ts'
 
-test-integration: deps ## tests against real Kafka, PostgreSQL (TimescaleDB), Redis and kube-apiserver, then storage on pg_partman
+test-integration: deps console chromium ## tests against real Kafka, PostgreSQL (TimescaleDB), Redis and kube-apiserver, then storage on pg_partman
 	@# A test that hangs fails after 5 minutes instead of holding the run (the slowest passes in ~1 minute).
 	@infra/with-infra.sh $(NODE_TEST) --test-timeout=300000 'tests/integration/**/*.test.ts'
 	@$(MAKE) --no-print-directory test-storage-partman
@@ -80,8 +81,17 @@ test-storage-partman: deps ## storage integration tests on plain PostgreSQL + pg
 
 test: typecheck lint test-unit test-integration ## every test: type-check, lint, unit, integration
 
-run: deps ## the main job: a simulator MarketFeed end to end with a live view
+run: deps console ## the main job: a simulator MarketFeed end to end with a live view
 	@INFRA_PARTS="kafka postgres redis" infra/with-infra.sh $(STOCKIFY) up -f k8s/samples/simulator.yaml
+
+console: deps ## bundle the web console (esbuild) into dist/console, which the gateway serves at /
+	@$(NODE) services/gateway/console/build.ts
+
+chromium: ## Debian's chromium for the console's browser tests and screenshot (apt-get when missing)
+	@infra/chromium/install.sh >/dev/null
+
+console-screenshot: deps console chromium ## services/gateway/console/screenshot.png of a simulator feed run by stockify up
+	@INFRA_PARTS="kafka postgres redis" infra/with-infra.sh $(NODE) services/gateway/console/screenshot.ts
 
 clean: ## remove runtime state (keeps the cache)
 	rm -rf .local

@@ -66,8 +66,14 @@ umoci unpack --image "$work/oci:base" "$work/bundle" >/dev/null
 app="$work/bundle/rootfs/app"
 cp package.json "$app/"
 cp -a proto "$app/proto"
-# Only the runtime sources: TypeScript files of services/ and operator/ (tests stay out).
-find services operator -type f -name '*.ts' -print0 | tar --null -T - -cf - | tar -xf - -C "$app"
+# Only the runtime sources: TypeScript files of services/ and operator/ (tests stay out; of the web
+# console only serve.ts, the gateway's static route: its sources and tools are bundled below).
+find services operator -type f -name '*.ts' \
+  -not \( -path 'services/gateway/console/*' -not -path services/gateway/console/serve.ts \) -print0 |
+  tar --null -T - -cf - | tar -xf - -C "$app"
+# The web console, bundled now (esbuild, a devDependency) into the static files the gateway serves
+# from /app/dist/console: the image carries no bundler and the page loads nothing from elsewhere.
+"$NODE_BIN" services/gateway/console/build.ts "$app/dist/console"
 cp -a "$deps/node_modules" "$app/node_modules"
 chown -R 0:0 "$app" && chmod -R a+rX,go-w "$app"
 umoci repack --image "$work/oci:base" "$work/bundle"

@@ -4,7 +4,6 @@
 import { existsSync } from 'node:fs';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
-import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, {
@@ -21,6 +20,7 @@ import type { Logger } from '../core/log.ts';
 import type { GammaExposure, OptionChain } from '../core/messages.ts';
 import type { MarketDataQuery } from '../query/client.ts';
 import { type Catalogue, search } from './catalogue.ts';
+import { serveConsole } from './console/serve.ts';
 import { CLOSE_POLICY, type LiveFormat, type LiveHub, LiveSession, type LiveTransport, type SessionOptions } from './live.ts';
 import { PROBLEM_TYPE, type Problem, problem, problemOfGrpc } from './problem.ts';
 import * as S from './schemas.ts';
@@ -179,7 +179,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   sseRoute(app, deps, metrics);
   wsRoute(app, deps, metrics);
   if (deps.staticDir && existsSync(deps.staticDir)) {
-    await app.register(fastifyStatic, { root: deps.staticDir, prefix: '/', wildcard: false });
+    await serveConsole(app, { dir: deps.staticDir, auth: deps.auth !== undefined });
   } else {
     app.get('/', { schema: { hide: true } }, async () => ({ name: 'stockify gateway', openapi: '/openapi.json' }));
   }

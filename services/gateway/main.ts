@@ -13,6 +13,7 @@ import { MarketDataQuery } from '../query/client.ts';
 import { buildGateway, type StatusReport } from './app.ts';
 import { Catalogue } from './catalogue.ts';
 import { type GatewayConfig, loadGatewayConfig } from './config.ts';
+import { DEFAULT_CONSOLE_DIR } from './console/serve.ts';
 import { LiveHub } from './live.ts';
 import { redisConnection } from './redis.ts';
 
@@ -34,7 +35,8 @@ Environment:
                                    close (4008) when behind longer than the limit
   AUTH_HS256_SECRET | AUTH_HS256_SECRET_FILE | AUTH_JWKS_URL, AUTH_AUDIENCE (stockify), AUTH_ISSUER,
   AUTH_DEFAULT_SCOPES ("read stream")  bearer-token auth (spec.auth); off when none is set
-  CONSOLE_DIR                      built web console files`;
+  CONSOLE_DIR                      built web console files (default: dist/console of the source
+                                   tree, where make console writes them)`;
 
 async function shardStatuses(endpoints: readonly string[]): Promise<StatusReport> {
   const Ctor = serviceClient('Shard');
@@ -105,7 +107,7 @@ export async function run(args: string[]): Promise<number> {
         maxBehindMs: config.LIVE_MAX_BEHIND_MS,
         maxInstruments: config.LIVE_MAX_INSTRUMENTS,
       },
-      staticDir: config.CONSOLE_DIR,
+      staticDir: config.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR,
       log,
       registry,
       ready: () => redis.status === 'ready' && sub.status === 'ready',

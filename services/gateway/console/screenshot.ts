@@ -1,0 +1,111 @@
+// `make console-screenshot`: the README's picture of the web console. Runs the sample simulator
+// feed (k8s/samples/simulator.yaml, under its own name, schema and Redis database) with
+// `stockify up`, lets it trade for a few minutes so that there are candles, opens the console in
+// Debian's chromium and writes services/gateway/console/screenshot.png; then stops the feed and
+// removes its schema and topics.
+//   env: KAFKA_BROKERS, DATABASE_URL, REDIS_URL (infra/with-infra.sh sets them), SCREENSHOT_WAIT_S (150)
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createKafka } from '../../core/kafka.ts';
+import { createLogger } from '../../core/log.ts';
+import { chromiumPath, launchChromium } from './browser.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const OUT = fileURLToPath(new URL('./screenshot.png', import.meta.url));
+const FEED = 'console-demo';
+const SCHEMA = 'console_demo';
+const WAIT_S = Number(process.env.SCREENSHOT_WAIT_S ?? 150);
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) {
+    process.stderr.write(`screenshot: ${name} is not set (run it through make console-screenshot)\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+async function main(): Promise<void> {
+  const kafka = need('KAFKA_BROKERS');
+  const database = need('DATABASE_URL');
+  const redis = new URL(need('REDIS_URL'));
+  redis.pathname = '/15';
+  const feedFile = join(tmpdir(), `${FEED}-${process.pid}.yaml`);
+  const sample = readFileSync(join(ROOT, 'k8s/samples/simulator.yaml'), 'utf8');
+  writeFileSync(feedFile, sample.replace(/^ {2}name: .*$/m, `  name: ${FEED}`));
+
+  const up = spawn(process.execPath, [join(ROOT, 'services/cli.ts'), 'up', '-f', feedFile, '--duration', String(WAIT_S + 120)], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: kafka,
+      DATABASE_URL: database,
+      REDIS_URL: redis.toString(),
+      DB_SCHEMA: SCHEMA,
+      GATEWAY_PORT: '31090',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  up.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  try {
+    let base: string | undefined;
+    for (let i = 0; i < 60 && !base; i++) {
+      base = /; gateway (http:\/\/\S+);/.exec(out)?.[1];
+      await sleep(500);
+    }
+    if (!base) throw new Error(`stockify up named no gateway:\n${out}`);
+    process.stdout.write(`==> ${FEED} running, gateway ${base}; letting it trade for ${WAIT_S} s\n`);
+    await sleep(WAIT_S * 1000);
+    const browser = await launchChromium(chromiumPath(), { width: 1440, height: 1000 });
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(60_000);
+      await page.goto(`${base}/`, { waitUntil: 'load' });
+      await page.waitForSelector('#app:not([hidden])');
+      await page.waitForSelector('#chain-body tr.zero-gamma');
+      await page.waitForSelector('#candle-chart canvas');
+      await page.waitForSelector('#status-body tr[data-key]');
+      await sleep(3_000);
+      await page.screenshot({ path: OUT, fullPage: true });
+      process.stdout.write(`==> ${OUT}\n`);
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    up.kill('SIGTERM');
+    await new Promise((r) => up.once('exit', r));
+    rmSync(feedFile, { force: true });
+    await cleanUp(kafka, database);
+  }
+}
+
+async function cleanUp(brokers: string, database: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: database, max: 1 });
+  await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+  await pool.end();
+  const admin = createKafka(
+    brokers.split(','),
+    'console-screenshot',
+    createLogger({ component: 'screenshot', level: 'silent' }),
+  ).admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((t) => t.includes(`.${FEED}.`));
+  if (topics.length > 0) await admin.deleteTopics({ topics });
+  await admin.disconnect();
+  rmSync(join(ROOT, '.local/up', FEED), { recursive: true, force: true });
+  const logs = join(ROOT, '.local/logs');
+  for (const f of readdirSync(logs)) if (f.startsWith(`${FEED}-`)) rmSync(join(logs, f), { force: true });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`screenshot: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+// esbuild bundles the stylesheet a module imports into the page's CSS file.
+declare module '*.css';
