@@ -4,12 +4,16 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
-KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
+# kube-proxy serves the local cluster's Services (infra/cluster/cluster.sh), in iptables mode.
+KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 
-built() { local c; for c in "${KUBE_CMDS[@]}"; do [ -x "$KUBE_BIN/$c" ] || return 1; done; }
+# The commands not in the cache yet: a command added to KUBE_CMDS is built alone, the others stay.
+missing_cmds() { local c; for c in "${KUBE_CMDS[@]}"; do [ -x "$KUBE_BIN/$c" ] || echo "$c"; done; }
 
 build() {
-  built && return 0
+  local todo
+  mapfile -t todo < <(missing_cmds)
+  [ ${#todo[@]} -eq 0 ] && return 0
   grep -q "^require k8s.io/kubernetes $KUBE_VERSION\$" "$INFRA_DIR/kube/go.mod" ||
     die "infra/kube/go.mod is not for $KUBE_VERSION; run infra/kube/gen-gomod.sh"
   local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
@@ -23,9 +27,13 @@ build() {
   done
   local tmp="$STOCKIFY_CACHE/kube/$KUBE_VERSION/bin.tmp.$$"
   trap 'rm -rf "$tmp"' EXIT
-  log "building Kubernetes $KUBE_VERSION (${KUBE_CMDS[*]}); the first build takes ~20-40 min on 2 cores"
-  go_build "kube $KUBE_VERSION" "$INFRA_DIR/kube" "$tmp" "$ld" "${KUBE_CMDS[@]/#/k8s.io/kubernetes/cmd/}"
-  rm -rf "$KUBE_BIN" && mv "$tmp" "$KUBE_BIN"
+  log "building Kubernetes $KUBE_VERSION (${todo[*]}); the first build of all of them takes ~20-40 min on 2 cores"
+  go_build "kube $KUBE_VERSION" "$INFRA_DIR/kube" "$tmp" "$ld" "${todo[@]/#/k8s.io/kubernetes/cmd/}"
+  # Into the cache one file at a time (rename): a running binary of the same cache is never touched.
+  mkdir -p "$KUBE_BIN"
+  local c
+  for c in "${todo[@]}"; do mv -f "$tmp/$c" "$KUBE_BIN/$c"; done
+  rm -rf "$tmp"
   trap - EXIT
 }
 
