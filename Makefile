@@ -66,7 +66,7 @@ format: deps ## rewrite files in the house format
 test-unit: deps ## pure tests, no services
 	@$(NODE_TEST) 'tests/unit/**/*.test.ts'
 
-test-integration: deps console chromium ## tests against real Kafka, PostgreSQL (TimescaleDB), Redis and kube-apiserver, then storage on pg_partman
+test-integration: deps console ## tests against real Kafka, PostgreSQL (TimescaleDB), Redis and kube-apiserver, then storage on pg_partman
 	@# A test that hangs fails after 5 minutes instead of holding the run (the slowest passes in ~1 minute).
 	@infra/with-infra.sh $(NODE_TEST) --test-timeout=300000 'tests/integration/**/*.test.ts'
 	@$(MAKE) --no-print-directory test-storage-partman

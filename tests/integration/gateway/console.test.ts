@@ -324,18 +324,20 @@ describe('web console in headless chromium over a running feed', { skip: chromiu
     const netGex = await page.$eval('[data-field=net-gex]', (el) => el.textContent ?? '');
     assert.match(netGex, /₹/);
 
-    // Expiry switch: the second expiry's chain, as the API lists it.
-    const expiries = await page.$$eval('#chain-expiry option', (os) => os.map((o) => (o as unknown as PageElement).value));
-    assert.deepEqual(expiries, chain.expiries);
-    if (expiries.length > 1) {
-      await page.select('#chain-expiry', expiries[1] as string);
-      await page.waitForFunction(
-        (e) => document.querySelector('#chain-body')?.getAttribute('data-expiry') === e,
-        {},
-        expiries[1],
-      );
-      assert.ok((await page.$$('#chain-body tr[data-strike]')).length > 0, 'the other expiry has rows');
-    }
+    // Expiry switch: the page lists the expiries the API lists (both of the feed's), and shows the other one's chain.
+    const expiries = await until(
+      "the page's expiries match the API's",
+      async () => {
+        const onPage = await page.$$eval('#chain-expiry option', (os) => os.map((o) => (o as unknown as PageElement).value));
+        const listed = (await api<ApiChain>(`/v1/chains/${NIFTY}`)).expiries;
+        return onPage.length >= 2 && onPage.join() === listed.join() ? onPage : undefined;
+      },
+      60_000,
+    );
+    const other = expiries.find((e) => e !== chain.expiry) as string;
+    await page.select('#chain-expiry', other);
+    await page.waitForFunction((e) => document.querySelector('#chain-body')?.getAttribute('data-expiry') === e, {}, other);
+    assert.ok((await page.$$('#chain-body tr[data-strike]')).length > 0, `rows for expiry ${other}`);
 
     // Candles: search, pick RELIANCE, its chart follows live quotes.
     await page.type('#candle-search', 'RELI');
