@@ -45,10 +45,10 @@ export async function measureLag(d: Pick<ReconcilerDeps, 'topics' | 'log'>, feed
   if (!scalesOnLag(feed)) return undefined;
   try {
     const shards = Array.from({ length: feed.spec.shards }, (_, i) => i);
-    const lags = await Promise.all(shards.map((i) => d.topics.componentLags(feed, i)));
+    const lags = await d.topics.componentLags(feed, shards);
     const out: FeedLag = { byDeployment: new Map(), byShard: new Map() };
     for (const i of shards) {
-      const lag = lags[i] ?? { processor: 0, storage: 0 };
+      const lag = lags.get(i) ?? { processor: 0, storage: 0 };
       out.byShard.set(i, lag);
       out.byDeployment.set(deploymentName(feed.metadata.name, 'processor', i), lag.processor);
       out.byDeployment.set(deploymentName(feed.metadata.name, 'storage', i), lag.storage);

@@ -1,6 +1,7 @@
 // Kafka side of a feed: topics created and grown through the admin API, consumer lag of a shard
 // (to know when a removed shard has drained), topics deleted under deletionPolicy Delete.
 import type { Admin } from 'kafkajs';
+import { partitionLag } from '../../services/core/commit-metadata.ts';
 import { createKafka, ensureTopics } from '../../services/core/kafka.ts';
 import type { Logger } from '../../services/core/log.ts';
 import { consumerGroup, enrichedTopic, feedTopicSpecs, rawTopic, type TopicSpec } from '../../services/core/topics.ts';
@@ -44,39 +45,53 @@ export class TopicManager {
     return ensureTopics(await this.admin(feed.spec.kafka.bootstrapServers), feedTopics(feed));
   }
 
-  /** Messages the shard's processor and storage groups have not committed yet. */
+  /** Messages the shard's processor and storage groups have still to work off. */
   async shardLag(feed: MarketFeed, shard: number): Promise<number> {
-    const lags = await this.componentLags(feed, shard);
-    return lags.processor + lags.storage;
+    const lags = await this.componentLags(feed, [shard]);
+    const lag = lags.get(shard);
+    return (lag?.processor ?? 0) + (lag?.storage ?? 0);
   }
 
   /**
-   * Lag of each consumer group of the shard: processor on the raw topic, storage on the enriched
-   * one. A partition the group never committed counts whole (what it would still have to read).
+   * Lag of each consumer group of the given shards: processor on the raw topic, storage on the
+   * enriched one, per partition from the later of the committed offset and the processed offset the
+   * commit's metadata carries (the processor's committed offset is its replay point, held back by
+   * open bars: services/core/commit-metadata.ts). A partition the group never committed counts
+   * whole. One topic listing for all shards; the per-topic requests go out together.
    */
-  async componentLags(feed: MarketFeed, shard: number): Promise<{ processor: number; storage: number }> {
+  async componentLags(feed: MarketFeed, shards: readonly number[]): Promise<Map<number, { processor: number; storage: number }>> {
     const admin = await this.admin(feed.spec.kafka.bootstrapServers);
     const { namespace, name } = feed.metadata;
     const existing = new Set(await admin.listTopics());
     const lagOf = async (group: string, topic: string): Promise<number> => {
       if (!existing.has(topic)) return 0;
-      const ends = await admin.fetchTopicOffsets(topic);
-      const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-      const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      const [ends, committed] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId: group, topics: [topic] }),
+      ]);
+      const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p]));
       let lag = 0;
       for (const p of ends) {
-        const high = Number(p.high);
-        const low = Number(p.low);
-        const c = byPartition.get(p.partition) ?? -1;
-        lag += c < 0 ? high - low : Math.max(0, high - c);
+        const c = byPartition.get(p.partition);
+        lag += partitionLag({
+          high: Number(p.high),
+          low: Number(p.low),
+          committed: c === undefined ? -1 : Number(c.offset),
+          metadata: c?.metadata,
+        });
       }
       return lag;
     };
-    const [processor, storage] = await Promise.all([
-      lagOf(consumerGroup('processor', namespace, name, shard), rawTopic(namespace, name, shard)),
-      lagOf(consumerGroup('storage', namespace, name, shard), enrichedTopic(namespace, name, shard)),
-    ]);
-    return { processor, storage };
+    const lags = await Promise.all(
+      shards.map(async (shard) => {
+        const [processor, storage] = await Promise.all([
+          lagOf(consumerGroup('processor', namespace, name, shard), rawTopic(namespace, name, shard)),
+          lagOf(consumerGroup('storage', namespace, name, shard), enrichedTopic(namespace, name, shard)),
+        ]);
+        return [shard, { processor, storage }] as const;
+      }),
+    );
+    return new Map(lags);
   }
 
   async deleteTopics(feed: MarketFeed, topics: string[]): Promise<string[]> {

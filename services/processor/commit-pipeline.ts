@@ -8,12 +8,22 @@
 /** Largest number of processed batches of one partition waiting for Kafka's acknowledgement. */
 export const MAX_PENDING_BATCHES = 4;
 
+/**
+ * When only the processed offset moved (an open bar holds the replay offset back), it is committed
+ * once the partition has no later batch queued, or at least this often under load.
+ */
+export const PROGRESS_COMMIT_MS = 1_000;
+
 /** What the protocol does to the world: Kafka, and the state built from a partition's records. */
 export interface PipelinePort<Output> {
   /** Sends one batch's output; resolves once every replica acknowledged it. */
   send(output: Output): Promise<void>;
-  /** Commits `offset` (the next record to read) of `partition`. */
-  commit(partition: number, offset: number): Promise<void>;
+  /**
+   * Commits `offset` (the next record to read after a restart) of `partition`, and beside it
+   * `processed`: every record before it was processed and its output acknowledged (the lag the
+   * operator scales on is measured from there, services/core/commit-metadata.ts).
+   */
+  commit(partition: number, offset: number, processed: number): Promise<void>;
   /** Makes the consumer fetch `partition` from `offset` next. */
   seek(partition: number, offset: number): void;
   /** Forgets the state built from `partition`'s records: it is rebuilt from the committed offset. */
@@ -45,6 +55,9 @@ export class CommitPipeline<Output> {
   private readonly port: PipelinePort<Output>;
   private readonly maxPending: number;
   private readonly committed = new Map<number, number>();
+  /** Per partition, the processed offset last committed and when. */
+  private readonly progress = new Map<number, { processed: number; atMs: number }>();
+  private readonly now: () => number;
   private readonly lags = new Map<number, number>();
   /** The first offset fetched of a partition since it was assigned (where a replay starts when nothing is committed). */
   private readonly startOffsets = new Map<number, number>();
@@ -57,9 +70,10 @@ export class CommitPipeline<Output> {
   private stopping = false;
   private rewindCount = 0;
 
-  constructor(port: PipelinePort<Output>, maxPending = MAX_PENDING_BATCHES) {
+  constructor(port: PipelinePort<Output>, maxPending = MAX_PENDING_BATCHES, now: () => number = Date.now) {
     this.port = port;
     this.maxPending = maxPending;
+    this.now = now;
   }
 
   get isStopping(): boolean {
@@ -103,6 +117,8 @@ export class CommitPipeline<Output> {
       }
     }
     this.startOffsets.clear();
+    // Every partition replays from its committed offset: what was processed before counts again.
+    this.progress.clear();
   }
 
   /**
@@ -122,10 +138,17 @@ export class CommitPipeline<Output> {
         await this.port.send(batch.output);
         if (!live()) return;
         const next = commitOffsetAfter(batch.lastOffset, batch.oldestHeld);
+        const processed = batch.lastOffset + 1;
         const done = this.committed.get(partition);
-        if (done === undefined || next > done) {
-          await this.port.commit(partition, next);
-          this.committed.set(partition, next);
+        const last = this.progress.get(partition);
+        const now = this.now();
+        const progressed =
+          (last === undefined || processed > last.processed) &&
+          (queue.at(-1) === link || last === undefined || now - last.atMs >= PROGRESS_COMMIT_MS);
+        if (done === undefined || next > done || progressed) {
+          await this.port.commit(partition, Math.max(next, done ?? next), processed);
+          this.committed.set(partition, Math.max(next, done ?? next));
+          this.progress.set(partition, { processed, atMs: now });
         }
         this.lags.set(partition, batch.lag);
         this.port.acknowledged(partition, batch.lag);
@@ -158,6 +181,7 @@ export class CommitPipeline<Output> {
     this.generations.set(partition, generation + 1);
     this.rewindCount += 1;
     this.port.dropState(partition);
+    this.progress.delete(partition);
     const resume = this.committed.get(partition) ?? this.startOffsets.get(partition);
     this.port.rewound(partition, resume, err);
     if (resume !== undefined) this.port.seek(partition, resume);

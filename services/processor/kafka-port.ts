@@ -1,6 +1,7 @@
 // The commit pipeline's port onto Kafka: a batch's records go out in produce requests acknowledged
 // by every replica, offsets are committed and partitions rewound on the shard's consumer.
 import { CompressionTypes, type Consumer, type Message, type Producer } from 'kafkajs';
+import { processedMetadata } from '../core/commit-metadata.ts';
 import { fatal } from '../core/lifecycle.ts';
 import type { PipelinePort } from './commit-pipeline.ts';
 
@@ -47,8 +48,9 @@ export function kafkaPort(
   const { consumer, producer } = clients;
   return {
     send: (output) => sendInChunks(producer, topics, output),
-    commit: async (partition, offset) => {
-      await consumer.commitOffsets([{ topic: topics.source, partition, offset: String(offset) }]);
+    commit: async (partition, offset, processed) => {
+      const metadata = processedMetadata(processed);
+      await consumer.commitOffsets([{ topic: topics.source, partition, offset: String(offset), metadata }]);
     },
     seek: (partition, offset) => {
       try {

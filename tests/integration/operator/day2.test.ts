@@ -21,8 +21,10 @@ import {
 } from '../../../operator/desired/networkpolicy-eval.ts';
 import { createKafka } from '../../../services/core/kafka.ts';
 import { createLogger } from '../../../services/core/log.ts';
-import { rawTopic } from '../../../services/core/topics.ts';
+import { consumerGroup, rawTopic } from '../../../services/core/topics.ts';
+import { startProcessor } from '../../../services/processor/consumer.ts';
 import { chart, helmBin, ok } from '../chart/tools.ts';
+import { generateSession, shardFile } from '../processor/session.ts';
 import {
   brokers,
   Cluster,
@@ -326,6 +328,104 @@ describe('scale on lag', () => {
       metadata: { name: `${FEED}-processor-1`, namespace: watched },
     })) as Hpa;
     assert.equal(h1.spec?.minReplicas, 1, 'shard 1 has no lag');
+  });
+
+  test('records produced, processed and committed, market closed: the processor floors drop to the closed minimum within a couple of lag checks', async () => {
+    // The e2e saw processor floors stay at 2 for over 120 s after the close: the processor's committed
+    // offset is its replay point, held at the first record of every 1-minute bar still open, and no
+    // record closes those bars once the market is shut, so a minute of processed records counted as lag.
+    const name = 'closing';
+    const hpaOf = async (component: string): Promise<Hpa> =>
+      (await cluster.objects.read({
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: `${name}-${component}-0`, namespace: watched },
+      })) as Hpa;
+    const open = {
+      timezone: 'UTC',
+      open: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], from: '00:00', to: '23:59' }],
+      closed: { minReplicas: 0 },
+    };
+    const spec = (schedule: Record<string, unknown>) => ({
+      shards: 1,
+      instruments: manyInstruments(2),
+      processor: { autoscaling: { minReplicas: 2, maxReplicas: 3, lagPerReplica: 10 } },
+      storage: { autoscaling: { minReplicas: 1, maxReplicas: 3, lagPerReplica: 10 } },
+      schedule,
+    });
+    await cluster.applyFeed(feedManifest(watched, name, spec(open)));
+    await waitFor(
+      'the processor HPA at its open floor',
+      async () => (await hpaOf('processor').catch(() => undefined))?.spec?.minReplicas === 2,
+    );
+
+    // A real processor: 30 s of a session (all inside one minute, so every bar stays open) produced,
+    // processed, sent on and committed.
+    const session = generateSession(7, 30);
+    const processor = await startProcessor({
+      brokers: brokers().split(','),
+      feed: name,
+      namespace: watched,
+      shardIndex: 0,
+      shard: { ...shardFile(name, watched), kafka: { partitionsPerShard: 3, replicationFactor: 1 } },
+      log,
+    });
+    try {
+      await processor.ready;
+      const kafka = createKafka(brokers().split(','), 'day2-closing', log);
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: rawTopic(watched, name, 0), messages: session.messages });
+      await producer.disconnect();
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await waitFor(
+          'the processor to commit every partition it received records on, with nothing left to fetch',
+          async () => {
+            const ends = await admin.fetchTopicOffsets(rawTopic(watched, name, 0));
+            const [committed] = await admin.fetchOffsets({
+              groupId: consumerGroup('processor', watched, name, 0),
+              topics: [rawTopic(watched, name, 0)],
+            });
+            const withRecords = ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => e.partition);
+            const done = withRecords.every(
+              (p) => Number(committed?.partitions.find((c) => c.partition === p)?.offset ?? -1) >= 0,
+            );
+            return done && processor.status().lag === 0;
+          },
+          30_000,
+        );
+      } finally {
+        await admin.disconnect();
+      }
+      assert.ok(
+        session.messages.length > 30,
+        `${session.messages.length} records: enough to raise the floor to 3 if they counted`,
+      );
+
+      const closed = { ...open, holidays: [new Date().toISOString().slice(0, 10)] };
+      await cluster.applyFeed(feedManifest(watched, name, spec(closed)));
+      const started = Date.now();
+      await waitFor(
+        'the processor floor at the closed minimum (1)',
+        async () => (await hpaOf('processor')).spec?.minReplicas === 1,
+        4_000,
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}: processor-0 minReplicas ${(await hpaOf('processor')).spec?.minReplicas}`);
+      });
+      log.info({ ms: Date.now() - started }, 'closed floor reached');
+      // Lag is still measured and still raises floors: nobody consumed the enriched records.
+      assert.equal((await hpaOf('storage')).spec?.minReplicas, 3, 'storage floor raised by its unread records');
+      const shard0 = await waitFor('status to show the processor lag of shard 0', async () =>
+        ((await getFeed(watched, name)).status?.shardStatuses as { index: number; processorLag?: number }[] | undefined)?.find(
+          (s) => s.index === 0 && s.processorLag !== undefined,
+        ),
+      );
+      assert.equal(shard0.processorLag, 0);
+    } finally {
+      await processor.stop();
+    }
   });
 });
 

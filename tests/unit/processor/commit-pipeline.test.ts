@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CommitPipeline, commitOffsetAfter, type PipelinePort } from '../../../services/processor/commit-pipeline.ts';
+import {
+  CommitPipeline,
+  commitOffsetAfter,
+  type PipelinePort,
+  PROGRESS_COMMIT_MS,
+} from '../../../services/processor/commit-pipeline.ts';
 
 interface Sent {
   output: string;
@@ -12,6 +17,8 @@ interface Sent {
 class FakePort implements PipelinePort<string> {
   readonly sends: Sent[] = [];
   readonly commits: { partition: number; offset: number }[] = [];
+  /** The processed offset each commit carried, in commit order. */
+  readonly processed: number[] = [];
   readonly seeks: { partition: number; offset: number }[] = [];
   readonly dropped: number[] = [];
   readonly rewinds: { partition: number; resume: number | undefined }[] = [];
@@ -21,9 +28,10 @@ class FakePort implements PipelinePort<string> {
   send(output: string): Promise<void> {
     return new Promise((resolve, reject) => this.sends.push({ output, resolve, reject }));
   }
-  async commit(partition: number, offset: number): Promise<void> {
+  async commit(partition: number, offset: number, processed: number): Promise<void> {
     if (this.failCommits) throw new Error(`commit of ${partition}@${offset} refused`);
     this.commits.push({ partition, offset });
+    this.processed.push(processed);
   }
   seek(partition: number, offset: number): void {
     this.seeks.push({ partition, offset });
@@ -88,8 +96,10 @@ describe('commit pipeline', { timeout: 5_000 }, () => {
     assert.deepEqual(
       port.commits.map((c) => c.offset),
       [3, 25],
-      'commits only up to the open bar, and never the same offset twice',
+      'the replay offset only up to the open bar',
     );
+    // The second batch's progress is left to the third, queued behind it by then.
+    assert.deepEqual(port.processed, [10, 30], 'how far it processed, beside it: lag is measured from there');
     assert.equal(commitOffsetAfter(9, undefined), 10);
     assert.equal(commitOffsetAfter(9, 12), 10);
   });
@@ -249,5 +259,28 @@ describe('commit pipeline', { timeout: 5_000 }, () => {
     assert.equal(pipeline.totalLag(), 12);
     pipeline.joined([1]);
     assert.equal(pipeline.totalLag(), 5);
+  });
+
+  test('with the replay offset held by an open bar, progress under load is committed at most once per PROGRESS_COMMIT_MS, and the last batch always', async () => {
+    const port = new FakePort();
+    let nowMs = 0;
+    const pipeline = new CommitPipeline(port, 8, () => nowMs);
+    // Four batches queued at once, all behind a bar opened at offset 0.
+    for (let i = 0; i < 4; i++) await enqueue(pipeline, 0, i * 10, i * 10 + 9, 0);
+    const ackAt = async (output: string, atMs: number): Promise<void> => {
+      nowMs = atMs;
+      (await port.started(output)).resolve();
+      await settle();
+    };
+    await ackAt('p0:0-9', 0);
+    await ackAt('p0:10-19', PROGRESS_COMMIT_MS - 1);
+    await ackAt('p0:20-29', PROGRESS_COMMIT_MS);
+    await ackAt('p0:30-39', PROGRESS_COMMIT_MS + 1);
+    await pipeline.drain();
+    assert.deepEqual(port.processed, [10, 30, 40], 'the first, one a PROGRESS_COMMIT_MS later, and the last queued');
+    assert.ok(
+      port.commits.every((c) => c.offset === 0),
+      'the replay offset stays at the open bar',
+    );
   });
 });
