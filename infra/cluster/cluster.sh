@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # A real single-node Kubernetes cluster on this machine, on top of the local control plane of
 # infra/infra.sh: a private containerd (runc, CNI bridge), a kubelet that registers the node
-# "$CLUSTER_NODE_NAME", a locally built pause image, and metrics-server for HPAs. No Docker, no
-# registry: images are imported into containerd (ctr -n k8s.io images import).
+# "$CLUSTER_NODE_NAME", a locally built pause image, kube-proxy (iptables mode) and CoreDNS for
+# Services and cluster DNS as in any cluster, and metrics-server for HPAs. No Docker, no registry:
+# images are imported into containerd (ctr -n k8s.io images import).
 #
 # Usage: infra/cluster/cluster.sh up|down|status|env|import <oci archive>...
 #   up      start Kafka, PostgreSQL, Redis (shared, infra.sh) and the cluster's own control plane
 #           (infra.sh under .local/cluster/control-plane, apiserver on 127.0.0.1:$CLUSTER_APISERVER_PORT),
-#           then containerd, the kubelet and metrics-server; wait until the node is Ready; write
-#           .local/cluster.env (KUBECONFIG of the cluster and the addresses pods use)
-#   down    stop metrics-server, every pod, the kubelet, containerd and the cluster's control
-#           plane; remove the pod network (the shared data services stay)
+#           then containerd, the kubelet, kube-proxy, CoreDNS and metrics-server; wait until the
+#           node is Ready and cluster DNS answers; write .local/cluster.env (KUBECONFIG of the
+#           cluster and the addresses pods use)
+#   down    stop metrics-server, CoreDNS, kube-proxy (and remove its rules), every pod, the
+#           kubelet, containerd and the cluster's control plane; remove the pod network (the
+#           shared data services stay)
 #   status  one line per process
 #   env     print .local/cluster.env (the addresses pods use for Kafka, PostgreSQL and Redis)
 #   import  import OCI archives into the cluster's containerd (namespace k8s.io)
@@ -18,8 +21,14 @@
 # Pod network: bridge cni0 10.244.0.0/24, gateway $CLUSTER_GATEWAY on this host. Pods reach the
 # host's loopback-only services through DNAT rules on the gateway address (route_localnet):
 #   $CLUSTER_GATEWAY:5432 → PostgreSQL, :6379 → Redis, :$KAFKA_POD_PORT → Kafka's pod listener
-#   (advertised as $CLUSTER_GATEWAY:$KAFKA_POD_PORT), 10.96.0.1:443 → kube-apiserver.
-# There is no kube-proxy: only the Services this script forwards have working ClusterIPs.
+#   (advertised as $CLUSTER_GATEWAY:$KAFKA_POD_PORT), 10.96.0.1:443 → kube-apiserver (its
+#   "kubernetes" Service has no endpoints: the apiserver listens on loopback only).
+# Services: kube-proxy in iptables mode (a host process, like the kubelet) turns every other
+# ClusterIP into the DNAT to its endpoints. DNS: CoreDNS as a host process on
+# $CLUSTER_GATEWAY:$COREDNS_PORT behind Service kube-system/kube-dns ($DNS_SERVICE_IP:53), the
+# kubelet's --cluster-dns; pods resolve <svc>.<ns>.svc.cluster.local. A host process rather than a
+# pod: no image to build, no CPU request taken from the one node the e2e fills, and it forwards
+# other names to the host's own resolver (/etc/resolv.conf), loopback resolvers included.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -37,6 +46,12 @@ CLUSTER_SUBNET=10.244.0.0/24
 CLUSTER_GATEWAY=10.244.0.1
 KUBERNETES_SERVICE_IP=10.96.0.1
 METRICS_SERVICE_IP=10.96.0.20
+DNS_SERVICE_IP=10.96.0.10
+CLUSTER_DOMAIN=cluster.local
+COREDNS_PORT="${COREDNS_PORT:-1053}"
+COREDNS_READY_PORT="${COREDNS_READY_PORT:-8181}"
+KUBE_PROXY_HEALTHZ_PORT="${KUBE_PROXY_HEALTHZ_PORT:-10256}"
+KUBE_PROXY_METRICS_PORT="${KUBE_PROXY_METRICS_PORT:-10249}"
 METRICS_SERVER_PORT="${METRICS_SERVER_PORT:-4443}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 METRICS_SERVER_BIN="$STOCKIFY_CACHE/metrics-server/$METRICS_SERVER_VERSION/bin/metrics-server"
@@ -234,20 +249,24 @@ import_images() {
   done
 }
 
-# --- kubelet --------------------------------------------------------------------------------------
-kubelet_pki() {
+# --- client certificates --------------------------------------------------------------------------
+# client_cert <name> <subject>: $CLUSTER_PKI/<name>.crt/.key, a client certificate of the cluster CA.
+client_cert() {
   mkdir -p "$CLUSTER_PKI"; chmod 700 "$CLUSTER_PKI"
-  local d="$CLUSTER_PKI" n="kubelet-$CLUSTER_NODE_NAME"
+  local d="$CLUSTER_PKI" n="$1" subj="$2"
   # Reuse it only while it is signed by the current CA (the control plane's PKI may be new).
   [ -s "$d/$n.crt" ] && openssl verify -CAfile "$KUBE_PKI/ca.crt" "$d/$n.crt" >/dev/null 2>&1 && return 0
-  # The Node authorizer knows a kubelet by this exact subject.
   openssl genrsa -out "$d/$n.key" 2048 2>/dev/null
-  openssl req -new -key "$d/$n.key" -subj "/O=system:nodes/CN=system:node:$CLUSTER_NODE_NAME" -out "$d/$n.csr" 2>/dev/null
+  openssl req -new -key "$d/$n.key" -subj "$subj" -out "$d/$n.csr" 2>/dev/null
   printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$d/$n.ext"
   openssl x509 -req -in "$d/$n.csr" -CA "$KUBE_PKI/ca.crt" -CAkey "$KUBE_PKI/ca.key" -CAcreateserial \
-    -days 3650 -sha256 -extfile "$d/$n.ext" -out "$d/$n.crt" 2>/dev/null || die "cluster: signing the kubelet certificate failed"
+    -days 3650 -sha256 -extfile "$d/$n.ext" -out "$d/$n.crt" 2>/dev/null || die "cluster: signing the $n certificate failed"
   rm -f "$d/$n.csr" "$d/$n.ext"
 }
+
+# --- kubelet --------------------------------------------------------------------------------------
+# The Node authorizer knows a kubelet by this exact subject.
+kubelet_pki() { client_cert "kubelet-$CLUSTER_NODE_NAME" "/O=system:nodes/CN=system:node:$CLUSTER_NODE_NAME"; }
 
 write_kubeconfig() { # <file> <cert> <key>
   umask 077
@@ -303,6 +322,9 @@ evictionHard: {memory.available: 100Mi, nodefs.available: "1%", imagefs.availabl
 serializeImagePulls: false
 maxPods: 80
 resolvConf: /etc/resolv.conf
+# Cluster DNS: CoreDNS behind Service kube-system/kube-dns (coredns_up).
+clusterDNS: [$DNS_SERVICE_IP]
+clusterDomain: $CLUSTER_DOMAIN
 staticPodPath: ""
 rotateCertificates: false
 serverTLSBootstrap: false
@@ -406,6 +428,148 @@ YAML
   wait_until 120 metrics-server metrics_api_available
 }
 
+# --- kube-proxy -----------------------------------------------------------------------------------
+kube_proxy_healthy() { curl -fsS -m 3 "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/healthz" >/dev/null; }
+
+kube_proxy_up() {
+  "$INFRA_DIR/kube/build.sh" # builds kube-proxy alone when the other binaries are cached
+  # The bootstrap RBAC binds ClusterRole system:node-proxier to this user.
+  client_cert kube-proxy "/CN=system:kube-proxy"
+  local d="$CLUSTER_DIR/kube-proxy" masq=false
+  mkdir -p "$d"
+  write_kubeconfig "$d/kubeconfig" "$CLUSTER_PKI/kube-proxy.crt" "$CLUSTER_PKI/kube-proxy.key"
+  # A pod's connection to a Service whose endpoint is another pod on the bridge comes back over the
+  # bridge: only with br_netfilter do the replies pass the conntrack entry that undoes the DNAT.
+  # Without it, masquerade every Service connection so the replies come through this host.
+  if ! { [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ] ||
+    { modprobe br_netfilter 2>/dev/null; sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null; }; }; then
+    warn "cluster: no br_netfilter here; kube-proxy masquerades all Service traffic"
+    masq=true
+  fi
+  # Written aside and moved in only when it differs: a running kube-proxy exits when its file changes.
+  cat >"$d/config.yaml.new" <<YAML
+# Generated by infra/cluster/cluster.sh.
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: $d/kubeconfig}
+hostnameOverride: $CLUSTER_NODE_NAME
+mode: iptables
+clusterCIDR: $CLUSTER_SUBNET
+bindAddress: $CLUSTER_GATEWAY
+healthzBindAddress: 127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT
+metricsBindAddress: 127.0.0.1:$KUBE_PROXY_METRICS_PORT
+# NodePorts on the pod network's gateway only, never on this machine's other interfaces.
+nodePortAddresses: [$CLUSTER_GATEWAY/32]
+iptables: {masqueradeAll: $masq, localhostNodePorts: false, syncPeriod: 30s, minSyncPeriod: 1s}
+# Zero: leave this machine's conntrack table size and timeouts as they are.
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+YAML
+  if cmp -s "$d/config.yaml.new" "$d/config.yaml"; then rm -f "$d/config.yaml.new"; else mv -f "$d/config.yaml.new" "$d/config.yaml"; fi
+  if ! is_running kube-proxy; then
+    log "cluster: starting kube-proxy $KUBE_VERSION (iptables mode)"
+    start_bg kube-proxy "$KUBE_BIN/kube-proxy" --config "$d/config.yaml" --v "${KUBE_PROXY_VERBOSITY:-1}"
+  fi
+  wait_until 60 kube-proxy kube_proxy_healthy
+}
+
+kube_proxy_down() {
+  stop_pid kube-proxy 15
+  # Its chains (KUBE-SERVICES and the rest) out of this machine's tables.
+  if [ -x "$KUBE_BIN/kube-proxy" ] && command -v iptables >/dev/null 2>&1; then
+    "$KUBE_BIN/kube-proxy" --cleanup >>"$LOG_DIR/kube-proxy.log" 2>&1 || warn "cluster: kube-proxy --cleanup failed (see .local/logs/kube-proxy.log)"
+  fi
+}
+
+# --- CoreDNS --------------------------------------------------------------------------------------
+coredns_ready() { curl -fsS -m 3 "http://$CLUSTER_GATEWAY:$COREDNS_READY_PORT/ready" >/dev/null; }
+
+# The A record of kubernetes.default.svc.<domain> asked of the kube-dns ClusterIP, as a pod asks it
+# (through kube-proxy's DNAT): true when the answer ends in 10.96.0.1.
+cluster_dns_answers() {
+  local name="kubernetes.default.svc.$CLUSTER_DOMAIN" q='\x53\x74\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00' l
+  for l in ${name//./ }; do q+="$(printf '\\x%02x' "${#l}")$l"; done
+  q+='\x00\x00\x01\x00\x01'
+  local answer
+  answer="$(
+    exec 3<>"/dev/udp/$DNS_SERVICE_IP/53" || exit 1
+    # One write, one datagram: printf alone may flush at the 0x0a of a 10-letter label.
+    printf "$q" | dd bs=512 count=1 iflag=fullblock 2>/dev/null >&3
+    timeout 2 dd bs=512 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d ' \n'
+  )" || return 1
+  [ "${answer:0:4}" = 5374 ] && [ "${answer: -8}" = "$(printf '%02x' ${KUBERNETES_SERVICE_IP//./ })" ]
+}
+
+coredns_up() {
+  "$INFRA_DIR/coredns/build.sh"
+  client_cert coredns "/CN=stockify-local:coredns"
+  local d="$CLUSTER_DIR/coredns"
+  mkdir -p "$d"
+  write_kubeconfig "$d/kubeconfig" "$CLUSTER_PKI/coredns.crt" "$CLUSTER_PKI/coredns.key"
+  cat >"$d/Corefile" <<COREFILE
+# Generated by infra/cluster/cluster.sh: the local cluster's DNS (Service kube-system/kube-dns).
+.:$COREDNS_PORT {
+    bind $CLUSTER_GATEWAY
+    errors
+    ready $CLUSTER_GATEWAY:$COREDNS_READY_PORT
+    kubernetes $CLUSTER_DOMAIN in-addr.arpa ip6.arpa {
+        kubeconfig $d/kubeconfig default
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }
+    forward . /etc/resolv.conf
+    cache 30
+    loop
+}
+COREFILE
+  # What CoreDNS reads (the upstream system:coredns role), and Service kube-dns at the kubelet's
+  # --cluster-dns address, its endpoint this host.
+  $KUBECTL apply -f - >/dev/null <<YAML
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: stockify-local:coredns}
+rules:
+- {apiGroups: [""], resources: [endpoints, services, pods, namespaces], verbs: [list, watch]}
+- {apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: stockify-local:coredns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: stockify-local:coredns}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "stockify-local:coredns"}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels: {k8s-app: kube-dns, kubernetes.io/name: CoreDNS}
+spec:
+  clusterIP: $DNS_SERVICE_IP
+  ports:
+  - {name: dns, port: 53, protocol: UDP, targetPort: $COREDNS_PORT}
+  - {name: dns-tcp, port: 53, protocol: TCP, targetPort: $COREDNS_PORT}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kube-dns-host
+  namespace: kube-system
+  labels: {kubernetes.io/service-name: kube-dns, endpointslice.kubernetes.io/managed-by: stockify-local-cluster}
+addressType: IPv4
+endpoints: [{addresses: [$CLUSTER_GATEWAY], conditions: {ready: true}}]
+ports:
+- {name: dns, port: $COREDNS_PORT, protocol: UDP}
+- {name: dns-tcp, port: $COREDNS_PORT, protocol: TCP}
+YAML
+  if ! is_running coredns; then
+    log "cluster: starting CoreDNS $COREDNS_VERSION on $CLUSTER_GATEWAY:$COREDNS_PORT (Service kube-dns $DNS_SERVICE_IP)"
+    start_bg coredns "$COREDNS_BIN/coredns" -conf "$d/Corefile"
+  fi
+  wait_until 60 coredns coredns_ready
+  wait_until 60 coredns cluster_dns_answers
+}
+
 # --- Kafka's pod listener -------------------------------------------------------------------------
 kafka_has_pod_listener() {
   grep -q "^advertised.listeners=.*POD://$CLUSTER_GATEWAY:$KAFKA_POD_PORT" "$LOCAL/kafka/server.properties" 2>/dev/null
@@ -458,6 +622,9 @@ cluster_up() {
   [ -s "$img" ] && import_images "$img"
   kubelet_up
   ok "cluster: node $CLUSTER_NODE_NAME Ready ($(( $(now_s) - t0 ))s)"
+  kube_proxy_up
+  coredns_up
+  ok "cluster: kube-proxy serves ClusterIPs; CoreDNS answers for $CLUSTER_DOMAIN at $DNS_SERVICE_IP ($(( $(now_s) - t0 ))s)"
   if [ "${CLUSTER_METRICS:-1}" = 1 ]; then metrics_server_up; ok "cluster: metrics.k8s.io available"; fi
   write_cluster_env
   ok "cluster up in $(( $(now_s) - t0 ))s; environment: . .local/infra.env && . .local/cluster.env"
@@ -466,6 +633,8 @@ cluster_up() {
 # Stop every pod sandbox and container of our containerd, then the kubelet and containerd.
 cluster_down() {
   stop_pid metrics-server 15
+  stop_pid coredns 15
+  kube_proxy_down
   if is_running kubelet; then
     $KUBECTL delete node "$CLUSTER_NODE_NAME" --wait=false >/dev/null 2>&1 || true
     stop_pid kubelet 20
@@ -494,7 +663,7 @@ cluster_down() {
 cluster_status() {
   control_plane status
   local n
-  for n in containerd kubelet metrics-server; do
+  for n in containerd kubelet kube-proxy coredns metrics-server; do
     if is_running "$n"; then printf '%-25s running  (pid %s)\n' "$n" "$(pid_of "$n")"; else printf '%-25s stopped\n' "$n"; fi
   done
   if is_running kubelet && node_ready; then echo "          node $CLUSTER_NODE_NAME Ready at $CLUSTER_GATEWAY"; fi
