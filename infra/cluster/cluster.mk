@@ -1,20 +1,21 @@
 # A real single-node cluster and the end-to-end test (included from the top-level Makefile).
-#   make cluster-up      control plane + containerd + kubelet + metrics-server; node Ready
-#   make cluster-down    stop the node (pods, kubelet, containerd, metrics-server, pod network)
+#   make cluster-up      control plane + containerd + kubelet + kube-proxy + CoreDNS + metrics-server; node Ready
+#   make cluster-down    stop the node (pods, kubelet, containerd, kube-proxy, CoreDNS, metrics-server, pod network)
 #   make cluster-status  one line per process
-#   make e2e             build the image, cluster-up (imports it), then tests/e2e (helm install, feed, scale, faults,
-#                        HPA); afterwards, pass or fail, stops the cluster and the data services it started
+#   make e2e             build the image, cluster-up (imports it), then tests/e2e (helm install and helm test, feed,
+#                        client pods through Services by DNS, scale, faults, helm upgrade, HPA); afterwards, pass or
+#                        fail, stops the cluster and the data services it started
 CLUSTER_SH := $(CURDIR)/infra/cluster/cluster.sh
 
 .PHONY: cluster-up cluster-down cluster-status e2e
 
-cluster-up: ## a real single-node Kubernetes cluster (containerd, kubelet, metrics-server)
+cluster-up: ## a real single-node Kubernetes cluster (containerd, kubelet, kube-proxy, CoreDNS, metrics-server)
 	@"$(CLUSTER_SH)" up
 
 cluster-down: ## stop the node; the control plane and data services stay (make infra-down)
 	@"$(CLUSTER_SH)" down
 
-cluster-status: ## containerd, kubelet, metrics-server and the node
+cluster-status: ## containerd, kubelet, kube-proxy, CoreDNS, metrics-server and the node
 	@"$(CLUSTER_SH)" status
 
 # `image` comes from image/image.mk (the OCI archive cluster-up imports into containerd).
