@@ -21,7 +21,17 @@ import type { GammaExposure, OptionChain } from '../core/messages.ts';
 import type { MarketDataQuery } from '../query/client.ts';
 import { type Catalogue, search } from './catalogue.ts';
 import { serveConsole } from './console/serve.ts';
-import { CLOSE_POLICY, type LiveFormat, type LiveHub, LiveSession, type LiveTransport, type SessionOptions } from './live.ts';
+import { fastPathIds, LatestReader } from './latest.ts';
+import {
+  CLOSE_POLICY,
+  type LiveEncoding,
+  type LiveFormat,
+  type LiveHub,
+  LiveSession,
+  type LiveTransport,
+  readLatest,
+  type SessionOptions,
+} from './live.ts';
 import { PROBLEM_TYPE, type Problem, problem, problemOfGrpc } from './problem.ts';
 import * as S from './schemas.ts';
 
@@ -293,12 +303,18 @@ function openRoutes(app: FastifyInstance, deps: GatewayDeps): void {
 }
 
 function restRoutes(app: FastifyInstance, deps: GatewayDeps): void {
-  const md = (req: FastifyRequest): MarketDataQuery => deps.marketData.withToken(req.bearer);
+  // Without a token (auth off) every request shares the one client: no per-request copy.
+  const md = (req: FastifyRequest): MarketDataQuery => (req.bearer ? deps.marketData.withToken(req.bearer) : deps.marketData);
   const read = { config: { scope: 'read' as const } };
 
-  app.get<{ Querystring: { instruments: string } }>('/v1/latest', { ...read, schema: S.latestRoute }, async (req) =>
-    md(req).latest(ids(req.query.instruments)),
-  );
+  const latest = new LatestReader((list) => readLatest(deps.redis, list));
+  app.get<{ Querystring: { instruments: string } }>('/v1/latest', { ...read, schema: S.latestRoute }, async (req, reply) => {
+    const list = ids(req.query.instruments);
+    const fast = fastPathIds(list);
+    // Redis has them all: its JSON as is. Otherwise (or Redis down) MarketData answers the whole list.
+    const body = fast && (await latest.json(fast).catch(() => undefined));
+    return body ? reply.type('application/json; charset=utf-8').send(body) : md(req).latest(list);
+  });
 
   type Range = { from?: number; to?: number };
   app.get<{ Params: { id: string }; Querystring: Range & { limit?: number; page_token?: string } }>(
@@ -399,12 +415,14 @@ function sseRoute(app: FastifyInstance, deps: GatewayDeps, metrics: Metrics): vo
       res.write(': stockify live\n\n');
       const transport: LiveTransport = {
         buffered: () => res.writableLength,
-        send: (payload) => res.write(`event: quote\ndata: ${payload.toString()}\n\n`),
+        send: (payload) => res.write(payload), // already an SSE event (LiveMessage.encode('sse'))
+        cork: () => res.cork(),
+        uncork: () => res.uncork(),
         close: (_code, reason) => {
           res.end(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`);
         },
       };
-      const session = liveSession(deps, transport, 'json', metrics);
+      const session = liveSession(deps, transport, 'sse', metrics);
       metrics.connections.inc({ transport: 'sse' });
       const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
       res.on('close', () => {
@@ -428,9 +446,14 @@ function wsRoute(app: FastifyInstance, deps: GatewayDeps, metrics: Metrics): voi
     { websocket: true, config: { scope: 'stream' }, schema: S.wsRoute },
     (socket, req) => {
       const format: LiveFormat = req.query.format === 'protobuf' ? 'protobuf' : 'json';
+      // JSON goes out as text frames, protobuf as binary; the payload is shared by every connection.
+      const frameAs = { binary: format === 'protobuf' };
       const transport: LiveTransport = {
         buffered: () => socket.bufferedAmount,
-        send: (payload) => socket.send(payload),
+        send: (payload) => socket.send(payload, frameAs),
+        // The upgraded request's TCP socket is the one the WebSocket writes to.
+        cork: () => req.raw.socket.cork(),
+        uncork: () => req.raw.socket.uncork(),
         close: (code, reason) => socket.close(code, reason.slice(0, 120)),
       };
       const session = liveSession(deps, transport, format, metrics);
@@ -464,14 +487,14 @@ function wsRoute(app: FastifyInstance, deps: GatewayDeps, metrics: Metrics): voi
 function liveSession(
   deps: GatewayDeps,
   transport: LiveTransport,
-  format: LiveFormat,
+  encoding: LiveEncoding,
   metrics: ReturnType<typeof gatewayMetrics>,
 ) {
   return new LiveSession({
     hub: deps.hub,
     redis: deps.redis,
     transport,
-    format,
+    encoding,
     options: deps.live,
     counters: { conflated: (n) => metrics.conflated.inc(n), cut: () => metrics.cut.inc() },
   });

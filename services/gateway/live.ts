@@ -1,28 +1,63 @@
 // Live quotes for WebSocket and SSE clients from Redis live:<instrument> (the contract in
 // proto/stockify/v1/redis.proto): one Redis subscriber per gateway process, channels subscribed
 // while some connection wants them, each message decoded at most once and fanned out in memory.
+// The hot path is one message to many connections: everything a connection writes (JSON text, SSE
+// event, protobuf bytes) is encoded once per message and shared, so a delivery allocates nothing of
+// its own before the socket write.
 import type { Redis } from 'ioredis';
 import type { Snapshot } from '../core/messages.ts';
 import { codec } from '../core/proto.ts';
+import { WriteBatch } from './batch.ts';
 import { type Frame, Outbox, type OutboxOptions } from './outbox.ts';
 
-export const liveChannel = (id: string): string => `live:${id}`;
+const LIVE_PREFIX = 'live:';
+export const liveChannel = (id: string): string => `${LIVE_PREFIX}${id}`;
 export const latestKey = (id: string): string => `latest:${id}`;
 const snapshotCodec = codec<Snapshot>('Snapshot');
 
-/** One update of one instrument: the Snapshot bytes as published, JSON made once on demand. */
+export type LiveFormat = 'json' | 'protobuf';
+/** How a transport frames an update: WebSocket text (JSON) or binary (protobuf), or an SSE event. */
+export type LiveEncoding = LiveFormat | 'sse';
+
+/** An update as one encoding writes it; built once per message and shared by every connection. */
+export interface Encoded extends Frame {
+  readonly payload: Buffer;
+}
+
+const encodedOf = (payload: Buffer): Encoded => ({ payload, size: payload.length });
+
+/** One update of one instrument: the Snapshot bytes as published, each encoding made once on demand. */
 export class LiveMessage {
   readonly instrument: string;
   readonly bytes: Buffer;
+  /** When the gateway received it (epoch ms): read once for all the connections it goes to. */
+  readonly atMs: number;
   private text: string | undefined;
-  constructor(instrument: string, bytes: Buffer) {
+  private asJson: Encoded | undefined;
+  private asSse: Encoded | undefined;
+  private asProtobuf: Encoded | undefined;
+  constructor(instrument: string, bytes: Buffer, atMs = Date.now()) {
     this.instrument = instrument;
     this.bytes = bytes;
+    this.atMs = atMs;
   }
   /** {"type":"quote","instrument":…,"snapshot":{…}}: the Snapshot as JSON (camelCase, times in ms). */
   json(): string {
     this.text ??= JSON.stringify({ type: 'quote', instrument: this.instrument, snapshot: snapshotCodec.decode(this.bytes) });
     return this.text;
+  }
+  /** The bytes a transport writes: the JSON text, an SSE `quote` event of it, or the Snapshot bytes. */
+  encode(encoding: LiveEncoding): Encoded {
+    if (encoding === 'json') {
+      this.asJson ??= encodedOf(Buffer.from(this.json()));
+      return this.asJson;
+    }
+    if (encoding === 'sse') {
+      this.asSse ??= encodedOf(Buffer.from(`event: quote\ndata: ${this.json()}\n\n`));
+      return this.asSse;
+    }
+    this.asProtobuf ??= encodedOf(this.bytes);
+    return this.asProtobuf;
   }
 }
 
@@ -31,13 +66,16 @@ type Listener = (msg: LiveMessage) => void;
 export class LiveHub {
   private readonly sub: Redis;
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** The writes of one chunk of Redis messages, one writev per connection (see batch.ts). */
+  readonly batch = new WriteBatch();
 
   constructor(sub: Redis) {
     this.sub = sub;
     sub.on('messageBuffer', (channel: Buffer, bytes: Buffer) => {
-      const set = this.listeners.get(channel.toString());
+      const name = channel.toString('latin1'); // channel names are ASCII
+      const set = this.listeners.get(name);
       if (!set || set.size === 0) return;
-      const msg = new LiveMessage(channel.toString().slice('live:'.length), bytes);
+      const msg = new LiveMessage(name.slice(LIVE_PREFIX.length), bytes);
       for (const l of set) l(msg);
     });
   }
@@ -92,19 +130,17 @@ export async function readLatest(redis: Redis, ids: readonly string[]): Promise<
   return out;
 }
 
-export type LiveFormat = 'json' | 'protobuf';
-
 /** What a live session needs of its socket (WebSocket or SSE response). */
 export interface LiveTransport {
   /** Bytes written but not yet sent. */
   buffered(): number;
-  send(payload: string | Buffer): void;
+  /** Writes one update as encoded for this transport (a WebSocket sends JSON as a text frame). */
+  send(payload: Buffer): void;
+  /** Buffers writes until `uncork` (the socket's cork/uncork), so a batch leaves in one system call. */
+  cork(): void;
+  uncork(): void;
   /** Closes with a reason the client sees (WebSocket close reason, SSE `event: close`). */
   close(code: number, reason: string): void;
-}
-
-interface Outgoing extends Frame {
-  payload: string | Buffer;
 }
 
 export interface SessionOptions extends OutboxOptions {
@@ -125,27 +161,27 @@ export class LiveSession {
   private readonly hub: LiveHub;
   private readonly redis: Redis;
   private readonly transport: LiveTransport;
-  private readonly format: LiveFormat;
+  private readonly encoding: LiveEncoding;
   private readonly opts: SessionOptions;
   private readonly counters: SessionCounters | undefined;
-  private readonly outbox: Outbox<Outgoing>;
+  private readonly outbox: Outbox<Encoded>;
   private readonly subscribed = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly listener: Listener = (msg) => this.deliver(msg.instrument, msg);
+  private readonly listener: Listener = (msg) => this.deliver(msg);
 
   constructor(deps: {
     hub: LiveHub;
     redis: Redis;
     transport: LiveTransport;
-    format: LiveFormat;
+    encoding: LiveEncoding;
     options: SessionOptions;
     counters?: SessionCounters;
   }) {
     this.hub = deps.hub;
     this.redis = deps.redis;
     this.transport = deps.transport;
-    this.format = deps.format;
+    this.encoding = deps.encoding;
     this.opts = deps.options;
     this.counters = deps.counters;
     this.outbox = new Outbox(deps.options);
@@ -165,7 +201,7 @@ export class LiveSession {
     await this.hub.add(fresh, this.listener);
     if (this.closed) return;
     const latest = await readLatest(this.redis, fresh);
-    for (const [id, bytes] of latest) this.deliver(id, new LiveMessage(id, bytes));
+    for (const [id, bytes] of latest) this.deliver(new LiveMessage(id, bytes));
   }
 
   unsubscribe(ids: readonly string[]): void {
@@ -182,13 +218,14 @@ export class LiveSession {
     if (this.timer) clearInterval(this.timer);
   }
 
-  private deliver(id: string, msg: LiveMessage): void {
+  private deliver(msg: LiveMessage): void {
+    const id = msg.instrument;
     if (this.closed || !this.subscribed.has(id)) return;
-    const payload = this.format === 'protobuf' ? msg.bytes : msg.json();
-    const frame = { payload, size: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length };
+    const frame = msg.encode(this.encoding);
     const before = this.outbox.conflated;
-    if (this.outbox.offer(id, frame, this.transport.buffered(), Date.now()) === 'send') {
-      this.transport.send(payload);
+    if (this.outbox.offer(id, frame, this.transport.buffered(), msg.atMs) === 'send') {
+      this.hub.batch.hold(this.transport);
+      this.transport.send(frame.payload);
       return;
     }
     if (this.outbox.conflated > before) this.counters?.conflated(1);

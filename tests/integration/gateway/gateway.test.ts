@@ -173,6 +173,27 @@ describe('gateway over a running storage shard', () => {
     assert.equal(snaps[0]?.tick?.lastPrice, 25_000 + TICKS);
   });
 
+  test('GET /v1/latest answers from Redis when it has every id, from MarketData otherwise, with the same JSON', async () => {
+    const getLatestCalls = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${GRPC_PORT + 1}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('stockify_grpc_server_started_total') && l.includes('method="GetLatest"'));
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const ids = [UNDERLYING, contract(0, 'CALL')];
+    const before = await getLatestCalls();
+    const fromRedis = await get(`/v1/latest?instruments=${ids.join(',')}`, read);
+    assert.equal(fromRedis.type, 'application/json; charset=utf-8');
+    assert.equal(await getLatestCalls(), before, 'every id in Redis: no MarketData call');
+    // An id Redis lacks sends the whole list to MarketData (which reads PostgreSQL for it).
+    const viaMarketData = await get(`/v1/latest?instruments=${ids.join(',')},NSE_EQ:${RUN}999`, read);
+    assert.equal(await getLatestCalls(), before + 1);
+    assert.equal(fromRedis.status, 200);
+    assert.equal(viaMarketData.status, 200);
+    assert.deepEqual(fromRedis.body, viaMarketData.body);
+  });
+
   test('ticks, recent ticks, bars, gaps: what was produced', async () => {
     const ticks = await get(`/v1/instruments/${UNDERLYING}/ticks?from=${T0}&to=${T0 + 60_000}&limit=20`, read);
     assert.equal(ticks.status, 200, JSON.stringify(ticks.body));
@@ -350,7 +371,11 @@ describe('gateway over a running storage shard', () => {
   test('WebSocket: snapshot on subscribe, then a tick produced to Kafka arrives through storage and Redis', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${HTTP_PORT}/v1/ws?access_token=${read}`);
     const messages: { type: string; snapshot?: { tick?: { seq: number; lastPrice: number } }; instruments?: string[] }[] = [];
-    ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString())));
+    let binaryFrames = 0;
+    ws.on('message', (d: Buffer, isBinary: boolean) => {
+      if (isBinary) binaryFrames++;
+      messages.push(JSON.parse(d.toString()));
+    });
     await new Promise((r, j) => ws.once('open', r).once('error', j));
     ws.send(JSON.stringify({ op: 'subscribe', instruments: [UNDERLYING] }));
     await waitFor('snapshot', async () => (messages.some((m) => m.type === 'quote') ? true : undefined), 10_000);
@@ -361,6 +386,7 @@ describe('gateway over a running storage shard', () => {
     const ms = Date.now() - produced;
     assert.equal(live.snapshot?.tick?.lastPrice, 26_000);
     process.stdout.write(`# Kafka produce → WebSocket client: ${ms} ms\n`);
+    assert.equal(binaryFrames, 0, 'JSON quotes are text frames');
     ws.send('{"op":"subscribe","instruments":["bad id"]}');
     await waitFor('error reply', async () => (messages.some((m) => m.type === 'error') ? true : undefined), 5_000);
     ws.close();
