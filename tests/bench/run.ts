@@ -3,8 +3,9 @@
 // .local/bench/summary.json. Sections run one after another so they do not share the CPUs.
 //   node tests/bench/run.ts      (KAFKA_BROKERS, DATABASE_URL, REDIS_URL, KUBECONFIG)
 // Sizes and selection (defaults fit in about 10 minutes on 2 cores):
-//   BENCH_ONLY=kafka-producer,kafka-consumer,processor,storage,grpc,e2e,operator   a subset
+//   BENCH_ONLY=kafka-producer,kafka-consumer,processor,storage,grpc,gateway,e2e,operator   a subset
 //   BENCH_GRPC_SECONDS (8)  per load run of the grpc section; BENCH_GRPC_LOADGEN=ghz|grpc-js (grpc-js)
+//   BENCH_GATEWAY_* (clients, rate, seconds): see tests/bench/gateway/gateway.bench.ts
 //   BENCH_KAFKA_RECORDS (100000)  BENCH_CONTRACTS (1000000)  BENCH_STORAGE_ROWS (200000)
 //   BENCH_E2E_TICKS (150000)  BENCH_LATENCY_TPS (2000)  BENCH_LATENCY_SECONDS (30)
 //   BENCH_CPU_PROF=<dir>          end-to-end children run under node --cpu-prof into <dir>
@@ -42,7 +43,7 @@ const need = (name: string): string => {
   return v;
 };
 
-const SECTIONS = ['kafka-producer', 'kafka-consumer', 'processor', 'storage', 'grpc', 'e2e', 'operator'] as const;
+const SECTIONS = ['kafka-producer', 'kafka-consumer', 'processor', 'storage', 'grpc', 'gateway', 'e2e', 'operator'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const s of only) {
@@ -326,6 +327,82 @@ await section('grpc', async () => {
       });
     }
   }
+});
+
+await section('gateway', async () => {
+  await runScript('tests/bench/gateway/gateway.bench.ts', [], 1_200_000);
+  type Side = { p50Ms: number; p99Ms: number; maxMs: number };
+  const g = readFresh<{
+    clients: number;
+    instrumentsPerClient: number;
+    publishRate: number;
+    subscribersPerInstrument: number;
+    rest: {
+      ids: number;
+      ours: Side & { rps: number; errors: number; non2xx: number };
+      reference: Side & { rps: number };
+      gatewayCpuUsPerRequest: number;
+      loadAverage: { before: number };
+    };
+    fanout: {
+      ours: Side & { received: number; closed: Record<string, number> };
+      reference: Side;
+      expectedDeliveries: number;
+      deliveriesPerSecond: number;
+      gatewayCpuPercent: number;
+      gatewayCpuUsPerDelivery: number;
+      gatewayRssMiB: { idle: number; connected: number; peakUnderLoad: number };
+      gatewayKiBPerConnection: number;
+      loadAverage: { before: number };
+    };
+  }>('gateway.json', startedAt);
+  const f = g.fanout;
+  const load = `, load average ${f.loadAverage.before.toFixed(1)}`;
+  add({
+    section: 'gateway',
+    figure: `Fan-out p99, ${g.clients} WebSocket clients × ${g.instrumentsPerClient} instruments`,
+    unit: 'ms',
+    ours: f.ours.p99Ms,
+    reference: f.reference.p99Ms,
+    referenceIs: 'Redis publish → ioredis subscriber',
+    target: '≤ 50 ms',
+    met: f.ours.p99Ms <= 50 && f.ours.received === f.expectedDeliveries,
+    note: `publish → client; p50 ${f.ours.p50Ms.toFixed(2)} ms, max ${f.ours.maxMs.toFixed(1)} ms (reference p50 ${f.reference.p50Ms.toFixed(2)} ms); ${g.publishRate} quotes/s × ${g.subscribersPerInstrument} subscribers = ${Math.round(f.deliveriesPerSecond)} deliveries/s; ${f.ours.received} of ${f.expectedDeliveries} delivered; closed ${JSON.stringify(f.ours.closed)}${load}`,
+  });
+  add({
+    section: 'gateway',
+    figure: 'Gateway CPU during fan-out',
+    unit: '% core',
+    ours: f.gatewayCpuPercent,
+    reference: null,
+    referenceIs: '—',
+    target: 'reported',
+    met: null,
+    note: `${f.gatewayCpuUsPerDelivery.toFixed(2)} µs per delivered message`,
+  });
+  add({
+    section: 'gateway',
+    figure: `Gateway RSS, ${g.clients} clients connected`,
+    unit: 'MiB',
+    ours: f.gatewayRssMiB.connected,
+    reference: f.gatewayRssMiB.idle,
+    referenceIs: 'same gateway idle',
+    target: 'reported',
+    met: null,
+    note: `${f.gatewayKiBPerConnection.toFixed(1)} KiB per connection; peak under load ${f.gatewayRssMiB.peakUnderLoad.toFixed(0)} MiB`,
+  });
+  const r = g.rest;
+  add({
+    section: 'gateway',
+    figure: `REST latest (${r.ids} ids), 32 callers`,
+    unit: 'rps',
+    ours: r.ours.rps,
+    reference: r.reference.rps,
+    referenceIs: 'bare Fastify route, same JSON (autocannon)',
+    target: '≥ 5,000 rps',
+    met: r.ours.rps >= 5_000 && r.ours.errors === 0 && r.ours.non2xx === 0,
+    note: `p50 ${r.ours.p50Ms} ms, p99 ${r.ours.p99Ms} ms (bare p99 ${r.reference.p99Ms} ms); gateway CPU ${r.gatewayCpuUsPerRequest.toFixed(0)} µs/request; ${r.ours.errors} errors, ${r.ours.non2xx} non-2xx; load average ${r.loadAverage.before.toFixed(1)}`,
+  });
 });
 
 await section('e2e', async () => {
