@@ -5,7 +5,7 @@
 // Notation, as in the paper: x = ln(F/K), s = σ√T, θ = +1 call / −1 put, and the normalised
 // price β = undiscounted price / √(F·K). Everything is first mapped to an out-of-the-money call
 // (x ≤ 0) by subtracting the intrinsic value and using the put/call symmetry b(x) = b(−x).
-import { erfcx, inverseNormCdf, normCdf, normCdfGivenExp, ONE_OVER_SQRT_TWO, ONE_OVER_SQRT_TWO_PI } from './normal.ts';
+import { erfcx, erfcxTimes, inverseNormCdf, normCdf, normCdfGivenExp, ONE_OVER_SQRT_TWO, ONE_OVER_SQRT_TWO_PI } from './normal.ts';
 
 /** No volatility reproduces the price: it is below the option's intrinsic value. */
 export const BELOW_INTRINSIC = -1;
@@ -125,7 +125,8 @@ function blackAndVega(x: number, s: number, bMax: number): void {
     if (!(e > SHARED_EXP_MIN && bMax > SHARED_EXP_MIN)) b = normalisedBlackCall(x, s);
     else b = normCdfGivenExp(h + t, e / bMax) * bMax - normCdfGivenExp(h - t, e * bMax) / bMax;
   } else {
-    b = 0.5 * e * (erfcx(-ONE_OVER_SQRT_TWO * (h + t)) - erfcx(-ONE_OVER_SQRT_TWO * (h - t)));
+    // e·e^{(h±t)²/2} = e^{±ht} = e^{±x/2} = bMax^{±1}: erfcx near zero needs no exponential.
+    b = 0.5 * (erfcxTimes(-ONE_OVER_SQRT_TWO * (h + t), e, bMax) - erfcxTimes(-ONE_OVER_SQRT_TWO * (h - t), e, 1 / bMax));
   }
   bv[0] = Math.max(b, 0);
 }

@@ -118,6 +118,17 @@ export function erfcx(x: number): number {
   return e + e - r;
 }
 
+/**
+ * g·erfcx(a) when G = g·e^{a²} is known too (the normalised Black function knows both: e^{x/2} and
+ * e^{−x/2}): erfc(a)·G near zero, so no exponential is taken where Cody's erfcx would take one.
+ */
+export function erfcxTimes(a: number, g: number, G: number): number {
+  const y = Math.abs(a);
+  if (y <= THRESHOLD) return G * (1 - erfSmall(a));
+  if (a > 0) return g * erfcxPositive(y);
+  return 2 * G - g * erfcxPositive(y);
+}
+
 /** The standard normal density φ(x). */
 export function normPdf(x: number): number {
   return ONE_OVER_SQRT_TWO_PI * Math.exp(-0.5 * x * x);
