@@ -228,9 +228,18 @@ function solveOtmCall(beta: number, x: number, bMax: number): number {
   let sRight = Number.MAX_VALUE;
   let s: number;
   const sC = Math.sqrt(Math.abs(2 * x));
-  blackAndVega(x, sC, bMax);
-  const bC = bv[0] as number;
-  const vC = bv[1] as number;
+  let bC: number;
+  let vC: number;
+  if (0.5 * sC >= SMALL_T) {
+    // At the central point h = −t, so exp(−(h²+t²)/2) = e^{x/2} = bMax and Φ(h+t) = ½: b and b′
+    // without an exponential.
+    bC = Math.max(0.5 * (bMax - erfcxTimes(Math.sqrt(-x), bMax, 1 / bMax)), 0);
+    vC = ONE_OVER_SQRT_TWO_PI * bMax;
+  } else {
+    blackAndVega(x, sC, bMax);
+    bC = bv[0] as number;
+    vC = bv[1] as number;
+  }
   if (beta < bC) {
     const sL = sC - bC / vC;
     blackAndVega(x, sL, bMax);
