@@ -43,9 +43,10 @@ const quantityMap = (what: string): Schema => ({
 });
 
 const resources: Schema = {
-  description: 'Compute resources of the component container. Requests drive the HPA CPU target, so keep them set.',
+  description:
+    "Compute resources of the component container, over the operator's defaults per component key by key (sized from measured memory; see the README). A memory limit is always set; requests drive the HPA CPU target.",
   type: 'object',
-  default: { requests: { cpu: '100m', memory: '128Mi' } },
+  default: {},
   properties: { requests: quantityMap('Requested resources'), limits: quantityMap('Resource limits') },
 };
 

@@ -169,7 +169,7 @@ export type MarketFeedSpec = {
   retentionDays: number;
   /** The ingestion Deployments (one replica per shard: one source connection per shard). */
   ingestion: {
-    /** Compute resources of the component container. Requests drive the HPA CPU target, so keep them set. */
+    /** Compute resources of the component container, over the operator's defaults per component key by key (sized from measured memory; see the README). A memory limit is always set; requests drive the HPA CPU target. */
     resources: {
       /** Requested resources per container, as Kubernetes quantities (cpu: "250m", memory: "256Mi"). */
       requests?: Record<string, number | string>;
@@ -181,7 +181,7 @@ export type MarketFeedSpec = {
   processor: {
     /** Replicas of each shard when autoscaling is not set. Applied when the Deployment is created; afterwards `kubectl scale` owns it. */
     replicas: number;
-    /** Compute resources of the component container. Requests drive the HPA CPU target, so keep them set. */
+    /** Compute resources of the component container, over the operator's defaults per component key by key (sized from measured memory; see the README). A memory limit is always set; requests drive the HPA CPU target. */
     resources: {
       /** Requested resources per container, as Kubernetes quantities (cpu: "250m", memory: "256Mi"). */
       requests?: Record<string, number | string>;
@@ -239,7 +239,7 @@ export type MarketFeedSpec = {
   storage: {
     /** Replicas of each shard when autoscaling is not set. Applied when the Deployment is created; afterwards `kubectl scale` owns it. */
     replicas: number;
-    /** Compute resources of the component container. Requests drive the HPA CPU target, so keep them set. */
+    /** Compute resources of the component container, over the operator's defaults per component key by key (sized from measured memory; see the README). A memory limit is always set; requests drive the HPA CPU target. */
     resources: {
       /** Requested resources per container, as Kubernetes quantities (cpu: "250m", memory: "256Mi"). */
       requests?: Record<string, number | string>;
@@ -319,7 +319,7 @@ export type MarketFeedSpec = {
       /** Average CPU utilisation (percent of requests) the HPA aims for. */
       targetCPUUtilization: number;
     };
-    /** Compute resources of the component container. Requests drive the HPA CPU target, so keep them set. */
+    /** Compute resources of the component container, over the operator's defaults per component key by key (sized from measured memory; see the README). A memory limit is always set; requests drive the HPA CPU target. */
     resources: {
       /** Requested resources per container, as Kubernetes quantities (cpu: "250m", memory: "256Mi"). */
       requests?: Record<string, number | string>;

@@ -1,9 +1,9 @@
 // Deployments <feed>-<component>-<i>: one per component and shard, restricted pod security, gRPC
 // health probes, the shard file mounted from its ConfigMap and its hash on the pod template.
 
-import type { V1DeploymentSpec, V1EnvVar, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1DeploymentSpec, V1EnvVar } from '@kubernetes/client-node';
 import { rawTopic } from '../../services/core/topics.ts';
-import type { MarketFeed, MarketFeedSpec } from '../crd/types.ts';
+import type { MarketFeed } from '../crd/types.ts';
 import { authEnv, needsServiceAccountToken } from './gateway.ts';
 import {
   ANNOTATION_CONFIG_HASH,
@@ -21,6 +21,7 @@ import {
   serviceAccountName,
 } from './meta.ts';
 import type { DesiredDeployment } from './objects.ts';
+import { containerResources } from './resources.ts';
 
 /** A container env entry: a literal value or a key of a Secret. */
 export type EnvVar = V1EnvVar;
@@ -32,15 +33,6 @@ export interface DeploymentOptions {
   /** Replicas to apply; undefined leaves them to whoever owns them (HPA, kubectl scale). */
   replicas: number | undefined;
   image?: string;
-}
-
-type Resources = MarketFeedSpec['ingestion']['resources'];
-
-/** Resource quantities as the API's string form (the spec also takes bare numbers: cpu: 1). */
-function quantities(r: Resources): V1ResourceRequirements {
-  const strings = (m: Record<string, number | string> | undefined) =>
-    m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
-  return { ...(r.requests ? { requests: strings(r.requests) } : {}), ...(r.limits ? { limits: strings(r.limits) } : {}) };
 }
 
 export function componentEnv(feed: MarketFeed, component: Component, shard: number): EnvVar[] {
@@ -82,7 +74,7 @@ export function componentEnv(feed: MarketFeed, component: Component, shard: numb
 export function deployment(feed: MarketFeed, component: Component, opts: DeploymentOptions): DesiredDeployment {
   const { shard } = opts;
   const name = feed.metadata.name;
-  const resources = quantities(component === 'ingestion' ? feed.spec.ingestion.resources : feed.spec[component].resources);
+  const resources = containerResources(component, feed.spec[component].resources);
   const spec: V1DeploymentSpec = {
     ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
     revisionHistoryLimit: 3,

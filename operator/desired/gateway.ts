@@ -13,6 +13,7 @@ import {
   serviceAccountName,
 } from './meta.ts';
 import type { DesiredDeployment, DesiredHpa, DesiredObject, DesiredPdb, DesiredService } from './objects.ts';
+import { containerResources } from './resources.ts';
 
 export const GATEWAY_COMPONENT = 'gateway';
 export const GATEWAY_HTTP_PORT = 8080;
@@ -81,8 +82,6 @@ export function gatewayDeployment(feed: MarketFeed, opts: { image?: string } = {
   const g = feed.spec.gateway;
   if (!g) return undefined;
   const name = feed.metadata.name;
-  const strings = (m: Record<string, number | string> | undefined) =>
-    m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
   const httpProbe = (path: string, period: number) => ({
     httpGet: { path, port: 'http' },
     periodSeconds: period,
@@ -121,10 +120,7 @@ export function gatewayDeployment(feed: MarketFeed, opts: { image?: string } = {
               startupProbe: { ...httpProbe('/healthz', 2), failureThreshold: 60 },
               readinessProbe: httpProbe('/readyz', 5),
               livenessProbe: httpProbe('/healthz', 10),
-              resources: {
-                ...(g.resources.requests ? { requests: strings(g.resources.requests) } : {}),
-                ...(g.resources.limits ? { limits: strings(g.resources.limits) } : {}),
-              },
+              resources: containerResources(GATEWAY_COMPONENT, g.resources),
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
