@@ -48,10 +48,14 @@ const F13 = 1 / 6227020800;
 
 /** The series above with its exponential e = exp(−(h²+t²)/2) given (it is the vega's too). */
 function smallTSeries(h: number, t: number, e: number): number {
-  const y0 = SQRT_PI_OVER_TWO * erfcx(-ONE_OVER_SQRT_TWO * h);
   const tt = t * t;
+  // Everything scaled by e: e·Y(h) = √(π/2)·e·erfcx(−h/√2), where e·e^{h²/2} = e^{−t²/2}, which
+  // for t < 0.21 a short Taylor series gives to double precision: no exponential near h = 0.
+  const u = 0.5 * tt;
+  const expHalfTt = 1 - u * (1 - (u / 2) * (1 - (u / 3) * (1 - (u / 4) * (1 - (u / 5) * (1 - (u / 6) * (1 - (u / 7) * (1 - u / 8)))))));
+  const y0 = SQRT_PI_OVER_TWO * erfcxTimes(-ONE_OVER_SQRT_TWO * h, e, expHalfTt);
   // Unrolled: Y⁽ⁿ⁺¹⁾ = hY⁽ⁿ⁾ + nY⁽ⁿ⁻¹⁾, and the t^(n+2)/(n+2)! weights by fixed reciprocals.
-  const y1 = 1 + h * y0;
+  const y1 = e + h * y0;
   const y2 = h * y1 + y0;
   const y3 = h * y2 + 2 * y1;
   const y4 = h * y3 + 3 * y2;
@@ -65,7 +69,7 @@ function smallTSeries(h: number, t: number, e: number): number {
   const y12 = h * y11 + 11 * y10;
   const y13 = h * y12 + 12 * y11;
   const sum = t * (y1 + tt * (y3 * F3 + tt * (y5 * F5 + tt * (y7 * F7 + tt * (y9 * F9 + tt * (y11 * F11 + tt * (y13 * F13)))))));
-  const b = 2 * ONE_OVER_SQRT_TWO_PI * e * sum;
+  const b = 2 * ONE_OVER_SQRT_TWO_PI * sum;
   return Math.max(b, 0);
 }
 
