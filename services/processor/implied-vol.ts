@@ -5,7 +5,15 @@
 // Notation, as in the paper: x = ln(F/K), s = σ√T, θ = +1 call / −1 put, and the normalised
 // price β = undiscounted price / √(F·K). Everything is first mapped to an out-of-the-money call
 // (x ≤ 0) by subtracting the intrinsic value and using the put/call symmetry b(x) = b(−x).
-import { erfcx, erfcxTimes, inverseNormCdf, normCdf, normCdfGivenExp, ONE_OVER_SQRT_TWO, ONE_OVER_SQRT_TWO_PI } from './normal.ts';
+import {
+  erfcx,
+  erfcxTimes,
+  inverseNormCdf,
+  normCdf,
+  normCdfGivenExp,
+  ONE_OVER_SQRT_TWO,
+  ONE_OVER_SQRT_TWO_PI,
+} from './normal.ts';
 
 /** No volatility reproduces the price: it is below the option's intrinsic value. */
 export const BELOW_INTRINSIC = -1;
@@ -52,7 +60,8 @@ function smallTSeries(h: number, t: number, e: number): number {
   // Everything scaled by e: e·Y(h) = √(π/2)·e·erfcx(−h/√2), where e·e^{h²/2} = e^{−t²/2}, which
   // for t < 0.21 a short Taylor series gives to double precision: no exponential near h = 0.
   const u = 0.5 * tt;
-  const expHalfTt = 1 - u * (1 - (u / 2) * (1 - (u / 3) * (1 - (u / 4) * (1 - (u / 5) * (1 - (u / 6) * (1 - (u / 7) * (1 - u / 8)))))));
+  const expHalfTt =
+    1 - u * (1 - (u / 2) * (1 - (u / 3) * (1 - (u / 4) * (1 - (u / 5) * (1 - (u / 6) * (1 - (u / 7) * (1 - u / 8)))))));
   const y0 = SQRT_PI_OVER_TWO * erfcxTimes(-ONE_OVER_SQRT_TWO * h, e, expHalfTt);
   // Unrolled: Y⁽ⁿ⁺¹⁾ = hY⁽ⁿ⁾ + nY⁽ⁿ⁻¹⁾, and the t^(n+2)/(n+2)! weights by fixed reciprocals.
   const y1 = e + h * y0;
