@@ -1,6 +1,7 @@
-// End to end on the local single-node cluster (make e2e): the operator chart installed with Helm,
-// the two-shard simulator MarketFeed reconciled into real pods, rows in PostgreSQL, quotes
-// streamed over gRPC, resharding to three, pods killed mid-stream, the market closing, the
+// End to end on the local single-node cluster (make e2e): the operator chart installed with Helm
+// and checked with `helm test`, the two-shard simulator MarketFeed reconciled into real pods, rows
+// in PostgreSQL, a client pod calling MarketData and the gateway through their Services by DNS name
+// with its ServiceAccount token, resharding to three, pods killed mid-stream, the market closing, the
 // processor HPA scaling out, and a clean uninstall. Each phase prints its duration; each fault
 // prints the ticks published and stored around it. Nothing may be lost: every tick the ingestion
 // pods published to Kafka must be in the ticks table.
@@ -8,13 +9,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
-import type { Snapshot } from '../../services/core/messages.ts';
-import { serviceClient } from '../../services/core/proto.ts';
 import { rawTopic } from '../../services/core/topics.ts';
 import { type DhanBroadcaster, type SentPacket, startDhanBroadcaster } from '../integration/ingestion/dhan-broadcaster.ts';
+import { type ClientPod, runClientPod, TOKEN_FILE, watchClientPod } from './client-pod.ts';
 import {
   DHAN_INSTRUMENTS,
   dhanFeedManifest,
@@ -31,6 +30,7 @@ import {
   kubectl,
   kubectlBin,
   kubectlJson,
+  ok as mustRun,
   type PodList,
   phase,
   podReady,
@@ -91,6 +91,9 @@ function feedManifest(): Record<string, unknown> {
   feed.spec.imagePullPolicy = 'Never' as unknown as Record<string, unknown>;
   feed.spec.kafka = { ...feed.spec.kafka, bootstrapServers: podKafka, deletionPolicy: 'Delete' };
   feed.spec.redis = { url: podRedis };
+  // MarketData and the gateway take the cluster's own ServiceAccount tokens (audience stockify): the
+  // client pods of the Services phase authenticate the way an in-cluster app would.
+  feed.spec.auth = { serviceAccountIssuer: true };
   // Two processors per shard while open, so that closing the market visibly lowers the floor. The
   // scale-in phase derives its target from the idle CPU it measures (see hpa-target.ts), so the
   // request may be lowered to play a slower machine (E2E_PROCESSOR_CPU=50m reads as 3× slower).
@@ -242,6 +245,24 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       const pods = await waitFor('a Ready operator pod', async () => (await operatorPods()).find(podReady), 180_000);
       assert.ok(pods.status.podIP?.startsWith('10.244.0.'), `operator pod IP ${pods.status.podIP} is on the pod network`);
     });
+    await phase('helm test', async () => {
+      // The chart's test pod asks the operator's metrics Service by DNS name for /readyz and /metrics.
+      // No --logs: the pod is deleted once it succeeded (hook-succeeded) before helm could read them
+      // (helm/helm#9098); a failed one stays, and its output goes into the failure.
+      const r = await run(helmBin, ['test', RELEASE, '--namespace', OPERATOR_NS, '--timeout', '3m'], undefined, 240_000);
+      if (r.code !== 0) {
+        const pods = await run(kubectlBin, ['-n', OPERATOR_NS, 'logs', '-l', 'app.kubernetes.io/component=test', '--tail=20']);
+        assert.fail(`helm test failed (${r.code}): ${r.stderr}${r.stdout}\ntest pod output:\n${pods.stdout}${pods.stderr}`);
+      }
+      assert.match(r.stdout, /Phase:\s+Succeeded/, r.stdout);
+      report(
+        `helm test: ${r.stdout
+          .split('\n')
+          .filter((l) => /TEST SUITE|Phase/.test(l))
+          .map((l) => l.replace(/\s+/g, ' ').trim())
+          .join('; ')}`,
+      );
+    });
   });
 
   test('the two-shard simulator MarketFeed becomes six Ready pods and rows arrive in PostgreSQL', async () => {
@@ -265,25 +286,84 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
     });
   });
 
-  test('a gRPC client streams live quotes from a storage pod', async () => {
-    await phase('gRPC StreamQuotes', async () => {
-      const storage = (await feedPods('storage')).find(podReady);
-      assert.ok(storage?.status.podIP, 'a ready storage pod with an IP');
-      const Ctor = serviceClient('MarketData');
-      const client = new Ctor(`${storage.status.podIP}:50051`, grpc.credentials.createInsecure());
-      const stream = (client as unknown as { StreamQuotes(req: unknown): grpc.ClientReadableStream<Snapshot> }).StreamQuotes({
-        instruments: ['IDX_I:13', 'IDX_I:25', 'NSE_EQ:2885', 'NSE_EQ:1333'],
-      });
-      const got: Snapshot[] = [];
-      stream.on('data', (s: Snapshot) => got.push(s));
-      stream.on('error', () => undefined);
-      try {
-        await waitFor('20 streamed quotes', async () => got.length >= 20, 60_000, 200);
-      } finally {
-        stream.cancel();
-        client.close();
-      }
-      report(`streamed quotes: ${got.length} from ${new Set(got.map((s) => s.instrumentId)).size} instruments`);
+  test('a client pod reaches MarketData and the gateway through their Services by DNS, with its ServiceAccount token', async () => {
+    const image = await kubectl([
+      '-n',
+      NS,
+      'get',
+      'deployment',
+      `${FEED}-storage-0`,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ]);
+    const client = (name: string, args: string[], token: boolean, command?: string[]): ClientPod => ({
+      name: `e2e-${name}`,
+      namespace: NS,
+      image,
+      args,
+      token,
+      ...(command ? { command } : {}),
+    });
+    const grpcService = `${FEED}-grpc.${NS}.svc.cluster.local:50051`;
+    const instruments = ['IDX_I:13', 'IDX_I:25', 'NSE_EQ:2885', 'NSE_EQ:1333'];
+    await phase('MarketData by DNS from a pod (stockify query)', async () => {
+      const query = (args: string[]) => ['query', ...args, '--endpoint', grpcService, '--json'];
+      const [latest, anonymous, streamed] = await Promise.all([
+        runClientPod(client('query-latest', query(['latest', ...instruments, '--token-file', TOKEN_FILE]), true)),
+        runClientPod(client('query-anonymous', query(['latest', ...instruments]), false)),
+        watchClientPod(
+          client('query-stream', query(['stream', ...instruments, '--token-file', TOKEN_FILE]), true),
+          (logs) => logs.split('\n').filter((l) => l.startsWith('{')).length >= 20,
+        ),
+      ]);
+      assert.equal(latest.exitCode, 0, `stockify query latest with the token: ${latest.logs}`);
+      const snapshots = JSON.parse(latest.logs.trim().split('\n').at(-1) ?? '[]') as { instrumentId: string }[];
+      assert.deepEqual(
+        snapshots.map((x) => x.instrumentId).toSorted(),
+        instruments.toSorted(),
+        `latest snapshots of ${instruments.join(', ')}: ${latest.logs}`,
+      );
+      assert.notEqual(anonymous.exitCode, 0, `stockify query without a token must be refused: ${anonymous.logs}`);
+      assert.match(anonymous.logs, /UNAUTHENTICATED/);
+      const quotes = streamed
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { instrumentId: string });
+      report(
+        `via ${grpcService}: latest ${snapshots.length} snapshots; without a token: ${anonymous.logs.trim().split('\n').at(-1)}; streamed ${quotes.length} quotes from ${new Set(quotes.map((q) => q.instrumentId)).size} instruments`,
+      );
+    });
+    await phase('gateway by DNS from a pod (ServiceAccount token)', async () => {
+      const port = await kubectl(['-n', NS, 'get', 'service', `${FEED}-gateway`, '-o', 'jsonpath={.spec.ports[0].port}']);
+      const url = `http://${FEED}-gateway.${NS}.svc.cluster.local:${port}/v1/latest?instruments=${instruments.join(',')}`;
+      // Without a token, then with the pod's projected token: 401, then 200 with the snapshots, which
+      // the gateway fetched from MarketData through <feed>-grpc with the caller's token.
+      const script = `
+        const [url, tokenFile] = process.argv.slice(1);
+        const call = async (headers) => {
+          const res = await fetch(url, { headers, signal: AbortSignal.timeout(15000) });
+          return { status: res.status, body: await res.text() };
+        };
+        (async () => {
+          const anonymous = await call({});
+          const token = require('node:fs').readFileSync(tokenFile, 'utf8').trim();
+          const authorised = await call({ authorization: 'Bearer ' + token });
+          console.log(JSON.stringify({ anonymous, authorised }));
+        })().catch((err) => { console.error(err.cause ? err.message + ': ' + err.cause.message : err.message); process.exit(1); });`;
+      const r = await runClientPod(client('gateway', [url, TOKEN_FILE], true, ['/usr/local/bin/node', '-e', script]));
+      assert.equal(r.exitCode, 0, `gateway client: ${r.logs}`);
+      type Call = { status: number; body: string };
+      const { anonymous, authorised } = JSON.parse(r.logs.trim().split('\n').at(-1) ?? '{}') as {
+        anonymous: Call;
+        authorised: Call;
+      };
+      assert.equal(anonymous.status, 401, `no token: ${anonymous.body}`);
+      assert.equal(authorised.status, 200, `with the ServiceAccount token: ${authorised.body}`);
+      const ids = (JSON.parse(authorised.body) as { snapshots: { instrumentId: string }[] }).snapshots.map((x) => x.instrumentId);
+      assert.deepEqual(ids.toSorted(), instruments.toSorted());
+      report(
+        `via ${url.split('/v1')[0]}: no token ${anonymous.status}, ServiceAccount token ${authorised.status} with ${ids.length} snapshots`,
+      );
     });
   });
 
@@ -321,6 +401,92 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       await waitFor('a Ready operator pod again', async () => (await operatorPods()).find(podReady), 180_000);
       await waitFor('every pod of the feed Ready again', () => feedSettled(3), 300_000);
       await sleep(15_000);
+    });
+  });
+
+  test('helm upgrade of the operator to a new image tag under load rolls no feed pod and restarts none', async () => {
+    type ReplicaSets = { items: { metadata: { name: string } }[] };
+    type Pods = {
+      items: {
+        metadata: { name: string; deletionTimestamp?: string };
+        spec: { containers: { image: string }[] };
+        status: { conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number }[] };
+      }[];
+    };
+    const feedSelector = `app.kubernetes.io/instance=${FEED}`;
+    const replicaSets = async () =>
+      (await kubectlJson<ReplicaSets>(['-n', NS, 'get', 'replicasets', '-l', feedSelector])).items
+        .map((r) => r.metadata.name)
+        .toSorted();
+    const restarts = async () =>
+      new Map(
+        (await kubectlJson<Pods>(['-n', NS, 'get', 'pods', '-l', feedSelector])).items.map((p) => [
+          p.metadata.name,
+          (p.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
+        ]),
+      );
+    await phase('helm upgrade operator (new image tag, under load)', async () => {
+      const repository = 'docker.io/stockify/stockify';
+      const current = `${repository}:${chartVersion}`;
+      const nextTag = `${chartVersion}-e2e-upgrade`;
+      // A new tag of the same image archive: what a new release of the operator looks like to the node.
+      await mustRun('ctr', [
+        '--address',
+        env('CONTAINERD_ADDRESS'),
+        '-n',
+        'k8s.io',
+        'images',
+        'tag',
+        '--force',
+        current,
+        `${repository}:${nextTag}`,
+      ]);
+      const setsBefore = await replicaSets();
+      const restartsBefore = await restarts();
+      faults.push({ what: 'helm upgrade of the operator', atMs: Date.now() });
+      // The feed components keep their image (componentImage): only the operator changes, so no feed
+      // pod template may change either.
+      await helm([
+        'upgrade',
+        RELEASE,
+        chartDir,
+        '--namespace',
+        OPERATOR_NS,
+        '--reuse-values',
+        '--set',
+        `image.tag=${nextTag}`,
+        '--set',
+        `componentImage=${current}`,
+        '--wait',
+        '--timeout',
+        '5m',
+      ]);
+      await waitFor(
+        'one Ready operator pod, running the new tag',
+        async () => {
+          const pods = (
+            await kubectlJson<Pods>(['-n', OPERATOR_NS, 'get', 'pods', '-l', 'app.kubernetes.io/component=operator'])
+          ).items.filter((p) => !p.metadata.deletionTimestamp);
+          return pods.length === 1 && pods.every((p) => p.spec.containers[0]?.image.endsWith(`:${nextTag}`) && podReady(p));
+        },
+        180_000,
+      );
+      // The new operator reconciles every feed when it starts; give it the time to do so (and to roll
+      // anything it would roll) before judging.
+      await sleep(20_000);
+      await waitFor('every pod of the feed Ready', () => feedSettled(3), 120_000);
+      const setsAfter = await replicaSets();
+      assert.deepEqual(
+        setsAfter.filter((r) => !setsBefore.includes(r)),
+        [],
+        'a new ReplicaSet means a feed pod template changed with the operator upgrade',
+      );
+      const restartsAfter = await restarts();
+      const restarted = [...restartsAfter].filter(([name, n]) => n > (restartsBefore.get(name) ?? n));
+      assert.deepEqual(restarted, [], 'feed containers restarted during the operator upgrade');
+      report(
+        `operator upgraded to :${nextTag}; feed ReplicaSets unchanged (${setsAfter.length}), no container restarted (${restartsAfter.size} pods)`,
+      );
     });
   });
 
