@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/log.ts';
@@ -38,6 +39,11 @@ async function main(): Promise<void> {
   const feedFile = join(tmpdir(), `${FEED}-${process.pid}.yaml`);
   const sample = readFileSync(join(ROOT, 'k8s/samples/simulator.yaml'), 'utf8');
   writeFileSync(feedFile, sample.replace(/^ {2}name: .*$/m, `  name: ${FEED}`));
+  // Redis database 15 is the screenshot's own: emptied first, so that the page shows this feed only.
+  const r = new Redis(redis.toString(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await r.connect();
+  await r.flushdb();
+  r.disconnect();
 
   const up = spawn(process.execPath, [join(ROOT, 'services/cli.ts'), 'up', '-f', feedFile, '--duration', String(WAIT_S + 120)], {
     cwd: ROOT,

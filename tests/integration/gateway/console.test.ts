@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import * as jose from 'jose';
 import pg from 'pg';
 import type { Browser, Page } from 'puppeteer-core';
@@ -41,13 +42,21 @@ const CLI = join(ROOT, 'services/cli.ts');
 const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://stockify:stockify@127.0.0.1:5432/stockify';
 const RUN = Math.floor(Math.random() * 90_000) + 10_000;
-// A Redis database of its own, so that the instruments search lists this feed's instruments only.
+// A Redis database of its own (emptied before and after; the other tests use database 0 and the
+// console screenshot 15), so that the instruments search lists this feed's instruments only.
 const REDIS_DB = 1 + (RUN % 14);
 const REDIS_URL = (() => {
   const u = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   u.pathname = `/${REDIS_DB}`;
   return u.toString();
 })();
+
+async function flushRedisDb(): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  await redis.flushdb();
+  redis.disconnect();
+}
 const suffix = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const FEED = `console-${suffix}`;
 const SCHEMA = `console_${suffix}`;
@@ -55,6 +64,8 @@ const SECRET = randomBytes(32).toString('hex');
 const KEY = new TextEncoder().encode(SECRET);
 // Security ids of this run only: live:<id> channels are shared by every Redis database.
 const NIFTY = `IDX_I:${RUN}1`;
+const BANKNIFTY = `IDX_I:${RUN}2`;
+const UNDERLYINGS = [NIFTY, BANKNIFTY, `IDX_I:${RUN}4`, `IDX_I:${RUN}5`];
 const GATEWAY_PORT = 31_000 + (RUN % 90);
 
 const dir = mkdtempSync(join(tmpdir(), 'stockify-console-'));
@@ -68,10 +79,15 @@ spec:
   shards: 1
   source:
     type: simulator
-    simulator: {seed: ${RUN}, ticksPerSecond: 60, chainSnapshotsPerSecond: 1}
+    # A fixed seed, so that a run is repeatable: the simulated open interest decides whether a chain
+    # has a zero-gamma level (net GEX changing sign within ±10 % of spot); four underlyings with two
+    # expiries each give the test eight chains to find one in.
+    simulator: {seed: 42, ticksPerSecond: 60, chainSnapshotsPerSecond: 1}
   instruments:
-    - {symbol: NIFTY, securityId: "${RUN}1", segment: IDX_I, kind: index, optionChain: {expiries: 2, strikes: 6, lotSize: 75, strikeStep: 50}, simulator: {price: 24350, volatility: 0.13}}
-    - {symbol: BANKNIFTY, securityId: "${RUN}2", segment: IDX_I, kind: index, simulator: {price: 52100, volatility: 0.16}}
+    - {symbol: NIFTY, securityId: "${RUN}1", segment: IDX_I, kind: index, optionChain: {expiries: 2, strikes: 4, lotSize: 75, strikeStep: 50}, simulator: {price: 24350, volatility: 0.13}}
+    - {symbol: BANKNIFTY, securityId: "${RUN}2", segment: IDX_I, kind: index, optionChain: {expiries: 2, strikes: 4, lotSize: 35, strikeStep: 100}, simulator: {price: 52100, volatility: 0.16}}
+    - {symbol: FINNIFTY, securityId: "${RUN}4", segment: IDX_I, kind: index, optionChain: {expiries: 2, strikes: 4, lotSize: 65, strikeStep: 50}, simulator: {price: 23600, volatility: 0.15}}
+    - {symbol: MIDCPNIFTY, securityId: "${RUN}5", segment: IDX_I, kind: index, optionChain: {expiries: 2, strikes: 4, lotSize: 140, strikeStep: 25}, simulator: {price: 12800, volatility: 0.18}}
     - {symbol: RELIANCE, securityId: "${RUN}3", segment: NSE_EQ, kind: equity, tickSize: 0.1, simulator: {price: 1290, volatility: 0.22}}
   kafka: {bootstrapServers: "kafka.invalid:9092", partitionsPerShard: 1}
   postgres: {secretRef: {name: pg}}
@@ -148,6 +164,7 @@ describe('web console in headless chromium over a running feed', { skip: chromiu
   };
 
   before(async () => {
+    await flushRedisDb();
     const built = await buildConsole();
     assert.ok(built.files.some((f) => /^assets\/console-\w+\.js$/.test(f.path)));
     up = spawn(process.execPath, [CLI, 'up', '-f', feedFile, '--duration', '400', '--grpc-port', '0'], {
@@ -180,12 +197,15 @@ describe('web console in headless chromium over a running feed', { skip: chromiu
       throw new Error(`${err.message}\n${lines.join('\n')}`);
     });
     good = await token('read stream');
-    // The chain with its gamma exposure and a zero-gamma level, so that the page has all to show.
+    // Every chain with its gamma exposure, so that the page has all to show.
     await until(
-      'the NIFTY chain with zero gamma through the gateway',
+      'the chains with GEX through the gateway',
       async () => {
-        const c = await api<ApiChain>(`/v1/chains/${NIFTY}`);
-        return c.contracts.length > 0 && c.zeroGamma !== null ? c : undefined;
+        for (const u of UNDERLYINGS) {
+          const c = await api<ApiChain & { gex: unknown }>(`/v1/chains/${u}`);
+          if (c.contracts.length === 0 || !c.gex) return undefined;
+        }
+        return true;
       },
       150_000,
     ).catch((err: Error) => {
@@ -201,6 +221,7 @@ describe('web console in headless chromium over a running feed', { skip: chromiu
       await new Promise((r) => up?.once('exit', r));
     }
     rmSync(dir, { recursive: true, force: true });
+    await flushRedisDb();
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
     await pool.end();
@@ -258,7 +279,7 @@ describe('web console in headless chromium over a running feed', { skip: chromiu
     await page.browserContext().close();
   });
 
-  test('with a good token: no console errors, live tiles move, the chain shows zero gamma, ATM and expiries, candles, shards', async () => {
+  test('with a good token: no console errors, live tiles move, the chain shows zero gamma, ATM and expiries, candles, shards', async (t) => {
     const { page, problems } = await openPage();
     await signIn(page, good);
     await page.waitForSelector('#app:not([hidden])');
@@ -287,25 +308,89 @@ describe('web console in headless chromium over a running feed', { skip: chromiu
     );
 
     // The chain: rows, one ATM row nearest to the spot shown, a zero-gamma line where the API puts it.
-    await page.waitForSelector('#chain-body tr.zero-gamma');
-    // Rows and spot read together: both come from one drawing of the chain.
-    const { shown, spot } = await page.evaluate(() => ({
-      shown: [...document.querySelectorAll('#chain-body tr')].map((r) => ({
-        strike: r.getAttribute('data-strike'),
-        level: r.getAttribute('data-level'),
-        atm: r.classList.contains('atm'),
-        inside: r.classList.contains('inside'),
-      })),
-      spot: Number((document.querySelector('[data-field=spot]')?.textContent ?? '').replace(/,/g, '')),
-    }));
+    // Whether net GEX changes sign within ±10 % of spot depends on the simulated open interest, so
+    // the test looks for an underlying and expiry whose chain has a zero-gamma level now, switches
+    // the page to it with the underlying and expiry selects, and reads page and API together.
+    const drawn = () =>
+      page.evaluate(() => {
+        const body = document.querySelector('#chain-body');
+        return {
+          underlying: body?.getAttribute('data-underlying') ?? '',
+          expiry: body?.getAttribute('data-expiry') ?? '',
+          shown: [...document.querySelectorAll('#chain-body tr')].map((r) => ({
+            strike: r.getAttribute('data-strike'),
+            level: r.getAttribute('data-level'),
+            atm: r.classList.contains('atm'),
+            inside: r.classList.contains('inside'),
+          })),
+          // Read with the rows: both come from one drawing of the chain.
+          spot: Number((document.querySelector('[data-field=spot]')?.textContent ?? '').replace(/,/g, '')),
+        };
+      });
+    const quick = { timeout: 20_000 };
+    const showOnPage = async (underlying: string, expiry: string) => {
+      const now = await drawn();
+      if (now.underlying !== underlying) {
+        await page.waitForSelector(`#chain-underlying option[value="${underlying}"]`, quick);
+        await page.select('#chain-underlying', underlying);
+        await page.waitForFunction(
+          (u) => document.querySelector('#chain-body')?.getAttribute('data-underlying') === u,
+          {},
+          underlying,
+        );
+      }
+      if ((await drawn()).expiry !== expiry) {
+        await page.waitForSelector(`#chain-expiry option[value="${expiry}"]`, quick);
+        await page.select('#chain-expiry', expiry);
+      }
+      await page.waitForFunction(
+        (u, e) => {
+          const body = document.querySelector('#chain-body');
+          return body?.getAttribute('data-underlying') === u && body?.getAttribute('data-expiry') === e;
+        },
+        quick,
+        underlying,
+        expiry,
+      );
+    };
+    let switches = 0;
+    let lastLook = '';
+    const { shown, spot, chain } = await until(
+      'a chain with a zero-gamma level, shown on the page with its line',
+      async () => {
+        let found: ApiChain | undefined;
+        for (const u of UNDERLYINGS) {
+          for (const e of (await api<ApiChain>(`/v1/chains/${u}`)).expiries) {
+            const c = await api<ApiChain>(`/v1/chains/${u}?expiry=${e}`);
+            if (c.zeroGamma !== null) found ??= c;
+          }
+        }
+        lastLook = found ? `${found.underlyingId} ${found.expiry} has zero gamma ${found.zeroGamma}` : 'no chain has zero gamma';
+        if (!found) return undefined;
+        const before = await drawn();
+        if (before.underlying !== found.underlyingId || before.expiry !== found.expiry) switches++;
+        await showOnPage(found.underlyingId, found.expiry);
+        // The page refreshes the chain every 5 s: give it one refresh to draw the line.
+        await sleep(5_500);
+        const seen = await drawn();
+        const c = await api<ApiChain>(`/v1/chains/${found.underlyingId}?expiry=${found.expiry}`);
+        const onPage = seen.underlying === c.underlyingId && seen.expiry === c.expiry;
+        lastLook += `; page shows ${seen.underlying} ${seen.expiry} with ${seen.shown.filter((r) => r.level !== null).length} line(s)`;
+        return onPage && seen.shown.some((r) => r.level !== null) && c.zeroGamma !== null ? { ...seen, chain: c } : undefined;
+      },
+      240_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last look: ${lastLook}`);
+    });
+    t.diagnostic(
+      `zero gamma of ${chain.underlyingId} ${chain.expiry} at ${chain.zeroGamma} (spot ${chain.spot}); ${switches} switches`,
+    );
     const strikes = shown.filter((r) => r.strike !== null).map((r) => Number(r.strike));
     assert.ok(strikes.length >= 4, `chain rows: ${JSON.stringify(shown)}`);
     const lineAt = shown.findIndex((r) => r.level !== null);
     const level = Number(shown[lineAt]?.level);
-    const chain = await api<ApiChain>(`/v1/chains/${NIFTY}`);
-    assert.ok(chain.zeroGamma !== null);
     assert.ok(
-      Math.abs(level - chain.zeroGamma) < 0.02 * chain.spot,
+      Math.abs(level - (chain.zeroGamma ?? Number.NaN)) < 0.02 * chain.spot,
       `page zero gamma ${level}, API ${chain.zeroGamma} (spot ${chain.spot})`,
     );
     if (shown[lineAt]?.inside) {
@@ -324,27 +409,30 @@ describe('web console in headless chromium over a running feed', { skip: chromiu
     const netGex = await page.$eval('[data-field=net-gex]', (el) => el.textContent ?? '');
     assert.match(netGex, /₹/);
 
-    // Expiry switch: the page lists the expiries the API lists (both of the feed's), and shows the other one's chain.
+    // Expiry switch: the page lists the expiries the API lists for the underlying shown (both of the
+    // feed's), and shows the other one's chain.
     const expiries = await until(
       "the page's expiries match the API's",
       async () => {
         const onPage = await page.$$eval('#chain-expiry option', (os) => os.map((o) => (o as unknown as PageElement).value));
-        const listed = (await api<ApiChain>(`/v1/chains/${NIFTY}`)).expiries;
+        const listed = (await api<ApiChain>(`/v1/chains/${chain.underlyingId}`)).expiries;
         return onPage.length >= 2 && onPage.join() === listed.join() ? onPage : undefined;
       },
       60_000,
     );
     const other = expiries.find((e) => e !== chain.expiry) as string;
-    await page.select('#chain-expiry', other);
-    await page.waitForFunction((e) => document.querySelector('#chain-body')?.getAttribute('data-expiry') === e, {}, other);
+    await showOnPage(chain.underlyingId, other);
     assert.ok((await page.$$('#chain-body tr[data-strike]')).length > 0, `rows for expiry ${other}`);
 
     // Candles: search, pick RELIANCE, its chart follows live quotes.
     await page.type('#candle-search', 'RELI');
     await page.waitForSelector('#candle-results li[data-instrument]');
-    const picked = await page.$eval('#candle-results li[data-instrument]', (el) => el.getAttribute('data-instrument'));
-    assert.equal(picked, `NSE_EQ:${RUN}3`);
-    await page.click('#candle-results li[data-instrument]');
+    const results = await page.$$eval('#candle-results li[data-instrument]', (els) =>
+      els.map((el) => el.getAttribute('data-instrument')),
+    );
+    const picked = `NSE_EQ:${RUN}3`;
+    assert.deepEqual(results, [picked], "the search finds the feed's RELIANCE");
+    await page.click(`#candle-results li[data-instrument="${picked}"]`);
     await page.waitForFunction(
       (id) => document.querySelector('#candle-chart')?.getAttribute('data-instrument') === id,
       {},

@@ -169,6 +169,7 @@ export class ChainPanel {
     }
     this.els.body.replaceChildren(...out);
     this.els.body.dataset.expiry = chain.expiry;
+    this.els.body.dataset.underlying = chain.underlyingId;
     const s = this.els.summary;
     s.replaceChildren(
       h('span', {}, 'Spot ', h('b', { 'data-field': 'spot' }, formatPrice(this.spot))),
