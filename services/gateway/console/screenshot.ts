@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import type { Page } from 'puppeteer-core';
 import { createKafka } from '../../core/kafka.ts';
 import { createLogger } from '../../core/log.ts';
 import { chromiumPath, launchChromium } from './browser.ts';
@@ -76,7 +77,8 @@ async function main(): Promise<void> {
       page.setDefaultTimeout(60_000);
       await page.goto(`${base}/`, { waitUntil: 'load' });
       await page.waitForSelector('#app:not([hidden])');
-      await page.waitForSelector('#chain-body tr.zero-gamma');
+      // The chain shown first may have no zero-gamma level at this moment; try the other expiries and underlyings.
+      await pickChainWithZeroGamma(page);
       await page.waitForSelector('#candle-chart canvas');
       await page.waitForSelector('#status-body tr[data-key]');
       await sleep(3_000);
@@ -91,6 +93,21 @@ async function main(): Promise<void> {
     rmSync(feedFile, { force: true });
     await cleanUp(kafka, database);
   }
+}
+
+async function pickChainWithZeroGamma(page: Page): Promise<void> {
+  await page.waitForSelector('#chain-body tr[data-strike]');
+  const underlyings = await page.$$eval('#chain-underlying option', (os) => os.map((o) => o.getAttribute('value') ?? ''));
+  for (const u of underlyings) {
+    await page.select('#chain-underlying', u);
+    await sleep(2_000);
+    const expiries = await page.$$eval('#chain-expiry option', (os) => os.map((o) => o.getAttribute('value') ?? ''));
+    for (const e of expiries) {
+      await page.select('#chain-expiry', e);
+      if (await page.waitForSelector('#chain-body tr.zero-gamma', { timeout: 8_000 }).catch(() => null)) return;
+    }
+  }
+  process.stderr.write('screenshot: no chain has a zero-gamma level right now; taking the picture without the line\n');
 }
 
 async function cleanUp(brokers: string, database: string): Promise<void> {
