@@ -89,6 +89,8 @@ interface Contract {
   volume: number;
 }
 
+/** Where open interest peaks, in log-moneyness: calls this far above the spot, puts this far below. */
+const OI_SKEW = 0.02;
 const round = (v: number, step: number): number => Math.round(v / step) * step;
 const toTick = (v: number, tick: number): number => Number((Math.round(v / tick) * tick).toFixed(6));
 
@@ -305,7 +307,10 @@ export class MarketSimulator {
     const id = instrumentId(segment, securityId);
     let state = this.contracts.get(id);
     if (!state) {
-      const moneyness = Math.log(strike / spot);
+      // Open interest sits out of the money, as writers leave it: calls above the spot, puts below.
+      // So net GEX is negative under the spot and positive over it, and the chain has a zero-gamma
+      // level near the money (a symmetric draw left it to chance whether one existed at all).
+      const moneyness = Math.log(strike / spot) - (call ? OI_SKEW : -OI_SKEW);
       const base = 5_000 * Math.exp(-((moneyness / 0.04) ** 2)) * (0.5 + this.rng.next());
       state = { oi: lotSize * (10 + Math.round(base)), volume: 0 };
       this.contracts.set(id, state);

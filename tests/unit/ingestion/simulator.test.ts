@@ -6,6 +6,7 @@ import { bsPrice } from '../../../services/ingestion/simulator/black-scholes.ts'
 import { optionSecurityId } from '../../../services/ingestion/simulator/ids.ts';
 import { nextExpiries, volumeProfile } from '../../../services/ingestion/simulator/session.ts';
 import { MarketSimulator, type SimulatorConfig } from '../../../services/ingestion/simulator/simulator.ts';
+import { splitChain } from '../../../services/processor/chain.ts';
 
 const instruments = [
   instrumentSpecSchema.parse({
@@ -193,5 +194,25 @@ describe('session and pricing', () => {
     const at = (hhmm: string): number => volumeProfile(Date.parse(`2026-11-26T${hhmm}:00+05:30`));
     assert.ok(at('09:16') > at('12:30'));
     assert.ok(at('15:25') > at('12:30'));
+  });
+});
+
+describe('simulator open interest', () => {
+  test('writers hold OTM calls above the spot and OTM puts below, so every chain has a zero-gamma level near the money', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const chains = take(new MarketSimulator(config(seed)), 600).filter((e) => e.record.payload === 'chain');
+      assert.ok(chains.length >= 3, `seed ${seed}: ${chains.length} chain snapshots`);
+      for (const e of chains.slice(0, 3)) {
+        assert.ok(e.record.payload === 'chain');
+        const c = e.record.chain;
+        const { gex } = splitChain(c, c.exchangeTimeMs, { riskFreeRate: 0.065, dividendYield: 0 });
+        assert.ok(gex, `seed ${seed} ${c.expiry}: GEX computed`);
+        assert.ok(gex.zeroGammaAvailable, `seed ${seed} ${c.expiry}: net GEX changes sign`);
+        assert.ok(
+          Math.abs(gex.zeroGammaLevel / c.underlyingPrice - 1) < 0.05,
+          `seed ${seed} ${c.expiry}: zero gamma ${gex.zeroGammaLevel} within 5% of spot ${c.underlyingPrice}`,
+        );
+      }
+    }
   });
 });
