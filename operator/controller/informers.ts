@@ -49,6 +49,14 @@ interface WatchOptions {
   onProblem: (kind: string, err: unknown) => void;
 }
 
+/**
+ * Drops metadata.managedFields from a cached object: server-side apply's bookkeeping, often as large
+ * as the rest of the object, and never read here (the operator compares what it set, subset.ts).
+ */
+export function forgetManagedFields(obj: KubernetesObject): void {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+}
+
 /** One informer (one namespace, or all) that keeps itself running. */
 class NamespaceInformer<T extends KubernetesObject> {
   readonly informer: Informer<T> & ObjectCache<T>;
@@ -66,6 +74,9 @@ class NamespaceInformer<T extends KubernetesObject> {
     const list = () =>
       kube.objects.list<T>(kind.apiVersion, kind.kind, namespace, undefined, undefined, undefined, undefined, opts.labelSelector);
     this.informer = makeInformer<T>(kube.config, namespacedPath(kind.path, namespace), list, opts.labelSelector);
+    // Registered first, so it runs before any other handler, on the very object the cache keeps.
+    this.informer.on('add', forgetManagedFields);
+    this.informer.on('update', forgetManagedFields);
     this.informer.on('error', (err) => {
       if (this.stopped) return; // the abort of our own stop()
       this.synced = false;

@@ -12,6 +12,7 @@ import {
   loadYaml,
   type RequestContext,
   type ResponseContext,
+  type SecurityAuthentication,
   ServerConfiguration,
 } from '@kubernetes/client-node';
 
@@ -57,12 +58,43 @@ export interface Kube {
   requests: RequestCounter;
 }
 
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * The kubeconfig's authentication over one connection pool. client-node 2.0's KubeConfig hands
+ * every request a new undici Agent (applySecurityAuthentication → createDispatcher), so every API
+ * call opened its own TLS connection — a full handshake, client certificate included, on both ends —
+ * and left it idle until its keep-alive ran out: a 32-shard reconcile made 259 of them. Headers
+ * (bearer tokens, which rotate) are still set per request; the TLS material (CA, client
+ * certificate) is the one of the first request, so a rotated client-certificate file takes a restart.
+ */
+export class PooledAuthentication implements SecurityAuthentication {
+  private readonly config: KubeConfig;
+  private dispatcher: Dispatcher | undefined;
+
+  constructor(config: KubeConfig) {
+    this.config = config;
+  }
+
+  getName(): string {
+    return 'kubeconfig over one connection pool';
+  }
+
+  async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.config.applySecurityAuthentication(context);
+    const fresh = context.getDispatcher();
+    if (fresh === undefined) return;
+    if (this.dispatcher === undefined) this.dispatcher = fresh;
+    else context.setDispatcher(this.dispatcher);
+  }
+}
+
 export function createKube(config: KubeConfig, requests = new RequestCounter()): Kube {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: config },
+    authMethods: { default: new PooledAuthentication(config) },
     promiseMiddleware: [
       {
         pre: async (ctx: RequestContext) => {

@@ -11,7 +11,7 @@ import type { Problem } from './problems.ts';
 import { isSubset } from './subset.ts';
 
 /** Object applies in flight at once within one reconcile. */
-const APPLY_CONCURRENCY = 8;
+const APPLY_CONCURRENCY = 16;
 
 type Outcome = 'created' | 'updated' | 'unchanged';
 /** Any object the builders produce: only kind, metadata and spec are read here. */
