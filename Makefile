@@ -28,7 +28,7 @@ NODE_TEST := $(NODE) --test --test-reporter=spec --test-concurrency=1 --test-for
 -include infra/cluster/cluster.mk
 -include tests/bench/bench.mk
 
-.PHONY: help toolchain deps typecheck lint format test test-unit test-integration test-storage-partman run console chromium console-screenshot clean
+.PHONY: help toolchain deps typecheck lint format test fuzz test-unit test-integration test-storage-partman run console chromium console-screenshot clean
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ test-storage-partman: deps ## storage integration tests on plain PostgreSQL + pg
 	  infra/with-infra.sh $(NODE_TEST) --test-timeout=300000 'tests/integration/storage/**/*.test.ts'
 
 test: typecheck lint test-unit test-integration ## every test: type-check, lint, unit, integration
+
+fuzz: deps ## the Dhan framing property tests with a fresh seed and 200,000 runs each (FUZZ_SEED=<n> replays one)
+	@FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_RUNS=$${FUZZ_RUNS:-200000} $(NODE_TEST) tests/unit/ingestion/framing.fuzz.test.ts
 
 run: deps console ## the main job: a simulator MarketFeed end to end with a live view
 	@INFRA_PARTS="kafka postgres redis" infra/with-infra.sh $(STOCKIFY) up -f k8s/samples/simulator.yaml

@@ -62,10 +62,18 @@ function frameAt(msg: Buffer, at: number): Frame | undefined {
   return { code, length, segment, extent, good: layout && SEGMENT_BY_CODE[segment] !== undefined };
 }
 
-/** A good packet at `at` whose end is the message end or another delimited header. */
+/**
+ * A good packet at `at` whose end is the message end or another delimited header. A bare 8-byte
+ * header (a market-status packet) does not count alone, as in chainEndsAt: 8 bytes of a price or
+ * an id inside a good packet can look like one, followed by bytes that look like any header.
+ */
 function framedGood(msg: Buffer, at: number): boolean {
   const f = frameAt(msg, at);
-  return f?.good === true && (at + f.extent === msg.length || frameAt(msg, at + f.extent) !== undefined);
+  if (f?.good !== true) return false;
+  const end = at + f.extent;
+  if (end === msg.length) return f.extent > HEADER;
+  const next = frameAt(msg, end);
+  return next !== undefined && (f.extent > HEADER || (next.good && next.extent > HEADER));
 }
 
 /** Good packets from `from` that end exactly at `end`, one of them more than a bare 8-byte header. */

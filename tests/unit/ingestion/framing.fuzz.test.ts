@@ -15,6 +15,10 @@ import {
 } from '../../integration/ingestion/dhan-encoder.ts';
 
 const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 20_000);
+// A fixed seed by default, so that `make test` judges the code, not the draw; `make fuzz` explores
+// with a fresh seed (FUZZ_SEED=random) and more runs, and prints the seed that reproduces a failure.
+const SEED =
+  process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? 20_261_130);
 const segments = Object.keys(SEGMENT_CODE);
 const price = fc.float({ min: 1, max: 100_000, noNaN: true });
 // Field values without fast-check's bias to small numbers, as in market data: a run of small
@@ -198,10 +202,10 @@ test(`every good packet among bad ones is decoded exactly once and in order (fas
       if (bad > 0) assert.ok(malformed > 0);
       if (!garbage) assert.ok(malformed <= bad, `${malformed} DLQ records for ${bad} bad packets`);
     }),
-    { numRuns: NUM_RUNS },
+    { numRuns: NUM_RUNS, seed: SEED },
   );
   console.log(
-    `fast-check framing property: numRuns ${NUM_RUNS}, executions ${executions}, bad bytes sent to the DLQ ${badBytes}`,
+    `fast-check framing property: seed ${SEED}, numRuns ${NUM_RUNS}, executions ${executions}, bad bytes sent to the DLQ ${badBytes}`,
   );
 });
 
@@ -234,7 +238,7 @@ test(`any bytes at all: no exception, and the packets and DLQ entries hold exact
       for (const p of r.packets) assert.ok(p.bytes.length >= 8);
       for (const m of r.malformed) assert.match(m.detail, /^[a-z-]+: /);
     }),
-    { numRuns: NUM_RUNS },
+    { numRuns: NUM_RUNS, seed: SEED },
   );
-  console.log(`fast-check framing of arbitrary bytes: numRuns ${NUM_RUNS}, executions ${executions}`);
+  console.log(`fast-check framing of arbitrary bytes: seed ${SEED}, numRuns ${NUM_RUNS}, executions ${executions}`);
 });

@@ -98,6 +98,27 @@ describe('Dhan message framing', () => {
     assert.deepEqual(faults(r), ['truncated-header']);
   });
 
+  test('a full packet whose insides read as a market-status packet is kept when a stray byte follows it', () => {
+    // Found by the framing property test (fast-check seed -1116910056): ltq 0x0700 and ltt 0x4108
+    // put "07 00 00 08 41 00 00 00" at offset 17 — a code 7 header with a known segment — and the
+    // bytes after it read as an unknown-code header, so the 162 bytes looked like a truncated packet
+    // glued to a market-status packet, and went to the DLQ with the stray byte.
+    const full = Buffer.from(
+      '08a20000a08601000000803f0000000000070000084100000000080057d8000000000000000000000000000000000000803f' +
+        '0000803f0000803f0000803f0000000000000000000000000000803f0000803f0000000000000000000000000000803f' +
+        '0000803f0000000000000000000000000000803f0000803f0000000000000000000000000000803f0000803f00000000' +
+        '00000000000000000000803f0000803f',
+      'hex',
+    );
+    assert.equal(full.length, 162);
+    const r = splitMessage(Buffer.concat([full, Buffer.from([0x04])]));
+    assert.deepEqual(
+      r.packets.map((p) => p.bytes),
+      [full],
+    );
+    assert.deepEqual(faults(r), ['truncated-header']);
+  });
+
   test('a truncated full packet glued to several good ones costs only its own bytes', () => {
     const depth = [0, 1, 2, 3, 4].map((i) => ({
       bidQty: 75,
