@@ -104,11 +104,16 @@ function feedManifest(): Record<string, unknown> {
       maxReplicas: 3,
       targetCPUUtilization: LOAD_TARGET_CPU,
       behavior: { scaleDown: { stabilizationWindowSeconds: SCALE_DOWN_WINDOW_S } },
-      // Scale on lag stays on (the default lagPerReplica): after the close the floors must come down
-      // once the processors have drained, measured from what they processed, not from the replay
-      // offset a still-open 1-minute bar holds back.
+      // CPU only: these phases test the schedule's floors and CPU scaling on one node whose CPU the
+      // feed's requests already fill. With scale on lag the feed did not settle within 120 s of the
+      // operator's upgrade (CI): a backlog raises the processor floors, and extra pods find no CPU on
+      // this node. Scale on lag, including the floors dropping after the close, is tested against the
+      // real API server and Kafka in tests/integration/operator/day2.test.ts.
+      lagPerReplica: 0,
     },
   };
+  const storageScaling = feed.spec.storage?.autoscaling;
+  if (storageScaling) (storageScaling as { lagPerReplica?: number }).lagPerReplica = 0;
   return feed;
 }
 
