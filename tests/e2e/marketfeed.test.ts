@@ -445,6 +445,7 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       ]);
       const setsBefore = await replicaSets();
       const restartsBefore = await restarts();
+      const readyBefore = (await feedPods()).filter(podReady).map((p) => p.metadata.name);
       faults.push({ what: 'helm upgrade of the operator', atMs: Date.now() });
       // The feed components keep their image (componentImage): only the operator changes, so no feed
       // pod template may change either.
@@ -476,7 +477,19 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       // The new operator reconciles every feed when it starts; give it the time to do so (and to roll
       // anything it would roll) before judging.
       await sleep(20_000);
-      await waitFor('every pod of the feed Ready', () => feedSettled(3), 120_000);
+      // Every pod Ready before the upgrade is still there and Ready: the upgrade disturbed none. (Not
+      // "every pod of the feed Ready": under load the HPA may add a processor pod meanwhile, and on
+      // this one CPU-full node it can stay Pending — the CPU's doing, not the upgrade's.)
+      const undisturbed = async (): Promise<true | undefined> => {
+        const ready = new Set((await feedPods()).filter(podReady).map((p) => p.metadata.name));
+        return readyBefore.every((n) => ready.has(n)) ? true : undefined;
+      };
+      try {
+        await waitFor('every pod Ready before the upgrade still Ready', undisturbed, 120_000);
+      } catch (err) {
+        const pods = (await feedPods()).map((p) => `${p.metadata.name}:${p.status.phase}${podReady(p) ? ':Ready' : ''}`);
+        throw new Error(`${(err as Error).message}; before: ${readyBefore.join(' ')}; now: ${pods.join(' ')}`);
+      }
       const setsAfter = await replicaSets();
       assert.deepEqual(
         setsAfter.filter((r) => !setsBefore.includes(r)),
