@@ -5,16 +5,14 @@
 // removes its schema and topics.
 //   env: KAFKA_BROKERS, DATABASE_URL, REDIS_URL (infra/with-infra.sh sets them), SCREENSHOT_WAIT_S (150)
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { Page } from 'puppeteer-core';
-import { createKafka } from '../../core/kafka.ts';
-import { createLogger } from '../../core/log.ts';
+import { removeUpRun } from '../../up/leftovers.ts';
 import { chromiumPath, launchChromium } from './browser.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -91,7 +89,14 @@ async function main(): Promise<void> {
     up.kill('SIGTERM');
     await new Promise((r) => up.once('exit', r));
     rmSync(feedFile, { force: true });
-    await cleanUp(kafka, database);
+    await removeUpRun({
+      root: ROOT,
+      feed: FEED,
+      schema: SCHEMA,
+      brokers: kafka,
+      databaseUrl: database,
+      clientId: 'console-screenshot',
+    });
   }
 }
 
@@ -108,24 +113,6 @@ async function pickChainWithZeroGamma(page: Page): Promise<void> {
     }
   }
   process.stderr.write('screenshot: no chain has a zero-gamma level right now; taking the picture without the line\n');
-}
-
-async function cleanUp(brokers: string, database: string): Promise<void> {
-  const pool = new pg.Pool({ connectionString: database, max: 1 });
-  await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  await pool.end();
-  const admin = createKafka(
-    brokers.split(','),
-    'console-screenshot',
-    createLogger({ component: 'screenshot', level: 'silent' }),
-  ).admin();
-  await admin.connect();
-  const topics = (await admin.listTopics()).filter((t) => t.includes(`.${FEED}.`));
-  if (topics.length > 0) await admin.deleteTopics({ topics });
-  await admin.disconnect();
-  rmSync(join(ROOT, '.local/up', FEED), { recursive: true, force: true });
-  const logs = join(ROOT, '.local/logs');
-  for (const f of readdirSync(logs)) if (f.startsWith(`${FEED}-`)) rmSync(join(logs, f), { force: true });
 }
 
 main().catch((err: Error) => {

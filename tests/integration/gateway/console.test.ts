@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,12 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import * as jose from 'jose';
-import pg from 'pg';
 import type { Browser, Page } from 'puppeteer-core';
-import { createKafka } from '../../../services/core/kafka.ts';
-import { createLogger } from '../../../services/core/log.ts';
 import { chromiumPath, launchChromium } from '../../../services/gateway/console/browser.ts';
 import { buildConsole } from '../../../services/gateway/console/build.ts';
+import { removeUpRun } from '../../../services/up/leftovers.ts';
 
 // The page's globals as the callbacks puppeteer runs in the browser use them (this program is typed
 // for Node, without the DOM library).
@@ -222,21 +220,14 @@ describe('web console in headless chromium over a running feed', { skip: chromiu
     }
     rmSync(dir, { recursive: true, force: true });
     await flushRedisDb();
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
-    await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-    await pool.end();
-    const admin = createKafka(
-      KAFKA_BROKERS.split(','),
-      'console-test',
-      createLogger({ component: 'test', level: 'silent' }),
-    ).admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.includes(`.${FEED}.`));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-    await admin.disconnect();
-    rmSync(join(ROOT, '.local/up', FEED), { recursive: true, force: true });
-    const logs = join(ROOT, '.local/logs');
-    for (const f of readdirSync(logs)) if (f.startsWith(`${FEED}-`)) rmSync(join(logs, f), { force: true });
+    await removeUpRun({
+      root: ROOT,
+      feed: FEED,
+      schema: SCHEMA,
+      brokers: KAFKA_BROKERS,
+      databaseUrl: DATABASE_URL,
+      clientId: 'console-test',
+    });
   });
 
   async function openPage(): Promise<{ page: Page; problems: string[] }> {
