@@ -8,7 +8,7 @@
 //   BENCH_CPU_PROF=<dir>   the storage process runs under node --cpu-prof into <dir>
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -172,6 +172,17 @@ try {
   const echo = startChild([`${ROOT}tests/bench/grpc/echo-server.ts`, String(echoPort)], {});
   children.push(echo.child);
   await waitFor('the echo server', async () => (echo.output().includes('listening') ? true : undefined), 30_000, 50);
+  // The same echo in one process per core (node:cluster): what grpc-js can answer on this machine at
+  // all, beside the load generator on the same cores — the ceiling of any grpc-js server here.
+  const echoWorkersPort = await freePort();
+  const echoWorkers = startChild([`${ROOT}tests/bench/grpc/echo-server.ts`, String(echoWorkersPort), String(cpus().length)], {});
+  children.push(echoWorkers.child);
+  await waitFor(
+    'the echo workers',
+    async () => ((echoWorkers.output().match(/listening/g)?.length ?? 0) >= cpus().length ? true : undefined),
+    30_000,
+    50,
+  );
 
   const storageAddr = `127.0.0.1:${grpcPort}`;
   const echoAddr = `127.0.0.1:${echoPort}`;
@@ -194,13 +205,14 @@ try {
   const ghz = LOADGEN === 'ghz' ? await ghzPath() : undefined;
   step(`load generator: ${ghz ? `ghz (${ghz})` : 'grpc-js (tests/bench/grpc/load.ts)'}`);
   const durationMs = SECONDS * 1000;
-  const load = (concurrency: number, target: 'echo' | 'GetLatest' | 'GetOptionChain'): Promise<LoadResult> => {
+  const load = (concurrency: number, target: 'echo' | 'echo-workers' | 'GetLatest' | 'GetOptionChain'): Promise<LoadResult> => {
+    const echoAt = target === 'echo-workers' ? `127.0.0.1:${echoWorkersPort}` : echoAddr;
     if (ghz) {
       const common = { ghz, concurrency, durationMs };
-      if (target === 'echo')
+      if (target === 'echo' || target === 'echo-workers')
         return runGhz({
           ...common,
-          address: echoAddr,
+          address: echoAt,
           call: 'bench.Echo/Echo',
           proto: ECHO_PROTO,
           data: { payload: echoPayload.toString('base64') },
@@ -213,10 +225,10 @@ try {
       });
     }
     const common = { concurrency, durationMs, warmupMs: 1_500 };
-    if (target === 'echo')
+    if (target === 'echo' || target === 'echo-workers')
       return runLoad({
         ...common,
-        address: echoAddr,
+        address: echoAt,
         method: ECHO_METHOD,
         request: echoPayload,
       });
@@ -235,6 +247,8 @@ try {
     results[`GetLatest@${concurrency}`] = await measure(storage.child.pid, () => load(concurrency, 'GetLatest'));
     results[`GetOptionChain@${concurrency}`] = await measure(storage.child.pid, () => load(concurrency, 'GetOptionChain'));
   }
+  // Its CPU is spread over worker processes, so only rps and latency are reported.
+  results[`echo×${cpus().length}@32`] = await measure(undefined, () => load(32, 'echo-workers'));
   const summary = {
     at: new Date().toISOString(),
     seconds: SECONDS,
