@@ -253,10 +253,13 @@ export async function runLatency(
   const sub = new Redis(env.redisUrl);
   try {
     // Tick-to-row: the time each row is inserted, in a column only the bench schema has (the
-    // writer names its columns, so the default applies; the row commits with its batch).
-    await pool.query(
-      `ALTER TABLE ${qualified(run.schema, 'ticks')} ADD COLUMN bench_inserted_at timestamptz DEFAULT clock_timestamp()`,
-    );
+    // writer names its columns, so the default applies; the row commits with its batch). Added
+    // without a default, then given one: TimescaleDB (2.28) refuses ADD COLUMN with a volatile
+    // default on a hypertable with columnstore enabled (it would have to fill compressed chunks),
+    // while SET DEFAULT touches no stored row, and every row of the counted window comes after it.
+    const ticks = qualified(run.schema, 'ticks');
+    await pool.query(`ALTER TABLE ${ticks} ADD COLUMN bench_inserted_at timestamptz`);
+    await pool.query(`ALTER TABLE ${ticks} ALTER COLUMN bench_inserted_at SET DEFAULT clock_timestamp()`);
     const ids = new Set(benchInstrumentIds(INSTRUMENTS));
     const snapshotCodec = codec<Snapshot>('Snapshot');
     const stream: { receivedMs: number; ms: number }[] = [];
