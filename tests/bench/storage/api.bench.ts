@@ -99,6 +99,30 @@ const cpuSeconds = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 };
 
+const CLI_RUNS = 7;
+
+/** Wall time of a command, the median of CLI_RUNS runs after one untimed run (V8's compile cache warm); it must exit 0. */
+async function medianWallMs(argv: string[]): Promise<number> {
+  const once = (): Promise<number> =>
+    new Promise((done, fail) => {
+      const at = performance.now();
+      const child = spawn(argv[0] ?? '', argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      child.once('error', fail);
+      child.once('exit', (code) =>
+        code === 0 ? done(performance.now() - at) : fail(new Error(`${argv.slice(1).join(' ')} exited ${code}: ${err}`)),
+      );
+    });
+  await once();
+  const times: number[] = [];
+  for (let i = 0; i < CLI_RUNS; i++) times.push(await once());
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(times.length / 2)] ?? Number.NaN);
+}
+
 type Measured = LoadResult & { peakRssMiB: number | null; cpuUsPerCall: number | null };
 
 /**
@@ -249,6 +273,12 @@ try {
   }
   // Its CPU is spread over worker processes, so only rps and latency are reported.
   results[`echo×${cpus().length}@32`] = await measure(undefined, () => load(32, 'echo-workers'));
+  step('CLI start: node -e 0, stockify --help, stockify query latest');
+  const cli = {
+    nodeBareMs: await medianWallMs([process.execPath, '-e', '0']),
+    helpMs: await medianWallMs([process.execPath, CLI, '--help']),
+    queryLatestMs: await medianWallMs([process.execPath, CLI, 'query', 'latest', UNDERLYING, '--endpoint', storageAddr]),
+  };
   const summary = {
     at: new Date().toISOString(),
     seconds: SECONDS,
@@ -258,12 +288,16 @@ try {
     latestIds: LATEST_IDS.length,
     chainContracts: CONTRACTS.length,
     results,
+    cli,
   };
   mkdirSync(OUT, { recursive: true });
   writeFileSync(`${OUT}storage-api.json`, `${JSON.stringify(summary, null, 2)}\n`);
   const row = (k: string, r: Measured): string =>
     `${k.padEnd(18)} ${r.rps.toFixed(0).padStart(7)} rps  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  errors ${r.errors}  ${r.responseBytes} B  server CPU ${r.cpuUsPerCall ?? '-'} µs/call  RSS ${r.peakRssMiB ?? '-'} MiB`;
   for (const [k, r] of Object.entries(results)) process.stdout.write(`${row(k, r)}\n`);
+  process.stdout.write(
+    `CLI wall (median of ${CLI_RUNS}): node -e 0 ${cli.nodeBareMs} ms, stockify --help ${cli.helpMs} ms, stockify query latest ${cli.queryLatestMs} ms\n`,
+  );
   process.stdout.write(`load average ${loadBefore.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}\n`);
 } finally {
   for (const c of children.reverse()) await stopChild(c);
