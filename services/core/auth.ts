@@ -4,7 +4,7 @@
 // 401 means "who are you?" (no token, bad signature, expired, wrong audience); 403 means "you may
 // not" (a valid token without the scope). Tokens are never logged: only the reason and the subject.
 import { readFileSync } from 'node:fs';
-import * as jose from 'jose';
+import type * as Jose from 'jose';
 
 export const SCOPES = ['read', 'stream', 'ingest'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -49,7 +49,7 @@ export function parseScopes(text: string, what = 'scopes'): Scope[] {
  * The scopes a verified token grants: OAuth's space-separated `scope`, or an `scp` / `scopes` array;
  * unknown scopes are ignored. A token with none of these claims gets `defaults`.
  */
-export function scopesOf(claims: jose.JWTPayload, defaults: readonly Scope[]): Set<Scope> {
+export function scopesOf(claims: Jose.JWTPayload, defaults: readonly Scope[]): Set<Scope> {
   const raw = claims.scope ?? claims.scp ?? claims.scopes;
   if (raw === undefined) return new Set(defaults);
   const list = typeof raw === 'string' ? raw.split(/\s+/) : Array.isArray(raw) ? raw.map(String) : [];
@@ -91,43 +91,54 @@ function refusal(err: unknown): string {
   }
 }
 
+interface Verifier {
+  jose: typeof Jose;
+  key: Uint8Array | Jose.JWTVerifyGetKey;
+}
+
 export class Authenticator {
   readonly config: AuthConfig;
-  private readonly key: Uint8Array | jose.JWTVerifyGetKey;
   private readonly algorithms: string[];
+  private readonly jwksCooldownMs: number;
+  /** jose and the key, loaded at the first token: every process imports this file, few verify tokens. */
+  private verifier: Promise<Verifier> | undefined;
 
   constructor(config: AuthConfig, jwks: { cooldownMs?: number } = {}) {
     this.config = config;
-    if (config.secret) {
-      this.key = config.secret;
-      this.algorithms = ['HS256'];
-    } else if (config.jwksUrl) {
+    this.jwksCooldownMs = jwks.cooldownMs ?? 30_000;
+    if (config.secret) this.algorithms = ['HS256'];
+    else if (config.jwksUrl) this.algorithms = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256', 'EdDSA'];
+    else throw new Error('auth: set a secret (HS256) or a JWKS URL');
+  }
+
+  private loadVerifier(): Promise<Verifier> {
+    this.verifier ??= import('jose').then((jose) => {
+      const { secret, jwksUrl, jwksHeaders } = this.config;
+      if (secret) return { jose, key: secret };
       // A kid the cached set lacks triggers a refetch (key rotation), at most once per cooldown.
-      this.key = jose.createRemoteJWKSet(new URL(config.jwksUrl), {
-        cooldownDuration: jwks.cooldownMs ?? 30_000,
-        ...(config.jwksHeaders ? { headers: config.jwksHeaders } : {}),
+      const key = jose.createRemoteJWKSet(new URL(jwksUrl as string), {
+        cooldownDuration: this.jwksCooldownMs,
+        ...(jwksHeaders ? { headers: jwksHeaders } : {}),
       });
-      this.algorithms = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256', 'EdDSA'];
-    } else {
-      throw new Error('auth: set a secret (HS256) or a JWKS URL');
-    }
+      return { jose, key };
+    });
+    return this.verifier;
   }
 
   /** Verifies the bearer token of an Authorization header and checks `scope`. */
   async authenticate(authorization: string | undefined, scope: Scope): Promise<AuthOutcome> {
     const token = bearerToken(authorization);
     if (!token) return { ok: false, status: 401, reason: 'bearer token required (Authorization: Bearer <JWT>)' };
-    let claims: jose.JWTPayload;
+    const { jose, key } = await this.loadVerifier();
+    let claims: Jose.JWTPayload;
     try {
-      const opts: jose.JWTVerifyOptions = {
+      const opts: Jose.JWTVerifyOptions = {
         audience: this.config.audience,
         algorithms: this.algorithms,
         ...(this.config.issuer ? { issuer: this.config.issuer } : {}),
       };
       const verified =
-        this.key instanceof Uint8Array
-          ? await jose.jwtVerify(token, this.key, opts)
-          : await jose.jwtVerify(token, this.key, opts);
+        key instanceof Uint8Array ? await jose.jwtVerify(token, key, opts) : await jose.jwtVerify(token, key, opts);
       claims = verified.payload;
     } catch (err) {
       return { ok: false, status: 401, reason: refusal(err) };

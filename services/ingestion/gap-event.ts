@@ -2,8 +2,10 @@
 // reason=IngestionGap`), for whoever watches the cluster rather than the tables. In a cluster the
 // pod's token may do exactly this (Role <feed>-stockify-gaps: events/create); outside one (stockify
 // up) there is no token and no Event. Best effort: the gap row and the metric do not depend on it.
+// The Kubernetes client (about 870 modules, ~25 MiB of heap) is imported at the first gap, not at
+// start: gaps are rare and an idle ingestion pod should not hold it.
 import { existsSync } from 'node:fs';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../core/log.ts';
 import type { IngestionGap } from '../core/messages.ts';
 
@@ -20,12 +22,18 @@ export function gapEventMessage(gap: IngestionGap): string {
 
 export function gapEventRecorder(log: Logger): GapEventRecorder | undefined {
   if (!process.env.KUBERNETES_SERVICE_HOST || !existsSync(TOKEN)) return undefined;
-  const kc = new KubeConfig();
-  kc.loadFromCluster();
-  const core = kc.makeApiClient(CoreV1Api);
+  let client: Promise<CoreV1Api> | undefined;
+  const coreApi = async (): Promise<CoreV1Api> => {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromCluster();
+    return kc.makeApiClient(k8s.CoreV1Api);
+  };
   return async (gap) => {
     const now = new Date();
     try {
+      client ??= coreApi();
+      const core = await client;
       await core.createNamespacedEvent({
         namespace: gap.namespace,
         body: {
@@ -43,6 +51,7 @@ export function gapEventRecorder(log: Logger): GapEventRecorder | undefined {
         },
       });
     } catch (err) {
+      client = undefined; // a client that could not be built is built again at the next gap
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not record the gap as an Event');
     }
   };
