@@ -21,6 +21,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 STOCKIFY := $(NODE) services/cli.ts
 # --test-force-exit: a test file ends when its tests have (passed, failed or timed out), even if a hung
 # hook or a leaked handle would keep its process alive — a hang costs one test timeout, never the run.
+PROPERTY_TESTS = $(shell grep -rl --include='*.test.ts' property-seed.ts tests/unit)
 NODE_TEST := $(NODE) --test --test-reporter=spec --test-concurrency=1 --test-force-exit
 
 -include infra/infra.mk
@@ -81,8 +82,8 @@ test-storage-partman: deps ## storage integration tests on plain PostgreSQL + pg
 
 test: typecheck lint test-unit test-integration ## every test: type-check, lint, unit, integration
 
-fuzz: deps ## the Dhan framing property tests with a fresh seed and 200,000 runs each (FUZZ_SEED=<n> replays one)
-	@FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_RUNS=$${FUZZ_RUNS:-200000} $(NODE_TEST) tests/unit/ingestion/framing.fuzz.test.ts
+fuzz: deps ## every property test with a fresh seed and 10× its runs (FUZZ_SEED=<n> replays a draw, FUZZ_SCALE=<k> sets the runs)
+	@FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_SCALE=$${FUZZ_SCALE:-10} $(NODE_TEST) $(PROPERTY_TESTS)
 
 run: deps console ## the main job: a simulator MarketFeed end to end with a live view
 	@INFRA_PARTS="kafka postgres redis" infra/with-infra.sh $(STOCKIFY) up -f k8s/samples/simulator.yaml

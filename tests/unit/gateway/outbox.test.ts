@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Outbox } from '../../../services/gateway/outbox.ts';
+import '../property-seed.ts';
 
 const frame = (n: number, size = 100) => ({ n, size });
 const opts = { highWaterBytes: 1_000, maxBehindMs: 5_000 };

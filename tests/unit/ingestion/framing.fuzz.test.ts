@@ -13,12 +13,9 @@ import {
   encodeTicker,
   SEGMENT_CODE,
 } from '../../integration/ingestion/dhan-encoder.ts';
+import { SCALE, SEED } from '../property-seed.ts';
 
-const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 20_000);
-// A fixed seed by default, so that `make test` judges the code, not the draw; `make fuzz` explores
-// with a fresh seed (FUZZ_SEED=random) and more runs, and prints the seed that reproduces a failure.
-const SEED =
-  process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? 20_261_130);
+const NUM_RUNS = 20_000 * SCALE;
 const segments = Object.keys(SEGMENT_CODE);
 const price = fc.float({ min: 1, max: 100_000, noNaN: true });
 // Field values without fast-check's bias to small numbers, as in market data: a run of small

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { covers, gapBefore, PredecessorTicks } from '../../../services/ingestion/gap.ts';
+import { SCALE } from '../property-seed.ts';
 
 const SELF = 'new-process';
 
@@ -50,7 +51,7 @@ describe('ingestion gaps', () => {
         // An overlap whose predecessor published past our first second records nothing.
         if ((times[last] as number) > (times[first] as number)) assert.equal(gap, undefined);
       }),
-      { numRuns: 20_000 },
+      { numRuns: 20_000 * SCALE },
     );
   });
 

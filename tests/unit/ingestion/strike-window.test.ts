@@ -11,6 +11,7 @@ import {
   StrikeWindows,
   windowBounds,
 } from '../../../services/ingestion/dhan/strike-window.ts';
+import { SCALE } from '../property-seed.ts';
 
 const HEADER =
   'SEM_EXM_EXCH_ID,SEM_SEGMENT,SEM_SMST_SECURITY_ID,SEM_INSTRUMENT_NAME,SEM_TRADING_SYMBOL,SEM_LOT_UNITS,SEM_EXPIRY_DATE,SEM_STRIKE_PRICE,SEM_OPTION_TYPE,SEM_TICK_SIZE';
@@ -73,7 +74,7 @@ describe('strike window (pure)', () => {
           assert.equal(Math.abs((strikes[i] as number) - spot), best);
         },
       ),
-      { numRuns: 2_000 },
+      { numRuns: 2_000 * SCALE },
     );
   });
 
@@ -86,7 +87,7 @@ describe('strike window (pure)', () => {
         assert.ok(lo >= 0 && hi <= count);
         assert.ok(centre >= lo && centre < hi);
       }),
-      { numRuns: 2_000 },
+      { numRuns: 2_000 * SCALE },
     );
   });
 
@@ -140,7 +141,7 @@ describe('strike window (pure)', () => {
           }
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 500 * SCALE },
     );
   });
 

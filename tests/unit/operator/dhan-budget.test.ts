@@ -21,6 +21,7 @@ import { instrumentId } from '../../../services/core/messages.ts';
 import { parseShardFile } from '../../../services/core/shardfile.ts';
 import { shardOf } from '../../../services/core/sharding.ts';
 import { nextChainSlot, shardPlan } from '../../../services/ingestion/dhan/budget.ts';
+import { SCALE } from '../property-seed.ts';
 
 interface FeedInput {
   name: string;
@@ -279,7 +280,7 @@ describe('Dhan account budget (property)', () => {
           }
         },
       ),
-      { numRuns: Number(process.env.BUDGET_RUNS ?? 60) },
+      { numRuns: Number(process.env.BUDGET_RUNS ?? 60) * SCALE },
     );
   });
 });
