@@ -1,7 +1,13 @@
 // Informers (list + watch + cache) on MarketFeeds and on the objects the operator owns. client-node's
 // ListWatch resumes a dropped watch from the last resourceVersion and relists on 410 Gone; on any
 // other error it stops, so this restarts it with back-off.
-import { type Informer, type KubernetesObject, makeInformer, type ObjectCache } from '@kubernetes/client-node';
+import {
+  type Informer,
+  type KubernetesListObject,
+  type KubernetesObject,
+  makeInformer,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 import { Backoff } from '../../services/core/backoff.ts';
 import { GROUP, PLURAL, VERSION } from '../crd/schema.ts';
 import { MANAGED_SELECTOR } from '../desired/meta.ts';
@@ -33,7 +39,7 @@ export const FEED_KIND: OwnedKind = {
   path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
 };
 
-function namespacedPath(path: string, namespace: string | undefined): string {
+export function namespacedPath(path: string, namespace: string | undefined): string {
   if (!namespace) return path;
   const i = path.lastIndexOf('/');
   return `${path.slice(0, i)}/namespaces/${namespace}${path.slice(i)}`;
@@ -71,8 +77,9 @@ class NamespaceInformer<T extends KubernetesObject> {
   constructor(kube: Kube, kind: OwnedKind, namespace: string | undefined, opts: WatchOptions) {
     this.kind = kind;
     this.opts = opts;
+    // Plain JSON, not client-node's models: a list of a thousand objects is parsed, not re-built.
     const list = () =>
-      kube.objects.list<T>(kind.apiVersion, kind.kind, namespace, undefined, undefined, undefined, undefined, opts.labelSelector);
+      kube.raw.get<KubernetesListObject<T>>(namespacedPath(kind.path, namespace), { labelSelector: opts.labelSelector });
     this.informer = makeInformer<T>(kube.config, namespacedPath(kind.path, namespace), list, opts.labelSelector);
     // Registered first, so it runs before any other handler, on the very object the cache keeps.
     this.informer.on('add', forgetManagedFields);

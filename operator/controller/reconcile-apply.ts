@@ -5,6 +5,7 @@ import { COMPONENTS } from '../../services/core/names.ts';
 import type { MarketFeed } from '../crd/types.ts';
 import { ANNOTATION_APPLIED_HASH, FIELD_MANAGER, hasHpa, LABEL_NAME, LABEL_SHARD } from '../desired/index.ts';
 import type { ReconcilerDeps } from './deps.ts';
+import { namespacedPath, OWNED_KINDS } from './informers.ts';
 import { describeError, toModel } from './kube.ts';
 import { type Live, liveOf, ownedBy } from './owned.ts';
 import type { Problem } from './problems.ts';
@@ -27,6 +28,14 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** The API path of a namespaced object of an owned kind (what the raw apply needs), if it is one. */
+function objectPath(o: KubernetesObject): string | undefined {
+  const kind = OWNED_KINDS.find((k) => k.kind === o.kind && k.apiVersion === o.apiVersion);
+  const { name, namespace } = o.metadata ?? {};
+  if (!kind || !name || !namespace) return undefined;
+  return `${namespacedPath(kind.path, namespace)}/${encodeURIComponent(name)}`;
 }
 
 const idOf = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
@@ -89,14 +98,10 @@ export class Applier {
       };
       if (this.normalized.get(id) === hash || isSubset(content, live) || isSubset(asModel(), live)) return 'unchanged';
     }
-    const result = await this.d.kube.objects.patch(
-      toModel(body),
-      undefined,
-      undefined,
-      FIELD_MANAGER,
-      true,
-      PatchStrategy.ServerSideApply,
-    );
+    const path = objectPath(body);
+    const result = path
+      ? await this.d.kube.raw.apply<KubernetesObject>(path, body, FIELD_MANAGER)
+      : await this.d.kube.objects.patch(toModel(body), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     if (!isSubset(body, result) && hash) {
       this.normalized.set(id, hash);
       this.d.log.debug({ object: id }, 'the API server normalises this object; comparing by hash only');

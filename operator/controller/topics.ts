@@ -18,6 +18,22 @@ export function shardTopics(feed: MarketFeed, shard: number): string[] {
   return [rawTopic(namespace, name, shard), enrichedTopic(namespace, name, shard)];
 }
 
+/**
+ * Which of `topics` exist. Usually all do, and their own metadata says so; only when one is missing
+ * is the cluster's whole topic list fetched — on a shared Kafka thousands of topics, which every
+ * reconcile of every feed used to fetch and parse.
+ */
+async function existingOf(admin: Admin, topics: readonly string[]): Promise<Set<string>> {
+  try {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics: [...topics] });
+    return new Set(found.map((t) => t.name));
+  } catch (err) {
+    if ((err as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    const all = new Set(await admin.listTopics());
+    return new Set(topics.filter((t) => all.has(t)));
+  }
+}
+
 export class TopicManager {
   private readonly admins = new Map<string, Promise<Admin>>();
   private readonly log: Logger;
@@ -62,7 +78,10 @@ export class TopicManager {
   async componentLags(feed: MarketFeed, shards: readonly number[]): Promise<Map<number, { processor: number; storage: number }>> {
     const admin = await this.admin(feed.spec.kafka.bootstrapServers);
     const { namespace, name } = feed.metadata;
-    const existing = new Set(await admin.listTopics());
+    const existing = await existingOf(
+      admin,
+      shards.flatMap((shard) => [rawTopic(namespace, name, shard), enrichedTopic(namespace, name, shard)]),
+    );
     const lagOf = async (group: string, topic: string): Promise<number> => {
       if (!existing.has(topic)) return 0;
       const [ends, committed] = await Promise.all([
