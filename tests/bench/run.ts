@@ -479,6 +479,19 @@ await section('e2e', async () => {
     met: t.lost === 0,
     note: `sent (acknowledged to ingestion) ${t.sent}, stored ${t.distinctStored} distinct tick rows`,
   });
+  for (const [component, us] of Object.entries(t.cpuUsPerTick)) {
+    add({
+      section: 'e2e',
+      figure: `CPU per tick, ${component} (e2e load)`,
+      unit: 'µs',
+      ours: us,
+      reference: null,
+      referenceIs: '—',
+      target: 'reported',
+      met: null,
+      note: 'user + system CPU of the process while the ticks flowed, over distinct stored ticks',
+    });
+  }
   for (const [component, mibs] of Object.entries(t.peakRssMiB)) {
     add({
       section: 'e2e',

@@ -56,6 +56,12 @@ export interface ThroughputResult {
   seconds: number;
   ticksPerSecond: number;
   peakRssMiB: Record<string, number>;
+  /**
+   * CPU time (user + system, from /proc) per stored tick of each process while the ticks flowed:
+   * the cost of a tick that a loaded machine does not distort the way it distorts the rate.
+   * Ingestion's includes its start-up (~0.5 s of CPU).
+   */
+  cpuUsPerTick: Record<string, number>;
 }
 
 export interface LatencyResult {
@@ -194,6 +200,8 @@ export async function runThroughput(env: E2eEnv, limit: number): Promise<Through
   });
   try {
     const storage = run.children.find((c) => c.component === 'storage') as Child;
+    samplePeakRss(run.children);
+    const cpuBefore = new Map(run.children.map((c) => [c.component, c.cpuSeconds]));
     const ingestion = startIngestion(run);
     const tickRows = async () => (await metric(storage, 'stockify_storage_rows_written_total', { table: 'ticks' })) ?? 0;
     // The rate is taken between the first and the last stored rows seen (polled every 100 ms).
@@ -222,6 +230,13 @@ export async function runThroughput(env: E2eEnv, limit: number): Promise<Through
     const counted = await countTicks(pool, run.schema);
     const seconds = first ? (last.at - first.at) / 1000 : Number.NaN;
     const ticksPerSecond = first ? (last.rows - first.rows) / seconds : 0;
+    samplePeakRss(run.children);
+    const cpuUsPerTick = Object.fromEntries(
+      run.children.map((c) => [
+        c.component,
+        Math.round((((c.cpuSeconds - (cpuBefore.get(c.component) ?? 0)) * 1e6) / Math.max(1, counted.distinct)) * 10) / 10,
+      ]),
+    );
     const peakRssMiB = await finish(env, run, pool);
     return {
       limit,
@@ -232,6 +247,7 @@ export async function runThroughput(env: E2eEnv, limit: number): Promise<Through
       seconds,
       ticksPerSecond,
       peakRssMiB,
+      cpuUsPerTick,
     };
   } catch (err) {
     await finish(env, run, pool).catch(() => undefined);

@@ -63,6 +63,8 @@ export interface Child {
   exited: Promise<number | null>;
   /** Largest VmHWM (peak resident set) read from /proc, bytes. */
   peakRssBytes: number;
+  /** CPU time (user + system) of the process at the last sample, seconds. */
+  cpuSeconds: number;
   logFile: string;
 }
 
@@ -124,6 +126,7 @@ export function launch(entry: { plan: ProcessPlan; metricsPort: number }, o: Lau
     proc,
     exited,
     peakRssBytes: 0,
+    cpuSeconds: 0,
     logFile: plan.logFile,
   };
 }
@@ -139,8 +142,25 @@ export function readPeakRss(pid: number | undefined): number {
   }
 }
 
+/** utime + stime of a live process, seconds; undefined once it is gone. */
+export function readCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** Peak RSS and CPU time of each live child (the last values stay once it has exited). */
 export function samplePeakRss(children: readonly Child[]): void {
-  for (const c of children) c.peakRssBytes = Math.max(c.peakRssBytes, readPeakRss(c.proc.pid));
+  for (const c of children) {
+    c.peakRssBytes = Math.max(c.peakRssBytes, readPeakRss(c.proc.pid));
+    c.cpuSeconds = readCpuSeconds(c.proc.pid) ?? c.cpuSeconds;
+  }
 }
 
 export async function waitReady(child: Child, timeoutMs = 120_000): Promise<void> {
