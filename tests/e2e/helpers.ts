@@ -1,6 +1,6 @@
 // Plumbing of the end-to-end test: kubectl and helm as child processes (asynchronous, so live
-// gRPC streams keep flowing while they run), waiting, phase timing, and reading back what the
-// simulator published to Kafka.
+// gRPC streams keep flowing while they run), waiting, phase timing, reading back what the
+// simulator published to Kafka, and writing a backlog into a topic.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -181,4 +181,29 @@ export async function publishedTicks(brokers: string, topics: string[]): Promise
     await consumer.disconnect();
   }
   return ticks;
+}
+
+/**
+ * Sends `count` records of `value` to a topic from the host (keys spread them over its partitions),
+ * and returns how many partitions the topic has.
+ */
+export async function produceRecords(brokers: string, topic: string, count: number, value: Buffer): Promise<number> {
+  const kafka = new Kafka({ clientId: 'stockify-e2e', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    for (let sent = 0; sent < count; sent += 1000) {
+      const messages = Array.from({ length: Math.min(1000, count - sent) }, (_, i) => ({ key: `e2e-${sent + i}`, value }));
+      await producer.send({ topic, messages });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).length;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -1,10 +1,12 @@
 // End to end on the local single-node cluster (make e2e): the operator chart installed with Helm
 // and checked with `helm test`, the two-shard simulator MarketFeed reconciled into real pods, rows
 // in PostgreSQL, a client pod calling MarketData and the gateway through their Services by DNS name
-// with its ServiceAccount token, resharding to three, pods killed mid-stream, the market closing, the
-// processor HPA scaling out, and a clean uninstall. Each phase prints its duration; each fault
-// prints the ticks published and stored around it. Nothing may be lost: every tick the ingestion
-// pods published to Kafka must be in the ticks table.
+// with its ServiceAccount token, resharding to three, pods killed mid-stream, the day-2 controls (a
+// restart of one component on demand, reconciliation paused and resumed, HPA floors raised by consumer
+// lag, a rotated Dhan token rolling its ingestion), the market closing, the processor HPA scaling out,
+// and a clean uninstall. Each phase prints its duration; each fault prints the ticks published and
+// stored around it. Nothing may be lost: every tick the ingestion pods published to Kafka must be in
+// the ticks table.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +36,7 @@ import {
   type PodList,
   phase,
   podReady,
+  produceRecords,
   publishedTicks,
   report,
   root,
@@ -65,6 +68,9 @@ const PROCESSOR_CPU = process.env.E2E_PROCESSOR_CPU ?? '150m';
 const LOAD_TARGET_CPU = 50;
 /** A short scale-down window (the CRD's default is 300 s) so that the scale-in phase takes seconds. */
 const SCALE_DOWN_WINDOW_S = 15;
+/** Scale on lag phase: records put in front of shard 0's stopped processors, and the lag one replica takes. */
+const BACKLOG_RECORDS = 10_000;
+const LAG_PER_REPLICA = 1_000;
 
 interface HpaItem {
   metadata: { name: string };
@@ -77,6 +83,29 @@ interface HpaItem {
 
 const cpuUtilization = (h: HpaItem): number | undefined =>
   h.status.currentMetrics?.find((m) => m.resource?.name === 'cpu')?.resource?.current?.averageUtilization;
+
+interface FeedObject {
+  metadata: { generation?: number; annotations?: Record<string, string> };
+  status?: {
+    observedGeneration?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    restart?: { request: string; phase: string; message: string; done?: string[] };
+    shardStatuses?: { index: number; processorLag?: number }[];
+  };
+}
+
+const getFeed = (name = FEED): Promise<FeedObject> => kubectlJson<FeedObject>(['-n', NS, 'get', 'mf', name]);
+const conditionOf = (f: FeedObject, type: string) => f.status?.conditions?.find((c) => c.type === type);
+
+/** A schedule open all week except today, a holiday: the market is closed now. */
+function closedToday(): Record<string, unknown> {
+  return {
+    timezone: 'UTC',
+    open: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], from: '00:00', to: '23:59' }],
+    holidays: [new Date().toISOString().slice(0, 10)],
+    closed: { minReplicas: 0 },
+  };
+}
 
 const db = new pg.Pool({ connectionString: hostDatabase, max: 2 });
 const faults: { what: string; atMs: number }[] = [];
@@ -135,6 +164,33 @@ async function feedPods(component?: string, feed = FEED): Promise<PodList['items
   const selector = `app.kubernetes.io/instance=${feed}${component ? `,app.kubernetes.io/name=${component}` : ''}`;
   return (await kubectlJson<PodList>(['-n', NS, 'get', 'pods', '-l', selector])).items;
 }
+
+/** Names of the feed's ReplicaSets: a new one means a pod template changed. */
+async function feedReplicaSets(feed = FEED): Promise<string[]> {
+  const list = await kubectlJson<{ items: { metadata: { name: string } }[] }>([
+    '-n',
+    NS,
+    'get',
+    'replicasets',
+    '-l',
+    `app.kubernetes.io/instance=${feed}`,
+  ]);
+  return list.items.map((r) => r.metadata.name).toSorted();
+}
+
+type HpaList = { items: HpaItem[] };
+const feedHpas = async (component: 'processor' | 'storage'): Promise<HpaItem[]> =>
+  (
+    await kubectlJson<HpaList>([
+      '-n',
+      NS,
+      'get',
+      'hpa',
+      '-l',
+      `app.kubernetes.io/instance=${FEED},app.kubernetes.io/name=${component}`,
+    ])
+  ).items;
+const hpaFloors = (hs: HpaItem[]): string => hs.map((h) => `${h.metadata.name}=${h.spec.minReplicas}`).join(' ');
 
 interface DeploymentList {
   items: {
@@ -223,6 +279,9 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
 
   test('helm installs the operator, which runs as a Ready pod from the imported image', async () => {
     await phase('helm install operator', async () => {
+      // The feeds' namespace first: watchNamespaces gives the operator a Role there (its Secrets
+      // listed and watched there only, so a rotated Secret is picked up at once) and no ClusterRole.
+      await kubectl(['create', 'namespace', NS]);
       await helm([
         'install',
         RELEASE,
@@ -239,13 +298,36 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         '--set',
         'podDisruptionBudget.enabled=false',
         '--set',
-        `watchNamespace=${NS}`,
+        `watchNamespaces={${NS}}`,
         '--wait',
         '--timeout',
         '5m',
       ]);
       const pods = await waitFor('a Ready operator pod', async () => (await operatorPods()).find(podReady), 180_000);
       assert.ok(pods.status.podIP?.startsWith('10.244.0.'), `operator pod IP ${pods.status.podIP} is on the pod network`);
+      // Least privilege: the operator's identity lists Secrets in the watched namespace and nowhere else.
+      const sa = await kubectl([
+        '-n',
+        OPERATOR_NS,
+        'get',
+        'pod',
+        pods.metadata.name,
+        '-o',
+        'jsonpath={.spec.serviceAccountName}',
+      ]);
+      const canList = async (where: string[]) =>
+        (
+          await run(kubectlBin, ['auth', 'can-i', 'list', 'secrets', ...where, `--as=system:serviceaccount:${OPERATOR_NS}:${sa}`])
+        ).stdout.trim();
+      const secrets = {
+        watched: await canList(['-n', NS]),
+        own: await canList(['-n', OPERATOR_NS]),
+        cluster: await canList(['--all-namespaces']),
+      };
+      assert.deepEqual(secrets, { watched: 'yes', own: 'no', cluster: 'no' }, 'who may list Secrets');
+      report(
+        `operator ${sa} may list Secrets in ${NS}: ${secrets.watched}; in ${OPERATOR_NS}: ${secrets.own}; cluster-wide: ${secrets.cluster}`,
+      );
     });
     await phase('helm test', async () => {
       // The chart's test pod asks the operator's metrics Service by DNS name for /readyz and /metrics.
@@ -269,7 +351,6 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
 
   test('the two-shard simulator MarketFeed becomes six Ready pods and rows arrive in PostgreSQL', async () => {
     await phase('feed ready (2 shards)', async () => {
-      await kubectl(['create', 'namespace', NS]);
       await kubectl(['-n', NS, 'create', 'secret', 'generic', 'stockify-postgres', `--from-literal=url=${podDatabase}`]);
       await kubectl(['apply', '-f', '-'], stringify(feedManifest()));
       await waitFor('every pod of the 2-shard feed Ready', () => feedSettled(2), 300_000);
@@ -505,16 +586,164 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
     });
   });
 
+  test('the restart annotation rolls shard 0’s processors one pod at a time and nothing else', async () => {
+    type Listed = PodList['items'][number] & {
+      kind: string;
+      metadata: { annotations?: Record<string, string> };
+      spec?: { replicas?: number };
+    };
+    const deployment = `${FEED}-processor-0`;
+    const selector = `app.kubernetes.io/instance=${FEED},app.kubernetes.io/name=processor,stockify.io/shard=0`;
+    const shard0 = async () => {
+      const items = (await kubectlJson<{ items: Listed[] }>(['-n', NS, 'get', 'deployments,pods', '-l', selector])).items;
+      return {
+        want: items.find((i) => i.kind === 'Deployment')?.spec?.replicas ?? 0,
+        pods: items.filter((i) => i.kind === 'Pod' && !i.metadata.deletionTimestamp),
+      };
+    };
+    await phase('restart annotation (shard-0/processor)', async () => {
+      const request = `shard-0/processor@${runId}`;
+      const setsBefore = await feedReplicaSets();
+      const before = await shard0();
+      const old = new Set(before.pods.map((p) => p.metadata.name));
+      const at = Date.now();
+      faults.push({ what: `restart ${request}`, atMs: at });
+      await kubectl(['-n', NS, 'annotate', 'mf', FEED, `stockify.io/restart=${request}`, '--overwrite']);
+      // Sampled every second while it rolls: how many new pods were starting at once, how many old
+      // ones went away between two looks, and the fewest Ready pods against the replicas wanted.
+      let mostStarting = 0;
+      let mostGoneAtOnce = 0;
+      let fewestReady = Number.POSITIVE_INFINITY;
+      let wantedThen = 0;
+      let oldAlive = old.size;
+      const complete = async (): Promise<FeedObject | undefined> => {
+        const [now, feed] = await Promise.all([shard0(), getFeed()]);
+        const starting = now.pods.filter((p) => !old.has(p.metadata.name) && !podReady(p)).length;
+        mostStarting = Math.max(mostStarting, starting);
+        const alive = now.pods.filter((p) => old.has(p.metadata.name)).length;
+        mostGoneAtOnce = Math.max(mostGoneAtOnce, oldAlive - alive);
+        oldAlive = alive;
+        const ready = now.pods.filter(podReady).length;
+        if (ready < fewestReady) [fewestReady, wantedThen] = [ready, now.want];
+        const r = feed.status?.restart;
+        return r?.request === request && r.phase === 'Complete' ? feed : undefined;
+      };
+      const feed = await waitFor(`status.restart of ${request} Complete`, complete, 240_000, 1_000).catch(async (err: Error) => {
+        const [now, f] = await Promise.all([shard0(), getFeed()]);
+        const pods = now.pods.map((p) => `${p.metadata.name}:${p.status.phase}${podReady(p) ? ':Ready' : ''}`);
+        throw new Error(`${err.message}: status.restart ${JSON.stringify(f.status?.restart)}; pods ${pods.join(' ')}`);
+      });
+      const tookS = ((Date.now() - at) / 1000).toFixed(0);
+      assert.deepEqual(feed.status?.restart?.done, [deployment], 'the request names one Deployment');
+      assert.ok(mostStarting <= 1, `${mostStarting} new ${deployment} pods were starting at once`);
+      assert.ok(mostGoneAtOnce <= 1, `${mostGoneAtOnce} old ${deployment} pods went away between two looks a second apart`);
+      const after = await waitFor(
+        `${deployment} settled on new pods only`,
+        async () => {
+          const now = await shard0();
+          return now.pods.length === now.want && now.pods.every(podReady) ? now : undefined;
+        },
+        120_000,
+      );
+      const survivors = after.pods.filter((p) => old.has(p.metadata.name)).map((p) => p.metadata.name);
+      assert.deepEqual(survivors, [], `pods of ${deployment} from before the restart`);
+      for (const p of after.pods) {
+        assert.equal(p.metadata.annotations?.['stockify.io/restarted-for'], request, `${p.metadata.name} restarted-for`);
+      }
+      const setsAfter = await feedReplicaSets();
+      const added = setsAfter.filter((r) => !setsBefore.includes(r));
+      assert.equal(added.length, 1, `one new ReplicaSet, not ${added.join(', ')}`);
+      assert.ok(added[0]?.startsWith(`${deployment}-`), `the new ReplicaSet ${added[0]} is ${deployment}'s`);
+      assert.deepEqual(
+        setsBefore.filter((r) => !setsAfter.includes(r)),
+        [],
+        'every ReplicaSet from before is still there',
+      );
+      report(
+        `restart ${request}: Complete in ${tookS} s (${feed.status?.restart?.message}); ${deployment} ${[...old].join(' ')} → ${after.pods.map((p) => p.metadata.name).join(' ')}; at most ${mostStarting} new pod starting and ${mostGoneAtOnce} old pod gone at once, fewest Ready ${fewestReady} of ${wantedThen}; ReplicaSets: ${added[0]} new, the other ${setsBefore.length} unchanged`,
+      );
+    });
+  });
+
+  test('stockify.io/paused-reconcile holds the feed as it is while its spec changes; removed, the change is applied', async () => {
+    const PAUSE = 'stockify.io/paused-reconcile';
+    type Deployments = { items: { metadata: { name: string }; spec: { replicas?: number } }[] };
+    const ingestionReplicas = async () =>
+      (
+        await kubectlJson<Deployments>([
+          '-n',
+          NS,
+          'get',
+          'deployments',
+          '-l',
+          `app.kubernetes.io/instance=${FEED},app.kubernetes.io/name=ingestion`,
+        ])
+      ).items
+        .map((d) => `${d.metadata.name}=${d.spec.replicas}`)
+        .toSorted();
+    const owned = async () => ({
+      ingestion: await ingestionReplicas(),
+      floors: hpaFloors([...(await feedHpas('processor')), ...(await feedHpas('storage'))]),
+      replicaSets: await feedReplicaSets(),
+      ingestionPods: (await feedPods('ingestion'))
+        .filter((p) => !p.metadata.deletionTimestamp)
+        .map((p) => p.metadata.name)
+        .toSorted(),
+    });
+    await phase('pause annotation', async () => {
+      await kubectl(['-n', NS, 'annotate', 'mf', FEED, `${PAUSE}=true`, '--overwrite']);
+      await waitFor(
+        'Progressing=False reason Paused naming the annotation',
+        async () => {
+          const c = conditionOf(await getFeed(), 'Progressing');
+          return c?.status === 'False' && c.reason === 'Paused' && c.message?.includes(PAUSE);
+        },
+        60_000,
+      );
+      const held = await owned();
+      // A change that would stop every ingestion pod and lower the processor floors: the market closes.
+      await kubectl(['-n', NS, 'patch', 'mf', FEED, '--type=merge', '-p', JSON.stringify({ spec: { schedule: closedToday() } })]);
+      const seen = await waitFor(
+        'the operator to have seen the new generation, still paused',
+        async () => {
+          const f = await getFeed();
+          const c = conditionOf(f, 'Progressing');
+          return f.status?.observedGeneration === f.metadata.generation && c?.reason === 'Paused' ? f : undefined;
+        },
+        60_000,
+      );
+      // Time for a wrong apply to show (the operator applies within a second of a change).
+      await sleep(10_000);
+      const now = await owned();
+      assert.deepEqual(now, held, 'owned objects while paused (ingestion replicas, HPA floors, ReplicaSets, ingestion pods)');
+      report(
+        `paused at generation ${seen.metadata.generation} (${conditionOf(seen, 'Progressing')?.message}): ${now.ingestion.join(' ')}; ${now.floors}; ${now.replicaSets.length} ReplicaSets and ${now.ingestionPods.length} ingestion pods unchanged`,
+      );
+      const resumedAt = Date.now();
+      await kubectl(['-n', NS, 'annotate', 'mf', FEED, `${PAUSE}-`]);
+      let last = '';
+      const applied = await waitFor(
+        'the closed market applied once resumed: ingestion at 0 replicas, MarketOpen=False, not Paused',
+        async () => {
+          const [r, f] = await Promise.all([ingestionReplicas(), getFeed()]);
+          const progressing = conditionOf(f, 'Progressing');
+          last = `${r.join(' ')}; MarketOpen=${conditionOf(f, 'MarketOpen')?.status}; Progressing ${progressing?.reason}`;
+          const closed = conditionOf(f, 'MarketOpen')?.status === 'False';
+          return r.every((x) => x.endsWith('=0')) && closed && progressing?.reason !== 'Paused' ? r : undefined;
+        },
+        60_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; last seen: ${last}`);
+      });
+      report(`resumed: ${applied.join(' ')} ${((Date.now() - resumedAt) / 1000).toFixed(1)} s after the annotation went`);
+    });
+  });
+
   test('closing the market stops ingestion and lowers the HPA floors; every published tick is stored', async () => {
     await phase('market closed', async () => {
-      const today = new Date().toISOString().slice(0, 10);
-      const schedule = {
-        timezone: 'UTC',
-        open: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], from: '00:00', to: '23:59' }],
-        holidays: [today],
-        closed: { minReplicas: 0 },
-      };
-      await kubectl(['-n', NS, 'patch', 'mf', FEED, '--type=merge', '-p', JSON.stringify({ spec: { schedule } })]);
+      // Already closed by the pause phase's change (applied once resumed): the same patch again is no
+      // change, and the market-closed state is judged here.
+      await kubectl(['-n', NS, 'patch', 'mf', FEED, '--type=merge', '-p', JSON.stringify({ spec: { schedule: closedToday() } })]);
       await waitFor(
         'ingestion at 0 replicas and no ingestion pods',
         async () => {
@@ -684,6 +913,94 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
     });
   });
 
+  test('a backlog on shard 0 raises its processor HPA floor, never above the partitions; drained, the floor falls back', async () => {
+    const processor0 = `${FEED}-processor-0`;
+    const patchProcessorScaling = (autoscaling: Record<string, number>) =>
+      kubectl(['-n', NS, 'patch', 'mf', FEED, '--type=merge', '-p', JSON.stringify({ spec: { processor: { autoscaling } } })]);
+    const processorFloors = (want: (name: string) => number, what: string, timeoutMs: number) => {
+      let seen: HpaItem[] = [];
+      return waitFor(
+        what,
+        async () => {
+          seen = await feedHpas('processor');
+          const ok = seen.every((h) => h.spec.maxReplicas === 3 && h.spec.minReplicas === want(h.metadata.name));
+          return seen.length === 3 && ok ? seen : undefined;
+        },
+        timeoutMs,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; floors seen: ${hpaFloors(seen)} (max ${seen.map((h) => h.spec.maxReplicas).join(' ')})`);
+      });
+    };
+    const shard0Pods = async () =>
+      (await feedPods('processor')).filter(
+        (p) => p.metadata.labels?.['stockify.io/shard'] === '0' && !p.metadata.deletionTimestamp,
+      );
+    await phase('scale on lag (backlog on shard 0)', async () => {
+      // The feed is idle (market closed, one processor per shard). Scale on lag, up to 3 replicas.
+      await patchProcessorScaling({ maxReplicas: 3, lagPerReplica: LAG_PER_REPLICA });
+      await processorFloors(() => 1, 'processor HPAs up to 3, floors at 1 (no lag)', 120_000);
+      // A processor outage on shard 0, and records arriving meanwhile: the backlog stays until the
+      // processors are back, so the operator's lag check (every 15 s) cannot miss it. (With the
+      // Deployment at 0 the HPA leaves it alone: the floor is judged, not the pods.)
+      await kubectl(['-n', NS, 'scale', 'deployment', processor0, '--replicas=0']);
+      await waitFor(`no ${processor0} pods`, async () => (await shard0Pods()).length === 0, 90_000);
+      const partitions = await produceRecords(hostKafka, rawTopic(NS, FEED, 0), BACKLOG_RECORDS, Buffer.from('not a RawRecord'));
+      const producedAt = Date.now();
+      // ceil(10,000 / 1,000) = 10 replicas asked for; the topic has 3 partitions, and so the cap.
+      const expected = Math.min(partitions, Math.ceil(BACKLOG_RECORDS / LAG_PER_REPLICA));
+      const raised = await processorFloors(
+        (name) => (name === processor0 ? expected : 1),
+        `${processor0}'s HPA floor at ${expected} (the partitions), the other shards' at 1`,
+        60_000,
+      );
+      const raisedS = ((Date.now() - producedAt) / 1000).toFixed(0);
+      const h0 = raised.find((h) => h.metadata.name === processor0);
+      assert.ok(
+        h0 && h0.spec.minReplicas <= partitions && h0.spec.maxReplicas <= partitions,
+        `${processor0} within ${partitions} partitions`,
+      );
+      const lag = await waitFor(
+        'status.shardStatuses to show shard 0 lag',
+        async () => {
+          const l = (await getFeed()).status?.shardStatuses?.find((x) => x.index === 0)?.processorLag;
+          return l !== undefined && l >= BACKLOG_RECORDS ? l : undefined;
+        },
+        60_000,
+      );
+      // The processors come back and work the backlog off (refused records, to the DLQ); the HPA
+      // holds them at the raised floor, on a node that may not have the CPU for all (Pending is fine).
+      await kubectl(['-n', NS, 'scale', 'deployment', processor0, '--replicas=1']);
+      const backAt = Date.now();
+      let most = '';
+      let mostPods = 0;
+      await waitFor(
+        `${processor0}'s floor back at 1 once the backlog is worked off`,
+        async () => {
+          const pods = await shard0Pods();
+          if (pods.length > mostPods) {
+            mostPods = pods.length;
+            most = pods.map((p) => `${p.metadata.name}:${p.status.phase}`).join(' ');
+          }
+          return (await feedHpas('processor')).every((h) => h.spec.minReplicas === 1);
+        },
+        180_000,
+      );
+      report(
+        `scale on lag: ${BACKLOG_RECORDS} records on ${partitions} partitions of shard 0 (processors stopped): ${processor0} floor ${h0?.spec.minReplicas} of max ${h0?.spec.maxReplicas} ${raisedS} s later, status lag ${lag}; processors back: floor 1 after ${((Date.now() - backAt) / 1000).toFixed(0)} s (most pods at once: ${most})`,
+      );
+      // As before: one processor per shard, none Pending, for the Dhan feed's pods to find CPU.
+      await patchProcessorScaling({ maxReplicas: 1, lagPerReplica: 0 });
+      await waitFor(
+        'one Running processor pod per shard',
+        async () => {
+          const pods = (await feedPods('processor')).filter((p) => !p.metadata.deletionTimestamp);
+          return pods.length === 3 && pods.every((p) => p.status.phase === 'Running');
+        },
+        120_000,
+      );
+    });
+  });
+
   describe('a Dhan MarketFeed fed by a broadcasting Dhan double on the host', { concurrency: false }, () => {
     const DFEED = 'dhan';
     let dbl: DhanBroadcaster | undefined;
@@ -764,6 +1081,64 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         const unheard = window.filter((p) => p.connections === 0).length;
         report(
           `rollout: ${window.length} packets sent during it (${unheard} while no connection was subscribed), all stored once; ${broadcaster.accepted()} connections accepted, at most ${broadcaster.maxOpen()} open`,
+        );
+      });
+    });
+
+    test('a rotated Dhan token rolls the ingestion at once, hands over without a gap, and touches nothing else', async () => {
+      const broadcaster = dbl as DhanBroadcaster;
+      const ROTATED = 'e2e-token-rotated';
+      type Deployment = { spec: { template: { metadata: { annotations?: Record<string, string> } } } };
+      const secretHash = async () =>
+        (await kubectlJson<Deployment>(['-n', NS, 'get', 'deployment', ingestionDeployment])).spec.template.metadata
+          .annotations?.['stockify.io/secret-hash'];
+      await phase('Dhan token rotated (Secret watch)', async () => {
+        // The account's new token; the old one stays valid meanwhile, as Dhan's do until they expire.
+        broadcaster.acceptToken(ROTATED);
+        const hashBefore = await secretHash();
+        assert.ok(hashBefore, `${ingestionDeployment} carries the hash of the Secret it reads`);
+        const setsBefore = await feedReplicaSets(DFEED);
+        const podsBefore = (await ingestionPods()).map((p) => p.metadata.name);
+        const from = broadcaster.sent.length;
+        const rotatedAt = Date.now();
+        await kubectl([
+          '-n',
+          NS,
+          'patch',
+          'secret',
+          'dhan-e2e',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ stringData: { accessToken: ROTATED } }),
+        ]);
+        // The resync is 300 s: only the Secret watch rolls it within 30 s.
+        await waitFor(
+          `${ingestionDeployment}'s secret hash to change`,
+          async () => (await secretHash()) !== hashBefore,
+          30_000,
+          500,
+        );
+        const rolledS = ((Date.now() - rotatedAt) / 1000).toFixed(1);
+        await kubectl(['-n', NS, 'rollout', 'status', `deployment/${ingestionDeployment}`, '--timeout=180s']);
+        await waitFor('one ingestion pod left', async () => (await ingestionPods()).length === 1, 120_000);
+        await sleep(5_000);
+        const window = broadcaster.sent.slice(from);
+        const { missing, stored } = await settle(window, false);
+        assert.equal(missing.length, 0, 'no packet lost across the rotation');
+        assert.equal(stored.rows, stored.volumes.size, 'no packet stored twice');
+        assert.deepEqual(await storedGaps(db, NS, DFEED), [], 'a handover records no gap');
+        assert.ok(broadcaster.acceptedWith(ROTATED) >= 1, 'the new ingestion pod connected with the rotated token');
+        assert.ok(broadcaster.maxOpen() <= 2, `at most one spare connection in use (max open ${broadcaster.maxOpen()})`);
+        const podsAfter = (await ingestionPods()).map((p) => p.metadata.name);
+        assert.ok(!podsAfter.some((p) => podsBefore.includes(p)), `new ingestion pod (${podsBefore} → ${podsAfter})`);
+        const setsAfter = await feedReplicaSets(DFEED);
+        const added = setsAfter.filter((r) => !setsBefore.includes(r));
+        assert.ok(
+          added.length === 1 && added[0]?.startsWith(`${ingestionDeployment}-`),
+          `only ${ingestionDeployment} rolled (new ReplicaSets: ${added.join(', ')})`,
+        );
+        report(
+          `rotation: template hash changed ${rolledS} s after the Secret; ${podsBefore} → ${podsAfter}; ${window.length} packets sent meanwhile, all stored once; ${broadcaster.acceptedWith(ROTATED)} connection(s) with the rotated token; ReplicaSets: ${added[0]} new, processor and storage unchanged`,
         );
       });
     });

@@ -42,6 +42,10 @@ export interface DhanBroadcaster {
   maxOpen: () => number;
   /** Subscribed connections now. */
   live: () => number;
+  /** Accepts another access token too (a rotation: the old one stays valid, as Dhan's do until they expire). */
+  acceptToken: (token: string) => void;
+  /** Connections accepted with this access token. */
+  acceptedWith: (token: string) => number;
   close(): Promise<void>;
 }
 
@@ -51,6 +55,7 @@ export async function startDhanBroadcaster(opts: BroadcasterOptions): Promise<Dh
   const sent: SentPacket[] = [];
   const live = new Set<WebSocket>();
   const expected = new Set(opts.instruments.map((i) => `${i.segment}:${i.securityId}`));
+  const tokens = new Map<string, number>([[opts.token, 0]]);
   let accepted = 0;
   let open = 0;
   let maxOpen = 0;
@@ -63,15 +68,17 @@ export async function startDhanBroadcaster(opts: BroadcasterOptions): Promise<Dh
   const wss = new WebSocketServer({ noServer: true });
   http.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    const token = url.searchParams.get('token') ?? '';
     const ok =
       url.searchParams.get('version') === '2' &&
-      url.searchParams.get('token') === opts.token &&
+      tokens.has(token) &&
       url.searchParams.get('clientId') === opts.clientId &&
       url.searchParams.get('authType') === '2';
     if (!ok) {
       socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
       return;
     }
+    tokens.set(token, (tokens.get(token) ?? 0) + 1);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
   });
   wss.on('connection', (ws: WebSocket) => {
@@ -135,6 +142,10 @@ export async function startDhanBroadcaster(opts: BroadcasterOptions): Promise<Dh
     accepted: () => accepted,
     maxOpen: () => maxOpen,
     live: () => live.size,
+    acceptToken: (token) => {
+      if (!tokens.has(token)) tokens.set(token, 0);
+    },
+    acceptedWith: (token) => tokens.get(token) ?? 0,
     close: async () => {
       clearInterval(timer);
       for (const c of wss.clients) c.terminate();
