@@ -3,8 +3,9 @@
 #   make cluster-down    stop the node (pods, kubelet, containerd, kube-proxy, CoreDNS, metrics-server, pod network)
 #   make cluster-status  one line per process
 #   make e2e             build the image, cluster-up (imports it), then tests/e2e (helm install and helm test, feed,
-#                        client pods through Services by DNS, scale, faults, helm upgrade, HPA); afterwards, pass or
-#                        fail, stops the cluster and the data services it started
+#                        client pods through Services by DNS, scale, faults, helm upgrade, restart and pause
+#                        annotations, HPA floors from lag, Dhan token rotation, HPA); afterwards, pass or fail,
+#                        stops the cluster and the data services it started
 CLUSTER_SH := $(CURDIR)/infra/cluster/cluster.sh
 
 .PHONY: cluster-up cluster-down cluster-status e2e
@@ -19,5 +20,5 @@ cluster-status: ## containerd, kubelet, kube-proxy, CoreDNS, metrics-server and 
 	@"$(CLUSTER_SH)" status
 
 # `image` comes from image/image.mk (the OCI archive cluster-up imports into containerd).
-e2e: deps image ## end to end on the local cluster: operator chart, MarketFeed, scale, faults, HPA (cleans up after)
+e2e: deps image ## end to end on the local cluster: operator chart, MarketFeed, scale, faults, day-2 controls, HPA (cleans up after)
 	@"$(CURDIR)/infra/cluster/e2e.sh" "$(NODE)" 'tests/e2e/**/*.test.ts'
