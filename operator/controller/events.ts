@@ -32,11 +32,16 @@ export interface EventSpec {
   message: string;
 }
 
+/** Events queued beyond this (an API server that stopped answering) are dropped, not kept in memory. */
+const MAX_PENDING_EVENTS = 1_000;
+
 export class EventRecorder {
   private readonly kube: Kube;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly identity: string;
+  private sending: Promise<void> = Promise.resolve();
+  private pending = 0;
   constructor(kube: Kube, clock: Clock, log: Logger, identity: string) {
     this.kube = kube;
     this.clock = clock;
@@ -44,10 +49,30 @@ export class EventRecorder {
     this.identity = identity;
   }
 
-  async record(feed: MarketFeed, type: EventType, reason: EventReason, message: string): Promise<void> {
+  /**
+   * Queues the Event and returns at once: a reconcile never waits for one (client-go's recorder is
+   * asynchronous too). Sent one after another in the order recorded, with the time of the call.
+   */
+  record(feed: MarketFeed, type: EventType, reason: EventReason, message: string): Promise<void> {
     const now = new Date(this.clock.now());
-    const { name, namespace, uid } = feed.metadata;
+    const { name, namespace } = feed.metadata;
     this.log.info({ feed: `${namespace}/${name}`, reason, type }, redact(message));
+    if (this.pending >= MAX_PENDING_EVENTS) {
+      this.log.warn({ reason }, `more than ${MAX_PENDING_EVENTS} events waiting for the API server; dropped`);
+      return Promise.resolve();
+    }
+    this.pending++;
+    this.sending = this.sending.then(() => this.send(feed, type, reason, message, now)).finally(() => this.pending--);
+    return Promise.resolve();
+  }
+
+  /** Resolves once every Event recorded so far was sent (or failed). */
+  flush(): Promise<void> {
+    return this.sending;
+  }
+
+  private async send(feed: MarketFeed, type: EventType, reason: EventReason, message: string, now: Date): Promise<void> {
+    const { name, namespace, uid } = feed.metadata;
     try {
       await this.kube.core.createNamespacedEvent({
         namespace,

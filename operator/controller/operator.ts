@@ -102,18 +102,20 @@ function timed(reconciler: Reconciler, report: (key: string, ms: number) => void
   };
 }
 
-/** Stops in dependency order: the lease, the workers, the watches, Kafka, then HTTP. */
+/** Stops in dependency order: the lease, the workers, their Events, the watches, Kafka, then HTTP. */
 function shutdown(parts: {
   elector: LeaderElector | undefined;
   loop: WorkLoop;
   informers: Informers;
   topics: TopicManager;
+  events: EventRecorder;
   http: HttpEndpoints | undefined;
 }): () => Promise<void> {
   return async () => {
     await parts.elector?.stop();
     parts.loop.stop();
     await parts.loop.drained();
+    await parts.events.flush();
     await stopInformers(parts.informers);
     await parts.topics.close();
     await parts.http?.close();
@@ -130,11 +132,12 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Running
   const namespaces = [...(opts.namespaces ?? []), ...(opts.namespace ? [opts.namespace] : [])];
   const informers = createInformers(kube, { namespaces, watchSecrets: opts.watchSecrets ?? false, clock, onProblem });
   const topics = new TopicManager(log);
+  const events = new EventRecorder(kube, clock, log, identity);
   const reconciler = new Reconciler({
     kube,
     ...informers,
     topics,
-    events: new EventRecorder(kube, clock, log, identity),
+    events,
     clock,
     log,
     image: opts.image ?? DEFAULT_IMAGE,
@@ -171,7 +174,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Running
     ...(http ? { metrics: http } : {}),
     ...informers,
     reconcileCount: () => loop.reconcileCount,
-    stop: shutdown({ elector, loop, informers, topics, http }),
+    stop: shutdown({ elector, loop, informers, topics, events, http }),
   };
 }
 
