@@ -3,7 +3,7 @@
 // .local/bench/summary.json. Sections run one after another so they do not share the CPUs.
 //   node tests/bench/run.ts      (KAFKA_BROKERS, DATABASE_URL, REDIS_URL, KUBECONFIG)
 // Sizes and selection (defaults fit in about 10 minutes on 2 cores):
-//   BENCH_ONLY=kafka-producer,kafka-consumer,processor,storage,grpc,gateway,e2e,operator   a subset
+//   BENCH_ONLY=kafka-producer,kafka-consumer,processor,storage,grpc,gateway,e2e,footprint,operator   a subset
 //   BENCH_GRPC_SECONDS (8)  per load run of the grpc section; BENCH_GRPC_LOADGEN=ghz|grpc-js (grpc-js)
 //   BENCH_GATEWAY_* (clients, rate, seconds): see tests/bench/gateway/gateway.bench.ts
 //   BENCH_KAFKA_RECORDS (100000)  BENCH_CONTRACTS (1000000)  BENCH_STORAGE_ROWS (200000)
@@ -44,7 +44,17 @@ const need = (name: string): string => {
   return v;
 };
 
-const SECTIONS = ['kafka-producer', 'kafka-consumer', 'processor', 'storage', 'grpc', 'gateway', 'e2e', 'operator'] as const;
+const SECTIONS = [
+  'kafka-producer',
+  'kafka-consumer',
+  'processor',
+  'storage',
+  'grpc',
+  'gateway',
+  'e2e',
+  'footprint',
+  'operator',
+] as const;
 type Section = (typeof SECTIONS)[number];
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const s of only) {
@@ -544,6 +554,52 @@ await section('e2e', async () => {
       referenceIs: '—',
       target: 'none set',
       met: null,
+    });
+  }
+});
+
+await section('footprint', async () => {
+  // tests/bench/operator/footprint.ts: each component's peak RSS (VmHWM, start-up included) idle
+  // (the simulator at 1 tick/s) and at 1,000 ticks/s, beside a bare node of the same run. It exits 1
+  // when a default memory limit is below twice a peak, after writing its file.
+  let exitError: string | undefined;
+  await runScript('tests/bench/operator/footprint.ts', [], 600_000).catch((err: Error) => {
+    exitError = err.message;
+  });
+  let f: {
+    nodeReferenceMiB: number;
+    seconds: number;
+    storedTicksPerSecond: number;
+    rows: { component: string; idleMiB: number; at1000MiB: number | null; limitMiB: number }[];
+  };
+  try {
+    f = readFresh('footprint.json', startedAt);
+  } catch (err) {
+    throw new Error(exitError ?? (err as Error).message);
+  }
+  for (const r of f.rows) {
+    add({
+      section: 'footprint',
+      figure: `Peak RSS idle, ${r.component}`,
+      unit: 'MiB',
+      ours: r.idleMiB,
+      reference: f.nodeReferenceMiB,
+      referenceIs: 'node -e 0',
+      target: '≤ 100 MiB',
+      met: r.idleMiB <= 100,
+      note: `VmHWM over ${f.seconds} s from start, ${r.component === 'gateway' ? 'no clients' : 'simulator at 1 tick/s, 50 equities'}; limit ${r.limitMiB} MiB`,
+    });
+    if (r.at1000MiB === null) continue;
+    add({
+      section: 'footprint',
+      figure: `Peak RSS at 1,000 ticks/s, ${r.component}`,
+      unit: 'MiB',
+      ours: r.at1000MiB,
+      reference: f.nodeReferenceMiB,
+      referenceIs: 'node -e 0',
+      target: '≤ 150 MiB',
+      met: r.at1000MiB <= 150,
+      note: `${f.storedTicksPerSecond} tick rows/s stored`,
     });
   }
 });
