@@ -936,14 +936,19 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         (p) => p.metadata.labels?.['stockify.io/shard'] === '0' && !p.metadata.deletionTimestamp,
       );
     await phase('scale on lag (backlog on shard 0)', async () => {
+      const t0 = Date.now();
+      const since = () => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
+      const steps: string[] = [];
       // The feed is idle (market closed, one processor per shard). Scale on lag, up to 3 replicas.
       await patchProcessorScaling({ maxReplicas: 3, lagPerReplica: LAG_PER_REPLICA });
       await processorFloors(() => 1, 'processor HPAs up to 3, floors at 1 (no lag)', 120_000);
+      steps.push(`lag scaling on, floors 1 at ${since()}`);
       // A processor outage on shard 0, and records arriving meanwhile: the backlog stays until the
       // processors are back, so the operator's lag check (every 15 s) cannot miss it. (With the
       // Deployment at 0 the HPA leaves it alone: the floor is judged, not the pods.)
       await kubectl(['-n', NS, 'scale', 'deployment', processor0, '--replicas=0']);
       await waitFor(`no ${processor0} pods`, async () => (await shard0Pods()).length === 0, 90_000);
+      steps.push(`processors of shard 0 stopped at ${since()}`);
       const partitions = await produceRecords(hostKafka, rawTopic(NS, FEED, 0), BACKLOG_RECORDS, Buffer.from('not a RawRecord'));
       const producedAt = Date.now();
       // ceil(10,000 / 1,000) = 10 replicas asked for; the topic has 3 partitions, and so the cap.
@@ -988,6 +993,7 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       report(
         `scale on lag: ${BACKLOG_RECORDS} records on ${partitions} partitions of shard 0 (processors stopped): ${processor0} floor ${h0?.spec.minReplicas} of max ${h0?.spec.maxReplicas} ${raisedS} s later, status lag ${lag}; processors back: floor 1 after ${((Date.now() - backAt) / 1000).toFixed(0)} s (most pods at once: ${most})`,
       );
+      steps.push(`floor back at ${since()}`);
       // As before: one processor per shard, none Pending, for the Dhan feed's pods to find CPU.
       await patchProcessorScaling({ maxReplicas: 1, lagPerReplica: 0 });
       await waitFor(
@@ -998,6 +1004,7 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         },
         120_000,
       );
+      report(`scale on lag steps: ${steps.join('; ')}; restored at ${since()}`);
     });
   });
 
