@@ -32,7 +32,7 @@ NODE_TEST := $(NODE) --test --test-reporter=spec --test-concurrency=1 --test-for
 .PHONY: help toolchain deps typecheck lint format test fuzz test-unit test-integration test-storage-partman run console chromium console-screenshot clean
 
 help: ## list the targets
-	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z][a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 toolchain: $(NODE) ## Node 24 (bootstrapped from the npm registry when the system node is older)
 
