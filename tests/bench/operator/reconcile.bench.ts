@@ -17,8 +17,17 @@ import { type AddressInfo, createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { PatchStrategy } from '@kubernetes/client-node';
 import { startOperator } from '../../../operator/controller/operator.ts';
+import { createKafka } from '../../../services/core/kafka.ts';
 import { createLogger } from '../../../services/core/log.ts';
-import { Cluster, feedManifest, manyInstruments, sleep, uniqueName, waitFor } from '../../integration/operator/helpers.ts';
+import {
+  brokers,
+  Cluster,
+  feedManifest,
+  manyInstruments,
+  sleep,
+  uniqueName,
+  waitFor,
+} from '../../integration/operator/helpers.ts';
 
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 10_000);
 const cluster = new Cluster();
@@ -41,6 +50,18 @@ async function countOwned(feed: string): Promise<number> {
     n += (await cluster.list(ns, v, k, `app.kubernetes.io/instance=${feed}`)).length;
   }
   return n;
+}
+
+/** The Kafka topics of the bench's feeds (kept by their default deletion policy, Retain). */
+async function deleteBenchTopics(): Promise<void> {
+  const admin = createKafka(brokers().split(','), 'stockify-bench', log).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.includes(`.${ns}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Median wall time of one server-side apply of a small ConfigMap that changes each time. */
@@ -262,6 +283,7 @@ async function main(): Promise<void> {
   } finally {
     if (!stopped) await op.stop();
     await cluster.deleteNamespace(ns);
+    await deleteBenchTopics();
   }
 }
 
