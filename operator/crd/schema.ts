@@ -453,7 +453,7 @@ const egressRule = (what: string, port: string): Schema => ({
 
 const networkPolicy: Schema = {
   description:
-    'The NetworkPolicy <feed>-stockify on the feed pods: MarketData (50051) and metrics (9464) only from pods labelled clientLabel=true in the feed namespace, the feed gateway (app.kubernetes.io/name=gateway of the same instance) and the monitoring namespace; egress only to Kafka, PostgreSQL, Redis, DNS and Dhan.',
+    'The NetworkPolicy <feed>-stockify on the feed pods: MarketData (50051) and metrics (9464) only from pods labelled clientLabel=true in the feed namespace, the feed gateway (app.kubernetes.io/name=gateway of the same instance) and the monitoring namespace; egress only to Kafka, PostgreSQL, Redis, DNS, Dhan and (auth.serviceAccountIssuer) the API server.',
   type: 'object',
   default: {},
   properties: {
@@ -482,6 +482,10 @@ const networkPolicy: Schema = {
         postgres: egressRule('PostgreSQL', '5432 when unset'),
         redis: egressRule('Redis', 'the port of redis.url when unset (6379)'),
         dhan: egressRule('the Dhan feed and REST hosts (ingestion of a Dhan feed)', '443 when unset'),
+        apiServer: egressRule(
+          'the Kubernetes API server (its service-account keys, when auth.serviceAccountIssuer is set)',
+          '443 and 6443 when unset (the port the API server listens on, which the kubernetes Service forwards to)',
+        ),
       },
     },
   },

@@ -6,7 +6,7 @@ export type MarketFeedSpec = {
   shards: number;
   /** Stop reconciling: the operator leaves every owned object as it is (so does the annotation stockify.io/paused-reconcile: "true"). */
   paused: boolean;
-  /** The NetworkPolicy <feed>-stockify on the feed pods: MarketData (50051) and metrics (9464) only from pods labelled clientLabel=true in the feed namespace, the feed gateway (app.kubernetes.io/name=gateway of the same instance) and the monitoring namespace; egress only to Kafka, PostgreSQL, Redis, DNS and Dhan. */
+  /** The NetworkPolicy <feed>-stockify on the feed pods: MarketData (50051) and metrics (9464) only from pods labelled clientLabel=true in the feed namespace, the feed gateway (app.kubernetes.io/name=gateway of the same instance) and the monitoring namespace; egress only to Kafka, PostgreSQL, Redis, DNS, Dhan and (auth.serviceAccountIssuer) the API server. */
   networkPolicy: {
     /** Pods of the feed namespace with this label set to "true" may call MarketData. */
     clientLabel: string;
@@ -38,6 +38,13 @@ export type MarketFeedSpec = {
       /** Egress to the Dhan feed and REST hosts (ingestion of a Dhan feed): TCP to these ports, at these CIDRs (none: any address on the ports). */
       dhan: {
         /** Destination ports; 443 when unset. */
+        ports?: number[];
+        /** Destination CIDRs (10.0.0.0/8, 203.0.113.7/32); none: any address. */
+        cidrs?: string[];
+      };
+      /** Egress to the Kubernetes API server (its service-account keys, when auth.serviceAccountIssuer is set): TCP to these ports, at these CIDRs (none: any address on the ports). */
+      apiServer: {
+        /** Destination ports; 443 and 6443 when unset (the port the API server listens on, which the kubernetes Service forwards to). */
         ports?: number[];
         /** Destination CIDRs (10.0.0.0/8, 203.0.113.7/32); none: any address. */
         cidrs?: string[];

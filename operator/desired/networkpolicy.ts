@@ -1,6 +1,7 @@
 // NetworkPolicy <feed>-stockify: the feed's pods accept MarketData (gRPC) and metrics only from
 // pods labelled as clients, the feed's gateway and the monitoring namespace, and connect out only
-// to Kafka, PostgreSQL, Redis, DNS and (Dhan feeds) the Dhan hosts. Ports come from the spec
+// to Kafka, PostgreSQL, Redis, DNS, (Dhan feeds) the Dhan hosts and (spec.auth.serviceAccountIssuer)
+// the API server, whose keys verify the callers' tokens. Ports come from the spec
 // where it names them (bootstrap servers, Redis URL); CIDRs are optional per destination, since
 // the brokers and databases are usually named by host, and a policy cannot name hosts.
 import type { V1NetworkPolicyEgressRule, V1NetworkPolicyPeer } from '@kubernetes/client-node';
@@ -20,6 +21,8 @@ import type { DesiredNetworkPolicy } from './objects.ts';
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 export const DNS_PORT = 53;
 const DEFAULT_PORTS = { postgres: 5432, redis: 6379, dhan: 443 } as const;
+/** The kubernetes Service's port and the port API servers listen on behind it (policies see the latter). */
+const API_SERVER_PORTS = [443, 6443];
 
 /** Port of each `host:port` in a comma-separated bootstrap list (9092 when a host names none). */
 export function bootstrapPorts(bootstrapServers: string): number[] {
@@ -81,6 +84,8 @@ export function networkPolicy(feed: MarketFeed): DesiredNetworkPolicy {
     egressTo(egress.redis, [redisPort(spec.redis.url)]),
   ];
   if (spec.source.type === 'dhan') rules.push(egressTo(egress.dhan, [DEFAULT_PORTS.dhan]));
+  // Storage and ingestion fetch the cluster's JWKS (https://kubernetes.default.svc/openid/v1/jwks).
+  if (spec.auth?.serviceAccountIssuer) rules.push(egressTo(egress.apiServer, API_SERVER_PORTS));
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

@@ -136,6 +136,26 @@ describe('feed NetworkPolicy: egress', () => {
     assert.equal(out('198.51.100.1', 443), false);
   });
 
+  test('with auth.serviceAccountIssuer the feed pods may reach the API server (6443, or the configured ports); without, not', () => {
+    const withIssuer = (apiServer?: Record<string, unknown>) =>
+      feed('simulator', (s) => {
+        s.auth = { serviceAccountIssuer: true };
+        if (apiServer) s.networkPolicy = { egress: { apiServer } };
+      });
+    const out = (f: MarketFeed, port: number) =>
+      egressAllowed([networkPolicy(f)], { from: feedPod(f, 'storage'), to: outside('10.96.0.1'), port });
+    assert.equal(out(feed('simulator'), 6443), false);
+    assert.equal(out(withIssuer(), 6443), true);
+    assert.equal(out(withIssuer(), 443), true);
+    const custom = withIssuer({ ports: [26443], cidrs: ['10.96.0.1/32'] });
+    assert.equal(out(custom, 26443), true);
+    assert.equal(out(custom, 6443), false);
+    assert.equal(
+      egressAllowed([networkPolicy(custom)], { from: feedPod(custom, 'storage'), to: outside('10.1.2.3'), port: 26443 }),
+      false,
+    );
+  });
+
   test('a whole connection needs both ends: client → storage allowed, storage → client refused (egress)', () => {
     const f = feed('dhan');
     const policies = [networkPolicy(f)];
