@@ -76,6 +76,9 @@ export function planProcesses(processes: readonly StandaloneProcess[], ctx: Plan
       if (name.startsWith('OTEL_') && v !== undefined) env[name] = v;
     }
     Object.assign(env, p.env);
+    // The Deployment's Node options (heap sizing) first, the caller's after them: theirs win.
+    const callerNodeOptions = ctx.env.NODE_OPTIONS;
+    if (p.env.NODE_OPTIONS && callerNodeOptions) env.NODE_OPTIONS = `${p.env.NODE_OPTIONS} ${callerNodeOptions}`;
     for (const name of SERVICE_VARIABLES) {
       if (!(name in p.env) && !p.secretEnv.some((s) => s.name === name)) continue;
       const value = ctx.env[name];

@@ -97,6 +97,13 @@ describe('processes from the built Deployments', () => {
     assert.equal(p?.env.UNRELATED, undefined);
   });
 
+  test("the Deployment's NODE_OPTIONS apply locally, with the caller's after them (theirs win)", () => {
+    const [alone] = planProcesses(built, CTX);
+    assert.equal(alone?.env.NODE_OPTIONS, '--max-semi-space-size=16');
+    const [withCaller] = planProcesses(built, { ...CTX, env: { ...ENV, NODE_OPTIONS: '--max-semi-space-size=32' } });
+    assert.equal(withCaller?.env.NODE_OPTIONS, '--max-semi-space-size=16 --max-semi-space-size=32');
+  });
+
   test('INSTRUMENTS_FILE points at the local shard file, which holds the ConfigMap content', () => {
     const plans = planProcesses(built, CTX);
     const p = plans.find((x) => x.name === 'demo-processor-1');
