@@ -44,7 +44,7 @@ export async function buildSource(ctx: SourceContext): Promise<Source> {
           instruments,
           pricing: file.pricing,
         },
-        { realTime: flags.realTime, limit: flags.limit },
+        { realTime: flags.realTime, limit: flags.limit, startWhenRun: !src.startTime },
       );
     case 'replay':
       return new ReplaySource({ path: src.path, format: src.format, speed: src.speed });

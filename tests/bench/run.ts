@@ -9,6 +9,7 @@
 //   BENCH_KAFKA_RECORDS (100000)  BENCH_CONTRACTS (1000000)  BENCH_STORAGE_ROWS (200000)
 //   BENCH_E2E_TICKS (150000)  BENCH_LATENCY_TPS (20000)  BENCH_LATENCY_SECONDS (30)
 //   BENCH_E2E_PHASES=throughput,latency   which end-to-end phases run (both)
+//   BENCH_LATENCY_HOPS=1   also time each hop from Kafka timestamps (a tap that takes CPU: diagnosis)
 //   BENCH_CPU_PROF=<dir>          end-to-end children run under node --cpu-prof into <dir>
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -518,12 +519,16 @@ await section('e2e', async () => {
 
 await section('e2e', async () => {
   if (!E2E_PHASES.includes('latency')) return;
-  const l = await runLatency(e2eEnv, LATENCY_TPS, LATENCY_SECONDS);
+  const l = await runLatency(e2eEnv, LATENCY_TPS, LATENCY_SECONDS, 5, process.env.BENCH_LATENCY_HOPS === '1');
   const at = `simulator set to ${l.offeredTicksPerSecond} ticks/s (${Math.round(l.generatedTicksPerSecond)}/s generated), ${l.seconds} s`;
-  for (const [name, p] of [
-    ['tick-to-row', l.tickToRowMs],
-    ['tick-to-stream', l.tickToStreamMs],
-  ] as const) {
+  const hops =
+    l.tickToRawMs && l.tickToEnrichedMs
+      ? ([
+          ['tick-to-raw (Kafka timestamp, tap on)', l.tickToRawMs],
+          ['tick-to-enriched (Kafka timestamp, tap on)', l.tickToEnrichedMs],
+        ] as const)
+      : [];
+  for (const [name, p] of [...hops, ['tick-to-row', l.tickToRowMs], ['tick-to-stream', l.tickToStreamMs]] as const) {
     add({
       section: 'e2e',
       figure: `${name} p50`,

@@ -10,9 +10,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createKafka } from '../../../services/core/kafka.ts';
 import type { Logger } from '../../../services/core/log.ts';
-import type { Snapshot } from '../../../services/core/messages.ts';
+import type { EnrichedRecord, RawRecord, Snapshot } from '../../../services/core/messages.ts';
 import { codec } from '../../../services/core/proto.ts';
-import { consumerGroup } from '../../../services/core/topics.ts';
+import { consumerGroup, enrichedTopic, rawTopic } from '../../../services/core/topics.ts';
 import { qualified } from '../../../services/storage/migrations.ts';
 import {
   BENCH_NAMESPACE,
@@ -71,6 +71,13 @@ export interface LatencyResult {
   seconds: number;
   tickToRowMs: Percentiles;
   tickToStreamMs: Percentiles;
+  /**
+   * Per hop, with `hops` only: the Kafka timestamp (set by the producer when it sends) of the raw
+   * and of the enriched record of every tenth tick. The tap costs CPU on the same cores, so it is a
+   * diagnosis, not the headline figures.
+   */
+  tickToRawMs?: Percentiles;
+  tickToEnrichedMs?: Percentiles;
   peakRssMiB: Record<string, number>;
 }
 
@@ -263,10 +270,12 @@ export async function runLatency(
   ticksPerSecond: number,
   seconds: number,
   warmupSeconds = 5,
+  hops = false,
 ): Promise<LatencyResult> {
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
   const run = await start(env, 'lat', ticksPerSecond, undefined);
   const sub = new Redis(env.redisUrl);
+  const tap = hops ? latencyTap(env, run.feedName) : undefined;
   try {
     // Tick-to-row: the time each row is inserted, in a column only the bench schema has (the
     // writer names its columns, so the default applies; the row commits with its batch). Added
@@ -288,6 +297,24 @@ export async function runLatency(
       stream.push({ receivedMs: snap.tick.receivedTimeMs, ms: now - snap.tick.receivedTimeMs });
     });
     await sub.psubscribe('live:*');
+    // Where the time goes: a tap on the raw and enriched topics reads the Kafka timestamp of every
+    // tenth tick (decoding them all would take CPU from the pipeline it measures).
+    const hop = { raw: [] as number[], enriched: [] as number[] };
+    const rawCodec = codec<RawRecord>('RawRecord');
+    const enrichedCodec = codec<EnrichedRecord>('EnrichedRecord');
+    const raw = rawTopic(BENCH_NAMESPACE, run.feedName, 0);
+    if (tap) {
+      await tap.consumer.connect();
+      await tap.consumer.subscribe({ topics: [raw, enrichedTopic(BENCH_NAMESPACE, run.feedName, 0)], fromBeginning: true });
+      await tap.consumer.run({
+        eachMessage: async ({ topic, message }) => {
+          if (!message.value || Number(message.offset) % 10 !== 0) return;
+          const r = topic === raw ? rawCodec.decode(message.value) : enrichedCodec.decode(message.value);
+          if (r.payload !== 'tick' || r.tick.receivedTimeMs < countFromMs) return;
+          (topic === raw ? hop.raw : hop.enriched).push(Number(message.timestamp) - r.tick.receivedTimeMs);
+        },
+      });
+    }
     const ingestion = startIngestion(run);
     await waitReady(ingestion);
     countFromMs = Date.now() + warmupSeconds * 1000;
@@ -304,6 +331,7 @@ export async function runLatency(
     }
     await sleep(2_000);
     await sub.punsubscribe();
+    await tap?.consumer.stop();
     const rows = await pool.query<{ ms: number }>(
       `SELECT (extract(epoch FROM bench_inserted_at - received_time) * 1000)::float8 AS ms FROM ${qualified(run.schema, 'ticks')}
        WHERE received_time >= to_timestamp($1 / 1000.0) AND received_time < to_timestamp($2 / 1000.0)`,
@@ -316,6 +344,7 @@ export async function runLatency(
       seconds,
       tickToRowMs: percentiles(rows.rows.map((r) => r.ms)),
       tickToStreamMs: percentiles(stream.filter((s) => s.receivedMs < countToMs).map((s) => s.ms)),
+      ...(tap ? { tickToRawMs: percentiles(hop.raw), tickToEnrichedMs: percentiles(hop.enriched) } : {}),
       peakRssMiB,
     };
   } catch (err) {
@@ -323,6 +352,24 @@ export async function runLatency(
     throw err;
   } finally {
     sub.disconnect();
+    await tap?.close();
     await pool.end();
   }
+}
+
+/** A consumer of its own group for the latency tap, and its clean-up (disconnect, group deleted). */
+function latencyTap(env: E2eEnv, feedName: string) {
+  const kafka = createKafka(env.brokers.split(','), 'stockify-bench-latency-tap', env.log);
+  const groupId = `stockify-bench-latency-tap-${feedName}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  return {
+    consumer,
+    async close(): Promise<void> {
+      await consumer.disconnect().catch(() => undefined);
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
 }
