@@ -8,12 +8,12 @@
 # Usage: infra/cluster/cluster.sh up|down|status|env|import <oci archive>...
 #   up      start Kafka, PostgreSQL, Redis (shared, infra.sh) and the cluster's own control plane
 #           (infra.sh under .local/cluster/control-plane, apiserver on 127.0.0.1:$CLUSTER_APISERVER_PORT),
-#           then containerd, the kubelet, kube-proxy, CoreDNS and metrics-server; wait until the
-#           node is Ready and cluster DNS answers; write .local/cluster.env (KUBECONFIG of the
-#           cluster and the addresses pods use)
-#   down    stop metrics-server, CoreDNS, kube-proxy (and remove its rules), every pod, the
-#           kubelet, containerd and the cluster's control plane; remove the pod network (the
-#           shared data services stay)
+#           then containerd, the kubelet, kube-proxy, CoreDNS, kube-router (NetworkPolicies) and
+#           metrics-server; wait until the node is Ready, cluster DNS answers and policies are
+#           enforced; write .local/cluster.env (KUBECONFIG of the cluster and the addresses pods use)
+#   down    stop metrics-server, kube-router, CoreDNS, kube-proxy (and remove their rules and
+#           ipsets), every pod, the kubelet, containerd and the cluster's control plane; remove the
+#           pod network (the shared data services stay)
 #   status  one line per process
 #   env     print .local/cluster.env (the addresses pods use for Kafka, PostgreSQL and Redis)
 #   import  import OCI archives into the cluster's containerd (namespace k8s.io)
@@ -28,7 +28,12 @@
 # $CLUSTER_GATEWAY:$COREDNS_PORT behind Service kube-system/kube-dns ($DNS_SERVICE_IP:53), the
 # kubelet's --cluster-dns; pods resolve <svc>.<ns>.svc.cluster.local. A host process rather than a
 # pod: no image to build, no CPU request taken from the one node the e2e fills, and it forwards
-# other names to the host's own resolver (/etc/resolv.conf), loopback resolvers included.
+# other names to the host's own resolver (/etc/resolv.conf), loopback resolvers included. It
+# listens on port 53 like a CoreDNS pod, so that an egress rule for DNS (port 53) admits it.
+# NetworkPolicies: kube-router as a host process, its network policy controller only (iptables and
+# ipsets; kube-proxy stays the service proxy). It filters after kube-proxy's and the DNAT rules
+# above, so egress rules see the ports pods actually reach on this host: Kafka $KAFKA_POD_PORT,
+# PostgreSQL $PG_PORT, Redis $REDIS_PORT, DNS 53, the API server $CLUSTER_APISERVER_PORT.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -48,10 +53,12 @@ KUBERNETES_SERVICE_IP=10.96.0.1
 METRICS_SERVICE_IP=10.96.0.20
 DNS_SERVICE_IP=10.96.0.10
 CLUSTER_DOMAIN=cluster.local
-COREDNS_PORT="${COREDNS_PORT:-1053}"
+COREDNS_PORT="${COREDNS_PORT:-53}"
 COREDNS_READY_PORT="${COREDNS_READY_PORT:-8181}"
 KUBE_PROXY_HEALTHZ_PORT="${KUBE_PROXY_HEALTHZ_PORT:-10256}"
 KUBE_PROXY_METRICS_PORT="${KUBE_PROXY_METRICS_PORT:-10249}"
+KUBE_ROUTER_HEALTH_PORT="${KUBE_ROUTER_HEALTH_PORT:-20244}"
+KUBE_SERVICE_CIDR=10.96.0.0/16
 METRICS_SERVER_PORT="${METRICS_SERVER_PORT:-4443}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 METRICS_SERVER_BIN="$STOCKIFY_CACHE/metrics-server/$METRICS_SERVER_VERSION/bin/metrics-server"
@@ -68,7 +75,7 @@ ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 cluster_prereqs() {
   command -v dpkg-query >/dev/null 2>&1 || die "cluster: needs a Debian-based system (apt) for containerd, runc and the CNI plugins"
   [ "$(id -u)" -eq 0 ] || die "cluster: containerd and the kubelet run as root; run as root"
-  apt_install containerd runc containernetworking-plugins iptables gcc libc6-dev umoci
+  apt_install containerd runc containernetworking-plugins iptables ipset gcc libc6-dev umoci
   need_cmd umoci "Debian package umoci"
   [ -x "$CNI_BIN_DIR/bridge" ] || die "cluster: $CNI_BIN_DIR/bridge missing (Debian package containernetworking-plugins)"
 }
@@ -570,6 +577,50 @@ YAML
   wait_until 60 coredns cluster_dns_answers
 }
 
+# --- kube-router (NetworkPolicies) ---------------------------------------------------------------
+# Healthy, and its top-level chains hooked into FORWARD (pod to pod) and INPUT (pod to this host).
+kube_router_ready() {
+  curl -fsS -m 3 "http://127.0.0.1:$KUBE_ROUTER_HEALTH_PORT/healthz" >/dev/null &&
+    iptables -S FORWARD | grep -q -- '-j KUBE-ROUTER-FORWARD' && iptables -S INPUT | grep -q -- '-j KUBE-ROUTER-INPUT'
+}
+
+kube_router_up() {
+  "$INFRA_DIR/kube-router/build.sh"
+  if ! is_running kube-router; then
+    kube_router_rules_down # what a killed run left behind
+    log "cluster: starting kube-router $KUBE_ROUTER_VERSION (network policy controller only)"
+    # The cluster's admin credentials, like metrics-server: it lists pods, namespaces and policies.
+    start_bg kube-router "$KUBE_ROUTER_BIN/kube-router" --kubeconfig "$CLUSTER_KUBECONFIG" \
+      --hostname-override "$CLUSTER_NODE_NAME" --run-firewall=true --run-router=false --run-service-proxy=false \
+      --service-cluster-ip-range "$KUBE_SERVICE_CIDR" --health-port "$KUBE_ROUTER_HEALTH_PORT" --metrics-port 0 \
+      --v "${KUBE_ROUTER_VERBOSITY:-1}"
+  fi
+  wait_until 90 kube-router kube_router_ready
+}
+
+kube_router_down() {
+  stop_pid kube-router 15
+  kube_router_rules_down
+}
+
+# kube-router's filter chains (KUBE-ROUTER-*, KUBE-POD-FW-*, KUBE-NWPLCY-*), the jumps into them and
+# its ipsets (KUBE-SRC-*, KUBE-DST-*) out of this machine's tables. Done here: `kube-router
+# --cleanup-config` of v2.1.0 builds its network policy controller empty and removes nothing.
+kube_router_rules_down() {
+  command -v iptables-save >/dev/null 2>&1 || return 0
+  local rule chain set
+  iptables-save -t filter | grep -E '^-A (INPUT|FORWARD|OUTPUT) .*-j KUBE-ROUTER-' | while IFS= read -r rule; do
+    # iptables-save quotes the rule's comment as a shell would: eval restores the words.
+    eval "iptables -t filter -D ${rule#-A }" 2>/dev/null || true
+  done || true # grep finds nothing when kube-router never ran
+  local chains; chains="$(iptables-save -t filter | sed -nE 's/^:((KUBE-ROUTER-|KUBE-POD-FW-|KUBE-NWPLCY-)[^ ]*) .*/\1/p')"
+  for chain in $chains; do iptables -t filter -F "$chain" 2>/dev/null || true; done
+  for chain in $chains; do iptables -t filter -X "$chain" 2>/dev/null || true; done
+  if command -v ipset >/dev/null 2>&1; then
+    for set in $(ipset list -n 2>/dev/null | grep -E '^(KUBE-SRC-|KUBE-DST-)'); do ipset destroy "$set" 2>/dev/null || true; done
+  fi
+}
+
 # --- Kafka's pod listener -------------------------------------------------------------------------
 kafka_has_pod_listener() {
   grep -q "^advertised.listeners=.*POD://$CLUSTER_GATEWAY:$KAFKA_POD_PORT" "$LOCAL/kafka/server.properties" 2>/dev/null
@@ -603,6 +654,8 @@ export CLUSTER_GATEWAY=$CLUSTER_GATEWAY
 export CLUSTER_KAFKA_BROKERS=$CLUSTER_GATEWAY:$KAFKA_POD_PORT
 export CLUSTER_DATABASE_URL=postgres://stockify:stockify@$CLUSTER_GATEWAY:$PG_PORT/stockify
 export CLUSTER_REDIS_URL=redis://$CLUSTER_GATEWAY:$REDIS_PORT
+# The port pods' connections to the API server reach after the DNAT (what an egress rule must admit).
+export CLUSTER_APISERVER_PORT=$CLUSTER_APISERVER_PORT
 export CONTAINERD_ADDRESS=$CONTAINERD_SOCK
 ENV
   mv "$LOCAL/cluster.env.tmp" "$LOCAL/cluster.env"
@@ -625,6 +678,8 @@ cluster_up() {
   kube_proxy_up
   coredns_up
   ok "cluster: kube-proxy serves ClusterIPs; CoreDNS answers for $CLUSTER_DOMAIN at $DNS_SERVICE_IP ($(( $(now_s) - t0 ))s)"
+  kube_router_up
+  ok "cluster: kube-router enforces NetworkPolicies ($(( $(now_s) - t0 ))s)"
   if [ "${CLUSTER_METRICS:-1}" = 1 ]; then metrics_server_up; ok "cluster: metrics.k8s.io available"; fi
   write_cluster_env
   ok "cluster up in $(( $(now_s) - t0 ))s; environment: . .local/infra.env && . .local/cluster.env"
@@ -633,6 +688,7 @@ cluster_up() {
 # Stop every pod sandbox and container of our containerd, then the kubelet and containerd.
 cluster_down() {
   stop_pid metrics-server 15
+  kube_router_down
   stop_pid coredns 15
   kube_proxy_down
   if is_running kubelet; then
@@ -663,7 +719,7 @@ cluster_down() {
 cluster_status() {
   control_plane status
   local n
-  for n in containerd kubelet kube-proxy coredns metrics-server; do
+  for n in containerd kubelet kube-proxy coredns kube-router metrics-server; do
     if is_running "$n"; then printf '%-25s running  (pid %s)\n' "$n" "$(pid_of "$n")"; else printf '%-25s stopped\n' "$n"; fi
   done
   if is_running kubelet && node_ready; then echo "          node $CLUSTER_NODE_NAME Ready at $CLUSTER_GATEWAY"; fi
