@@ -21,6 +21,8 @@ export interface ClientPod {
   token: boolean;
   /** The label the feed's NetworkPolicy admits to MarketData (spec.networkPolicy.clientLabel). */
   clientLabel?: string;
+  /** Set clientLabel=true on the pod (default); false: a pod the feed's NetworkPolicy does not admit. */
+  client?: boolean;
 }
 
 export function clientPodManifest(p: ClientPod): Record<string, unknown> {
@@ -31,7 +33,10 @@ export function clientPodManifest(p: ClientPod): Record<string, unknown> {
     metadata: {
       name: p.name,
       namespace: p.namespace,
-      labels: { 'app.kubernetes.io/name': 'e2e-client', [p.clientLabel ?? 'stockify.io/client']: 'true' },
+      labels: {
+        'app.kubernetes.io/name': 'e2e-client',
+        ...(p.client === false ? {} : { [p.clientLabel ?? 'stockify.io/client']: 'true' }),
+      },
     },
     spec: {
       restartPolicy: 'Never',

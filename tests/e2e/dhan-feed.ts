@@ -17,6 +17,8 @@ export function dhanFeedManifest(o: {
   secret: string;
   kafka: string;
   redis: string;
+  /** The double's port: the feed's NetworkPolicy admits the Dhan hosts on these ports only (443 by default). */
+  dhanPorts: number[];
 }): Record<string, unknown> {
   return {
     apiVersion: 'stockify.io/v1alpha1',
@@ -37,6 +39,7 @@ export function dhanFeedManifest(o: {
       redis: { url: o.redis },
       processor: { replicas: 1 },
       storage: { replicas: 1 },
+      networkPolicy: { egress: { dhan: { ports: o.dhanPorts } } },
     },
   };
 }

@@ -9,6 +9,7 @@
 // the ticks table.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -60,6 +61,9 @@ const hostDatabase = env('DATABASE_URL');
 const podKafka = env('CLUSTER_KAFKA_BROKERS');
 const podDatabase = env('CLUSTER_DATABASE_URL');
 const podRedis = env('CLUSTER_REDIS_URL');
+/** The port pods' API server connections reach after the kubernetes Service's DNAT (kube-router filters after it). */
+const podApiServerPort = Number(env('CLUSTER_APISERVER_PORT'));
+const podKafkaPort = Number(podKafka.split(':').at(-1));
 
 const LOAD_TICKS_PER_SECOND = 2000;
 /** The processors' CPU request: utilisation is usage over this, so a smaller one plays a slower machine. */
@@ -107,6 +111,26 @@ function closedToday(): Record<string, unknown> {
   };
 }
 
+/**
+ * Node script run in a pod: a TCP connect to each host:port argument (5 s each), printed as one JSON
+ * line {target: "connected" | "timeout" | error code}.
+ */
+const CONNECT_SCRIPT = `
+  const net = require('node:net');
+  const probe = (target) => new Promise((resolve) => {
+    const i = target.lastIndexOf(':');
+    const socket = net.connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)) });
+    const done = (outcome) => { socket.destroy(); resolve(outcome); };
+    socket.setTimeout(5000, () => done('timeout'));
+    socket.once('connect', () => done('connected'));
+    socket.once('error', (err) => done(err.code || err.message));
+  });
+  (async () => {
+    const out = {};
+    for (const target of process.argv.slice(1)) out[target] = await probe(target);
+    console.log(JSON.stringify(out));
+  })();`;
+
 const db = new pg.Pool({ connectionString: hostDatabase, max: 2 });
 const faults: { what: string; atMs: number }[] = [];
 const startedMs = Date.now();
@@ -123,6 +147,8 @@ function feedManifest(): Record<string, unknown> {
   // MarketData and the gateway take the cluster's own ServiceAccount tokens (audience stockify): the
   // client pods of the Services phase authenticate the way an in-cluster app would.
   feed.spec.auth = { serviceAccountIssuer: true };
+  // The feed pods fetch the issuer's keys from the API server: here it listens on its own port.
+  feed.spec.networkPolicy = { egress: { apiServer: { ports: [podApiServerPort] } } };
   // Two processors per shard while open, so that closing the market visibly lowers the floor. The
   // scale-in phase derives its target from the idle CPU it measures (see hpa-target.ts), so the
   // request may be lowered to play a slower machine (E2E_PROCESSOR_CPU=50m reads as 3× slower).
@@ -282,6 +308,9 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       // The feeds' namespace first: watchNamespaces gives the operator a Role there (its Secrets
       // listed and watched there only, so a rotated Secret is picked up at once) and no ClusterRole.
       await kubectl(['create', 'namespace', NS]);
+      // Helm installs a chart's CRDs only when absent and never upgrades them: a cluster kept from an
+      // earlier run gets the current one first, as an upgrading user applies it.
+      await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(chartDir, 'crds/marketfeeds.stockify.io.yaml')]);
       await helm([
         'install',
         RELEASE,
@@ -299,6 +328,12 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         'podDisruptionBudget.enabled=false',
         '--set',
         `watchNamespaces={${NS}}`,
+        // kube-router enforces the chart's NetworkPolicy: the ports this cluster's API server and
+        // Kafka's pod listener are reached on.
+        '--set',
+        `networkPolicy.apiServer.ports={443,6443,${podApiServerPort}}`,
+        '--set',
+        `networkPolicy.kafka.ports={${podKafkaPort}}`,
         '--wait',
         '--timeout',
         '5m',
@@ -447,6 +482,100 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       report(
         `via ${url.split('/v1')[0]}: no token ${anonymous.status}, ServiceAccount token ${authorised.status} with ${ids.length} snapshots`,
       );
+    });
+  });
+
+  test('the feed NetworkPolicy is enforced (kube-router): MarketData only for labelled clients, egress only where allowed', async () => {
+    await phase('NetworkPolicy enforced (kube-router)', async () => {
+      const since = Date.now();
+      const image = await kubectl([
+        '-n',
+        NS,
+        'get',
+        'deployment',
+        `${FEED}-storage-0`,
+        '-o',
+        'jsonpath={.spec.template.spec.containers[0].image}',
+      ]);
+      const gateway = env('CLUSTER_GATEWAY');
+      // A port on this host that no egress rule names: pods that no policy selects reach it.
+      const listener = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => listener.listen(0, gateway, resolve));
+      const hostPort = `${gateway}:${(listener.address() as AddressInfo).port}`;
+      const grpcService = `${FEED}-grpc.${NS}.svc.cluster.local:50051`;
+      const redis = `${gateway}:${new URL(podRedis).port || 6379}`;
+      try {
+        const [unlabelled, labelled] = await Promise.all([
+          runClientPod({
+            name: 'e2e-np-unlabelled',
+            namespace: NS,
+            image,
+            command: ['/usr/local/bin/node', '-e', CONNECT_SCRIPT],
+            args: [grpcService, hostPort],
+            token: false,
+            client: false,
+          }),
+          runClientPod({
+            name: 'e2e-np-client',
+            namespace: NS,
+            image,
+            args: ['query', 'latest', 'IDX_I:13', '--endpoint', grpcService, '--token-file', TOKEN_FILE, '--json'],
+            token: true,
+          }),
+        ]);
+        assert.equal(unlabelled.exitCode, 0, `connect probe: ${unlabelled.logs}`);
+        const fromUnlabelled = JSON.parse(unlabelled.logs.trim().split('\n').at(-1) ?? '{}') as Record<string, string>;
+        // The name resolved (DNS is open to it), the connection itself is dropped by the feed's ingress rules.
+        assert.ok(
+          fromUnlabelled[grpcService] && !/^(connected|ENOTFOUND|EAI_AGAIN)$/.test(fromUnlabelled[grpcService]),
+          `an unlabelled pod must not connect to ${grpcService}: ${unlabelled.logs}`,
+        );
+        assert.equal(fromUnlabelled[hostPort], 'connected', `the same pod reaches ${hostPort}: ${unlabelled.logs}`);
+        assert.equal(labelled.exitCode, 0, `a labelled client's MarketData call: ${labelled.logs}`);
+        const snapshots = JSON.parse(labelled.logs.trim().split('\n').at(-1) ?? '[]') as { instrumentId: string }[];
+        assert.deepEqual(
+          snapshots.map((x) => x.instrumentId),
+          ['IDX_I:13'],
+        );
+        // Egress of a feed pod: Redis (allowed) connects, the host port no rule names does not.
+        const storagePod = (await feedPods('storage')).find(podReady);
+        assert.ok(storagePod, 'a Ready storage pod');
+        const fromStorage = JSON.parse(
+          (
+            await kubectl([
+              '-n',
+              NS,
+              'exec',
+              storagePod.metadata.name,
+              '--',
+              '/usr/local/bin/node',
+              '-e',
+              CONNECT_SCRIPT,
+              redis,
+              hostPort,
+            ])
+          )
+            .trim()
+            .split('\n')
+            .at(-1) ?? '{}',
+        ) as Record<string, string>;
+        assert.equal(fromStorage[redis], 'connected', `storage → Redis ${redis}`);
+        assert.notEqual(fromStorage[hostPort], 'connected', `storage → ${hostPort} (no egress rule) must not connect`);
+        const stored = await waitFor(
+          'ticks stored while the policies are enforced',
+          async () => {
+            const c = await ticksStoredSince(since);
+            return c > 100 ? c : undefined;
+          },
+          120_000,
+        );
+        report(
+          `unlabelled pod → ${grpcService}: ${fromUnlabelled[grpcService]}, → ${hostPort}: ${fromUnlabelled[hostPort]}; ` +
+            `labelled client: latest ${snapshots.length} snapshot; storage pod → Redis ${fromStorage[redis]}, → ${hostPort}: ${fromStorage[hostPort]}; ${stored} ticks stored meanwhile`,
+        );
+      } finally {
+        listener.close();
+      }
     });
   });
 
@@ -1065,7 +1194,16 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         ]);
         await kubectl(
           ['apply', '-f', '-'],
-          stringify(dhanFeedManifest({ name: DFEED, namespace: NS, secret: 'dhan-e2e', kafka: podKafka, redis: podRedis })),
+          stringify(
+            dhanFeedManifest({
+              name: DFEED,
+              namespace: NS,
+              secret: 'dhan-e2e',
+              kafka: podKafka,
+              redis: podRedis,
+              dhanPorts: [Number(new URL(broadcaster.feedUrl).port)],
+            }),
+          ),
         );
         await waitFor(
           'the Dhan feed subscribed and its ticks stored',
