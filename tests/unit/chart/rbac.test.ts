@@ -55,12 +55,14 @@ const on = (targets: { group: string; resource: string }[], verb: string): Permi
 
 /** What each client-node call the operator makes needs. Unknown calls fail the test. */
 const CALLS: Record<string, () => Permission[]> = {
-  // Informers list through KubernetesObjectApi and watch through makeInformer.
+  // Informers list through KubernetesObjectApi or as plain JSON (RawApi.get) and watch through makeInformer.
   'objects.list': () => on([feeds, ...owned], 'list'),
+  'raw.get': () => on([feeds, ...owned], 'list'),
   makeInformer: () => on([feeds, ...owned], 'watch'),
   // Server-side apply (and the drain merge patch) of the objects the builders produce. An apply
   // that finds no object creates it, and the API server authorizes that as create too.
   'objects.patch': () => [...on([...owned, ...applied], 'patch'), ...on([...owned, ...applied], 'create')],
+  'raw.apply': () => [...on([...owned, ...applied], 'patch'), ...on([...owned, ...applied], 'create')],
   'objects.delete': () => on(owned, 'delete'),
   'custom.patchNamespacedCustomObject': () => on([feeds], 'patch'),
   'custom.patchNamespacedCustomObjectStatus': () => on([{ ...feeds, resource: `${feeds.resource}/status` }], 'patch'),
@@ -88,8 +90,8 @@ function neededPermissions(): { needed: Map<string, Permission>; unknown: string
     const destructured = [...text.matchAll(/const \{([\w\s,]+)\} = [\w.]*kube\b/g)].flatMap((m) =>
       (m[1] ?? '').split(',').map((n) => n.trim()),
     );
-    const clients = ['objects', 'custom', 'core', 'coordination'];
-    const direct = [...text.matchAll(/\bkube\.(objects|custom|core|coordination)\.([a-zA-Z]+)(?:<[^>()]*>)?\(/g)];
+    const clients = ['objects', 'raw', 'custom', 'core', 'coordination'];
+    const direct = [...text.matchAll(/\bkube\.(objects|raw|custom|core|coordination)\.([a-zA-Z]+)(?:<(?:[^<>()]|<[^<>()]*>)*>)?\(/g)];
     const viaLocal = destructured
       .filter((n) => clients.includes(n))
       .flatMap((n) => [...text.matchAll(new RegExp(`(?<![.\\w])${n}\\.([a-zA-Z]+)\\(`, 'g'))].map((m) => [m[0], n, m[1]]));
