@@ -91,7 +91,9 @@ function neededPermissions(): { needed: Map<string, Permission>; unknown: string
       (m[1] ?? '').split(',').map((n) => n.trim()),
     );
     const clients = ['objects', 'raw', 'custom', 'core', 'coordination'];
-    const direct = [...text.matchAll(/\bkube\.(objects|raw|custom|core|coordination)\.([a-zA-Z]+)(?:<(?:[^<>()]|<[^<>()]*>)*>)?\(/g)];
+    const direct = [
+      ...text.matchAll(/\bkube\.(objects|raw|custom|core|coordination)\.([a-zA-Z]+)(?:<(?:[^<>()]|<[^<>()]*>)*>)?\(/g),
+    ];
     const viaLocal = destructured
       .filter((n) => clients.includes(n))
       .flatMap((n) => [...text.matchAll(new RegExp(`(?<![.\\w])${n}\\.([a-zA-Z]+)\\(`, 'g'))].map((m) => [m[0], n, m[1]]));
