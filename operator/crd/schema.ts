@@ -483,7 +483,7 @@ const networkPolicy: Schema = {
         redis: egressRule('Redis', 'the port of redis.url when unset (6379)'),
         dhan: egressRule('the Dhan feed and REST hosts (ingestion of a Dhan feed)', '443 when unset'),
         apiServer: egressRule(
-          'the Kubernetes API server (its service-account keys, when auth.serviceAccountIssuer is set)',
+          'the Kubernetes API server (its service-account keys when auth.serviceAccountIssuer is set; IngestionGap Events of a Dhan feed)',
           '443 and 6443 when unset (the port the API server listens on, which the kubernetes Service forwards to)',
         ),
       },

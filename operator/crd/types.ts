@@ -42,7 +42,7 @@ export type MarketFeedSpec = {
         /** Destination CIDRs (10.0.0.0/8, 203.0.113.7/32); none: any address. */
         cidrs?: string[];
       };
-      /** Egress to the Kubernetes API server (its service-account keys, when auth.serviceAccountIssuer is set): TCP to these ports, at these CIDRs (none: any address on the ports). */
+      /** Egress to the Kubernetes API server (its service-account keys when auth.serviceAccountIssuer is set; IngestionGap Events of a Dhan feed): TCP to these ports, at these CIDRs (none: any address on the ports). */
       apiServer: {
         /** Destination ports; 443 and 6443 when unset (the port the API server listens on, which the kubernetes Service forwards to). */
         ports?: number[];

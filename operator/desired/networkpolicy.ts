@@ -1,7 +1,8 @@
 // NetworkPolicy <feed>-stockify: the feed's pods accept MarketData (gRPC) and metrics only from
 // pods labelled as clients, the feed's gateway and the monitoring namespace, and connect out only
-// to Kafka, PostgreSQL, Redis, DNS, (Dhan feeds) the Dhan hosts and (spec.auth.serviceAccountIssuer)
-// the API server, whose keys verify the callers' tokens. Ports come from the spec
+// to Kafka, PostgreSQL, Redis, DNS, (Dhan feeds) the Dhan hosts and the API server when a component
+// talks to it: spec.auth.serviceAccountIssuer (its keys verify the callers' tokens) or a Dhan source
+// (ingestion records each gap as an IngestionGap Event). Ports come from the spec
 // where it names them (bootstrap servers, Redis URL); CIDRs are optional per destination, since
 // the brokers and databases are usually named by host, and a policy cannot name hosts.
 import type { V1NetworkPolicyEgressRule, V1NetworkPolicyPeer } from '@kubernetes/client-node';
@@ -84,8 +85,9 @@ export function networkPolicy(feed: MarketFeed): DesiredNetworkPolicy {
     egressTo(egress.redis, [redisPort(spec.redis.url)]),
   ];
   if (spec.source.type === 'dhan') rules.push(egressTo(egress.dhan, [DEFAULT_PORTS.dhan]));
-  // Storage and ingestion fetch the cluster's JWKS (https://kubernetes.default.svc/openid/v1/jwks).
-  if (spec.auth?.serviceAccountIssuer) rules.push(egressTo(egress.apiServer, API_SERVER_PORTS));
+  // Storage and ingestion fetch the cluster's JWKS (https://kubernetes.default.svc/openid/v1/jwks);
+  // a Dhan ingestion posts IngestionGap Events (the Role of gapEventsRbac).
+  if (spec.auth?.serviceAccountIssuer || spec.source.type === 'dhan') rules.push(egressTo(egress.apiServer, API_SERVER_PORTS));
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

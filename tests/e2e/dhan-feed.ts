@@ -19,6 +19,8 @@ export function dhanFeedManifest(o: {
   redis: string;
   /** The double's port: the feed's NetworkPolicy admits the Dhan hosts on these ports only (443 by default). */
   dhanPorts: number[];
+  /** Where the API server listens as pods reach it (the ingestion posts gap Events there). */
+  apiServerPorts: number[];
 }): Record<string, unknown> {
   return {
     apiVersion: 'stockify.io/v1alpha1',
@@ -39,7 +41,7 @@ export function dhanFeedManifest(o: {
       redis: { url: o.redis },
       processor: { replicas: 1 },
       storage: { replicas: 1 },
-      networkPolicy: { egress: { dhan: { ports: o.dhanPorts } } },
+      networkPolicy: { egress: { dhan: { ports: o.dhanPorts }, apiServer: { ports: o.apiServerPorts } } },
     },
   };
 }

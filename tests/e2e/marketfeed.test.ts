@@ -1204,6 +1204,7 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
               kafka: podKafka,
               redis: podRedis,
               dhanPorts: [Number(new URL(broadcaster.feedUrl).port)],
+              apiServerPorts: [podApiServerPort],
             }),
           ),
         );

@@ -122,9 +122,14 @@ describe('feed NetworkPolicy: egress', () => {
   });
 
   test('CIDRs restrict a destination to its addresses; configured ports replace the derived ones', () => {
+    // A Dhan feed also reaches the API server (gap Events): its CIDR too, or 443 stays open to any address.
     const f = feed('dhan', (s) => {
       s.networkPolicy = {
-        egress: { kafka: { cidrs: ['10.96.0.0/12'] }, dhan: { cidrs: ['203.0.113.0/24'], ports: [443, 8443] } },
+        egress: {
+          kafka: { cidrs: ['10.96.0.0/12'] },
+          dhan: { cidrs: ['203.0.113.0/24'], ports: [443, 8443] },
+          apiServer: { cidrs: ['10.96.0.1/32'] },
+        },
       };
     });
     const policies = [networkPolicy(f)];
@@ -154,6 +159,20 @@ describe('feed NetworkPolicy: egress', () => {
       egressAllowed([networkPolicy(custom)], { from: feedPod(custom, 'storage'), to: outside('10.1.2.3'), port: 26443 }),
       false,
     );
+  });
+
+  test('a Dhan feed may reach the API server (its ingestion records gaps as Events); a simulator feed without auth may not', () => {
+    const out = (f: MarketFeed, component: 'ingestion' | 'storage', port: number) =>
+      egressAllowed([networkPolicy(f)], { from: feedPod(f, component), to: outside('10.96.0.1'), port });
+    assert.equal(out(feed('dhan'), 'ingestion', 6443), true);
+    assert.equal(out(feed('dhan'), 'ingestion', 443), true);
+    assert.equal(out(feed('dhan'), 'ingestion', 8443), false);
+    assert.equal(out(feed('simulator'), 'ingestion', 6443), false);
+    const custom = feed('dhan', (s) => {
+      s.networkPolicy = { egress: { apiServer: { ports: [26443] } } };
+    });
+    assert.equal(out(custom, 'ingestion', 26443), true);
+    assert.equal(out(custom, 'ingestion', 6443), false);
   });
 
   test('a whole connection needs both ends: client → storage allowed, storage → client refused (egress)', () => {
