@@ -37,6 +37,9 @@ interface GhzReport {
   errorDistribution: Record<string, number> | null;
 }
 
+/** What a call in flight when ghz stops reads as. */
+const STOP_ERROR = /transport is closing|client connection is closing|context canceled/i;
+
 export async function runGhz(o: GhzOptions): Promise<LoadResult> {
   const args = [
     '--insecure',
@@ -62,16 +65,17 @@ export async function runGhz(o: GhzOptions): Promise<LoadResult> {
   const at = (p: number): number => (r.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? Number.NaN) / 1e6;
   const ok = r.statusCodeDistribution?.OK ?? 0;
   // ghz closes its connections when the duration ends: the calls then in flight fail with
-  // "Unavailable: transport is closing" (or Canceled) — up to one per worker is not a failure.
+  // "Unavailable: transport is closing" (or Canceled: "the client connection is closing") — up to one
+  // per worker is not a failure.
   const closing = Object.entries(r.errorDistribution ?? {})
-    .filter(([message]) => /transport is closing|context canceled/i.test(message))
+    .filter(([message]) => STOP_ERROR.test(message))
     .reduce((n, [, v]) => n + v, 0);
   const inFlightAtStop = Math.min(closing, o.concurrency);
   const errors =
     Object.entries(r.statusCodeDistribution ?? {})
       .filter(([code]) => code !== 'OK')
       .reduce((n, [, v]) => n + v, 0) - inFlightAtStop;
-  const firstError = Object.keys(r.errorDistribution ?? {}).find((m) => !/transport is closing|context canceled/i.test(m));
+  const firstError = Object.keys(r.errorDistribution ?? {}).find((m) => !STOP_ERROR.test(m));
   return {
     method: o.call,
     concurrency: o.concurrency,
