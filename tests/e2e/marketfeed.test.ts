@@ -1048,13 +1048,17 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
     const processor0 = `${FEED}-processor-0`;
     const patchProcessorScaling = (autoscaling: Record<string, number>) =>
       kubectl(['-n', NS, 'patch', 'mf', FEED, '--type=merge', '-p', JSON.stringify({ spec: { processor: { autoscaling } } })]);
-    const processorFloors = (want: (name: string) => number, what: string, timeoutMs: number) => {
+    /** `want` gives the floor a processor HPA must have; undefined: any floor up to its max. */
+    const processorFloors = (want: (name: string) => number | undefined, what: string, timeoutMs: number) => {
       let seen: HpaItem[] = [];
       return waitFor(
         what,
         async () => {
           seen = await feedHpas('processor');
-          const ok = seen.every((h) => h.spec.maxReplicas === 3 && h.spec.minReplicas === want(h.metadata.name));
+          const ok = seen.every((h) => {
+            const floor = want(h.metadata.name);
+            return h.spec.maxReplicas === 3 && (floor === undefined ? h.spec.minReplicas <= 3 : h.spec.minReplicas === floor);
+          });
           return seen.length === 3 && ok ? seen : undefined;
         },
         timeoutMs,
@@ -1085,8 +1089,10 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       // ceil(10,000 / 1,000) = 10 replicas asked for; the topic has 3 partitions, and so the cap.
       const expected = Math.min(partitions, Math.ceil(BACKLOG_RECORDS / LAG_PER_REPLICA));
       const raised = await processorFloors(
-        (name) => (name === processor0 ? expected : 1),
-        `${processor0}'s HPA floor at ${expected} (the partitions), the other shards' at 1`,
+        // The other shards' floors follow their own lag (a processor that rebalanced after the load
+        // phases may report some for a while): only shard 0's is judged, and none above the cap.
+        (name) => (name === processor0 ? expected : undefined),
+        `${processor0}'s HPA floor at ${expected} (the partitions)`,
         60_000,
       );
       const raisedS = ((Date.now() - producedAt) / 1000).toFixed(0);
