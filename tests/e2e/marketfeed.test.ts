@@ -1066,9 +1066,10 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         throw new Error(`${err.message}; floors seen: ${hpaFloors(seen)} (max ${seen.map((h) => h.spec.maxReplicas).join(' ')})`);
       });
     };
-    const shard0Pods = async () =>
+    /** Shard 0's processor pods; `terminating` too: a pod shutting down may still consume. */
+    const shard0Pods = async (terminating = false) =>
       (await feedPods('processor')).filter(
-        (p) => p.metadata.labels?.['stockify.io/shard'] === '0' && !p.metadata.deletionTimestamp,
+        (p) => p.metadata.labels?.['stockify.io/shard'] === '0' && (terminating || !p.metadata.deletionTimestamp),
       );
     await phase('scale on lag (backlog on shard 0)', async () => {
       const t0 = Date.now();
@@ -1082,7 +1083,13 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       // processors are back, so the operator's lag check (every 15 s) cannot miss it. (With the
       // Deployment at 0 the HPA leaves it alone: the floor is judged, not the pods.)
       await kubectl(['-n', NS, 'scale', 'deployment', processor0, '--replicas=0']);
-      await waitFor(`no ${processor0} pods`, async () => (await shard0Pods()).length === 0, 90_000);
+      // Gone, not only terminating: a pod in its grace period still consumes, and would work off
+      // part of the backlog before the operator measures it (seen in CI: floor raised, lag < 10,000).
+      await waitFor(
+        `no ${processor0} pods, terminating ones included`,
+        async () => (await shard0Pods(true)).length === 0,
+        120_000,
+      );
       steps.push(`processors of shard 0 stopped at ${since()}`);
       const partitions = await produceRecords(hostKafka, rawTopic(NS, FEED, 0), BACKLOG_RECORDS, Buffer.from('not a RawRecord'));
       const producedAt = Date.now();
@@ -1101,14 +1108,17 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
         h0 && h0.spec.minReplicas <= partitions && h0.spec.maxReplicas <= partitions,
         `${processor0} within ${partitions} partitions`,
       );
+      let lagSeen: number | undefined;
       const lag = await waitFor(
-        'status.shardStatuses to show shard 0 lag',
+        `status.shardStatuses to show shard 0 lag of at least ${BACKLOG_RECORDS}`,
         async () => {
-          const l = (await getFeed()).status?.shardStatuses?.find((x) => x.index === 0)?.processorLag;
-          return l !== undefined && l >= BACKLOG_RECORDS ? l : undefined;
+          lagSeen = (await getFeed()).status?.shardStatuses?.find((x) => x.index === 0)?.processorLag;
+          return lagSeen !== undefined && lagSeen >= BACKLOG_RECORDS ? lagSeen : undefined;
         },
         60_000,
-      );
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; last shard 0 processorLag: ${lagSeen ?? 'none'}`);
+      });
       // The processors come back and work the backlog off (refused records, to the DLQ); the HPA
       // holds them at the raised floor, on a node that may not have the CPU for all (Pending is fine).
       await kubectl(['-n', NS, 'scale', 'deployment', processor0, '--replicas=1']);
