@@ -18,7 +18,7 @@ export PATH := $(NODE_HOME)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 endif
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-STOCKIFY := $(NODE) services/cli.ts
+STOCKIFY := $(NODE) services/stockify.js
 # --test-force-exit: a test file ends when its tests have (passed, failed or timed out), even if a hung
 # hook or a leaked handle would keep its process alive — a hang costs one test timeout, never the run.
 PROPERTY_TESTS = $(shell grep -rl --include='*.test.ts' property-seed.ts tests/unit)

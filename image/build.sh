@@ -71,6 +71,7 @@ cp -a proto "$app/proto"
 find services operator -type f -name '*.ts' \
   -not \( -path 'services/gateway/console/*' -not -path services/gateway/console/serve.ts \) -print0 |
   tar --null -T - -cf - | tar -xf - -C "$app"
+cp services/stockify.js "$app/services/" # the entrypoint's launcher
 # The web console, bundled now (esbuild, a devDependency) into the static files the gateway serves
 # from /app/dist/console: the image carries no bundler and the page loads nothing from elsewhere.
 "$NODE_BIN" services/gateway/console/build.ts "$app/dist/console"
@@ -83,7 +84,7 @@ created="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 umoci config --image "$work/oci:base" --tag "$IMAGE_TAG" \
   --config.user 65532:65532 \
   --config.workingdir /app \
-  --config.entrypoint /usr/local/bin/node --config.entrypoint /app/services/cli.ts \
+  --config.entrypoint /usr/local/bin/node --config.entrypoint /app/services/stockify.js \
   --clear config.cmd --config.cmd --help \
   --config.env NODE_ENV=production \
   --config.env PATH=/usr/local/bin \

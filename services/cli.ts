@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The one `stockify` entry point: every component and tool is a subcommand.
+// The `stockify` command line: every component and tool is a subcommand. services/stockify.js runs it.
 import { enableCompileCache } from 'node:module';
 
 export interface Command {
@@ -82,11 +82,8 @@ export async function main(argv: string[]): Promise<number> {
   return module.run(rest);
 }
 
-if (import.meta.main) {
-  // V8's code cache on disk (NODE_COMPILE_CACHE, else the temp dir): a command's modules compile once,
-  // not on every start (`stockify query` 0.68 → 0.45 s of CPU). Where the directory is not writable it
-  // reports a failure and changes nothing.
-  enableCompileCache();
+/** Runs the command line of this process and sets its exit code. */
+export function start(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
@@ -96,4 +93,11 @@ if (import.meta.main) {
       process.exit(1);
     },
   );
+}
+
+if (import.meta.main) {
+  // Run directly (`node services/cli.ts`): the cache serves the modules imported from here on; the
+  // launcher services/stockify.js turns it on before this file too.
+  enableCompileCache();
+  start();
 }

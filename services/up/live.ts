@@ -10,7 +10,7 @@ import { Supervisor } from './supervisor.ts';
 import type { ViewState } from './view.ts';
 import { MarketWatch } from './watch.ts';
 
-const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../stockify.js', import.meta.url));
 const REFRESH_MS = 1_000;
 const STOP_GRACE_MS = 25_000;
 

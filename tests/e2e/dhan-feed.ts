@@ -52,7 +52,7 @@ export function hostPidOf(podName: string, component: string): number | undefine
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (!cmdline.includes(`/services/cli.ts\0${component}`)) continue;
+      if (!cmdline.includes(`/services/stockify.js\0${component}`)) continue;
       const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       if (env.includes(`HOSTNAME=${podName}`)) return Number(entry);
     } catch {

@@ -1,5 +1,5 @@
 // End to end on this machine: ingestion → Kafka → processor → Kafka → storage as the real
-// processes (`node services/cli.ts <component>`, launched from the operator's builders like
+// processes (`node services/stockify.js <component>`, launched from the operator's builders like
 // `stockify up`), one shard, a fresh feed and a fresh DB_SCHEMA per phase.
 //   throughput: ingestion --as-fast-as-possible --limit N; sustained rate = stored tick rows / time,
 //     and zero loss: ticks Kafka acknowledged to ingestion = distinct tick rows stored.

@@ -1,6 +1,6 @@
 // The processes of a bench feed, launched exactly as `stockify up` launches them: the operator's
 // builders (standaloneProcesses) give each shard's args, env and shard file, services/up/plan.ts
-// turns them into local processes; here each runs as `node services/cli.ts <component> ...`.
+// turns them into local processes; here each runs as `node services/stockify.js <component> ...`.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { sumOf } from '../../../services/up/prometheus.ts';
 import { scrapeProcess } from '../../../services/up/scraper.ts';
 import { ensureTopicsRetried } from '../kafka/topics.ts';
 
-const CLI = fileURLToPath(new URL('../../../services/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../services/stockify.js', import.meta.url));
 export const BENCH_NAMESPACE = 'bench';
 
 export interface BenchFeedOptions {

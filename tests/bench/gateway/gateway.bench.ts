@@ -50,7 +50,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PORTS = { gateway: 32000, grpc: 32001, metrics: 32002, bare: 32003 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = `${ROOT}services/cli.ts`;
+const CLI = `${ROOT}services/stockify.js`;
 const OUT = join(ROOT, '.local', 'bench');
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
 

@@ -125,7 +125,7 @@ const nodeReference = await peakOf(['-e', 'setTimeout(() => {}, 2000)'], process
 const idle = await pipeline('idle', 1);
 const loaded = await pipeline('load', 1_000);
 const gateway = await peakOf(
-  ['services/cli.ts', 'gateway'],
+  ['services/stockify.js', 'gateway'],
   {
     ...process.env,
     FEED_NAME: 'footprint',

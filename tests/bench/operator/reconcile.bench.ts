@@ -106,7 +106,7 @@ async function bareNodeRss(): Promise<number> {
 /** `stockify operator` on the bench namespace until it reconciled every feed and its queue drained. */
 async function operatorProcess(): Promise<{ rssMiB: number; peakMiB: number; reconciles: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['services/cli.ts', 'operator', '--leader-elect=false'], {
+  const child = spawn(process.execPath, ['services/stockify.js', 'operator', '--leader-elect=false'], {
     env: { ...process.env, WATCH_NAMESPACE: ns, METRICS_PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -31,7 +31,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const LOADGEN = process.env.BENCH_GRPC_LOADGEN === 'ghz' ? 'ghz' : 'grpc-js';
 const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = `${ROOT}services/cli.ts`;
+const CLI = `${ROOT}services/stockify.js`;
 const OUT = `${ROOT}.local/bench/`;
 
 const RUN = Math.floor(Math.random() * 90_000) + 10_000;

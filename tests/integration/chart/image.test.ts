@@ -69,7 +69,7 @@ describe('image: make image output', () => {
     assert.equal(config.config.User, '65532:65532');
     const uid = Number(config.config.User.split(':')[0]);
     assert.ok(uid > 0, 'not root');
-    assert.deepEqual(config.config.Entrypoint, ['/usr/local/bin/node', '/app/services/cli.ts']);
+    assert.deepEqual(config.config.Entrypoint, ['/usr/local/bin/node', '/app/services/stockify.js']);
     assert.equal(config.config.WorkingDir, '/app');
     assert.ok(config.config.Env.includes('NODE_ENV=production'));
     assert.equal(config.os, 'linux');
@@ -90,6 +90,7 @@ describe('image: make image output', () => {
       'lib64/ld-linux-x86-64.so.2',
       'etc/passwd',
       'etc/ssl/certs/ca-certificates.crt',
+      'app/services/stockify.js',
       'app/services/cli.ts',
       'app/operator/main.ts',
       'app/proto/stockify/v1/market.proto',
@@ -126,7 +127,7 @@ describe('image: make image output', () => {
     for (const layer of manifest.layers) {
       ok('sh', ['-c', 'tar -xOf "$1" "$2" | tar -xzf - -C "$3"', 'sh', archive, blobPath(layer.digest), rootfs]);
     }
-    const r = run('chroot', ['--userspec=65532:65532', rootfs, '/usr/local/bin/node', '/app/services/cli.ts', '--help']);
+    const r = run('chroot', ['--userspec=65532:65532', rootfs, '/usr/local/bin/node', '/app/services/stockify.js', '--help']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Usage: stockify <command>/);
     assert.match(r.stdout, /operator\s+run the MarketFeed operator/);

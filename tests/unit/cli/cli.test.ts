@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -24,4 +27,22 @@ test('an unknown subcommand prints usage and exits 2', () => {
 
 test('no subcommand prints usage and exits 2', () => {
   assert.equal(run().status, 2);
+});
+
+test('the launcher services/stockify.js runs the same command line, exit codes included, on a compile cache', () => {
+  const launcher = fileURLToPath(new URL('../../../services/stockify.js', import.meta.url));
+  const cache = mkdtempSync(join(tmpdir(), 'stockify-compile-cache-'));
+  try {
+    const env = { PATH: process.env.PATH, NODE_COMPILE_CACHE: cache };
+    const help = spawnSync(process.execPath, [launcher, '--help'], { encoding: 'utf8', env });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^ {2}query /m);
+    const unknown = spawnSync(process.execPath, [launcher, 'frobnicate'], { encoding: 'utf8', env });
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+    // The TypeScript it loaded went into the cache (what spares later starts the type stripper).
+    assert.ok(readdirSync(cache, { recursive: true }).length > 1, 'the compile cache stayed empty');
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 });
