@@ -188,6 +188,10 @@ async function podCpuMillicores(component: string): Promise<string[]> {
   });
 }
 
+/** The image the operator runs the feed's pods on (client pods use it too: it carries `stockify`). */
+const feedImage = (): Promise<string> =>
+  kubectl(['-n', NS, 'get', 'deployment', `${FEED}-storage-0`, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+
 async function feedPods(component?: string, feed = FEED): Promise<PodList['items']> {
   const selector = `app.kubernetes.io/instance=${feed}${component ? `,app.kubernetes.io/name=${component}` : ''}`;
   return (await kubectlJson<PodList>(['-n', NS, 'get', 'pods', '-l', selector])).items;
@@ -407,15 +411,7 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
   });
 
   test('a client pod reaches MarketData and the gateway through their Services by DNS, with its ServiceAccount token', async () => {
-    const image = await kubectl([
-      '-n',
-      NS,
-      'get',
-      'deployment',
-      `${FEED}-storage-0`,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].image}',
-    ]);
+    const image = await feedImage();
     const client = (name: string, args: string[], token: boolean, command?: string[]): ClientPod => ({
       name: `e2e-${name}`,
       namespace: NS,
@@ -490,15 +486,7 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
   test('the feed NetworkPolicy is enforced (kube-router): MarketData only for labelled clients, egress only where allowed', async () => {
     await phase('NetworkPolicy enforced (kube-router)', async () => {
       const since = Date.now();
-      const image = await kubectl([
-        '-n',
-        NS,
-        'get',
-        'deployment',
-        `${FEED}-storage-0`,
-        '-o',
-        'jsonpath={.spec.template.spec.containers[0].image}',
-      ]);
+      const image = await feedImage();
       const gateway = env('CLUSTER_GATEWAY');
       // A port on this host that no egress rule names: pods that no policy selects reach it.
       const listener = createServer((socket) => socket.destroy());
