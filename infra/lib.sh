@@ -233,3 +233,21 @@ go_build() {
   run_progress "$label: packages compiled" '^[^ #]+$' "$total" "$STOCKIFY_CACHE/logs/build-${label%% *}.log" \
     bash -c 'cd "$1" && shift && exec "$@"' _ "$dir" "$go" build -v -trimpath -ldflags "$ldflags" -o "$out/" "$@"
 }
+
+# go_install <name> <version> <bin dir> <ldflags> <package@version>
+# Installs a Go command with `go install` from the Go module proxy into <bin dir>, with progress,
+# through a temporary directory beside it (an interrupted build leaves no half-written <bin dir>).
+go_install() {
+  local name="$1" version="$2" bin="$3" ldflags="$4" pkg="$5"
+  local go; go="$(find_go)"
+  local tmp="$bin.tmp.$$"
+  trap 'rm -rf "$tmp"' EXIT
+  mkdir -p "$tmp"
+  log "$name $version: go install from the Go module proxy (the first run downloads and compiles 1000–1500 packages)"
+  # `go install pkg@version` builds outside any main module, so GOFLAGS=-mod=mod must not be set.
+  GOFLAGS=-buildvcs=false GOBIN="$tmp" CGO_ENABLED=0 run_progress "$name $version: packages compiled" \
+    '^[^ #]+$' "" "$STOCKIFY_CACHE/logs/build-$name.log" \
+    "$go" install -v -trimpath -ldflags "$ldflags" "$pkg"
+  rm -rf "$bin" && mv "$tmp" "$bin"
+  trap - EXIT
+}

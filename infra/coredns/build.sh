@@ -8,19 +8,9 @@ set -euo pipefail
 
 build() {
   [ -x "$COREDNS_BIN/coredns" ] && return 0
-  local go; go="$(find_go)"
-  local tmp="$STOCKIFY_CACHE/coredns/$COREDNS_VERSION/bin.tmp.$$"
-  trap 'rm -rf "$tmp"' EXIT
-  mkdir -p "$tmp"
-  log "coredns $COREDNS_VERSION: go install from the Go module proxy (the first run downloads and compiles ~1500 packages)"
-  # `go install pkg@version` builds outside any main module, so GOFLAGS=-mod=mod must not be set.
   # GitCommit is what `coredns -version` prints after the version; a module build has no commit.
-  GOFLAGS=-buildvcs=false GOBIN="$tmp" CGO_ENABLED=0 run_progress "coredns $COREDNS_VERSION: packages compiled" \
-    '^[^ #]+$' "" "$STOCKIFY_CACHE/logs/build-coredns.log" \
-    "$go" install -v -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=module" \
+  go_install coredns "$COREDNS_VERSION" "$COREDNS_BIN" "-s -w -X github.com/coredns/coredns/coremain.GitCommit=module" \
     "github.com/coredns/coredns@$COREDNS_VERSION"
-  rm -rf "$COREDNS_BIN" && mv "$tmp" "$COREDNS_BIN"
-  trap - EXIT
 }
 
 with_lock "$STOCKIFY_CACHE/coredns/.lock" build

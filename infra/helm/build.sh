@@ -7,7 +7,6 @@ set -euo pipefail
 
 build() {
   [ -x "$HELM_BIN/helm" ] && return 0
-  local go; go="$(find_go)"
   local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
   local ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
   ld+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
@@ -15,16 +14,7 @@ build() {
   for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
     ld+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$minor"
   done
-  local tmp="$STOCKIFY_CACHE/helm/$HELM_VERSION/bin.tmp.$$"
-  trap 'rm -rf "$tmp"' EXIT
-  mkdir -p "$tmp"
-  log "helm $HELM_VERSION: go install from the Go module proxy (first run downloads and compiles ~1000 packages)"
-  # `go install pkg@version` builds outside any main module, so GOFLAGS=-mod=mod must not be set.
-  GOFLAGS=-buildvcs=false GOBIN="$tmp" CGO_ENABLED=0 run_progress "helm $HELM_VERSION: packages compiled" \
-    '^[^ #]+$' "" "$STOCKIFY_CACHE/logs/build-helm.log" \
-    "$go" install -v -trimpath -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  rm -rf "$HELM_BIN" && mv "$tmp" "$HELM_BIN"
-  trap - EXIT
+  go_install helm "$HELM_VERSION" "$HELM_BIN" "$ld" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
 with_lock "$STOCKIFY_CACHE/helm/.lock" build
