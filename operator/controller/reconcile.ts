@@ -36,6 +36,20 @@ function marketAt(feed: MarketFeed, now: Date): { market?: MarketState; boundary
   }
 }
 
+/** Wall time of each step of one pass, logged at debug: where a slow reconcile spends its time. */
+class StepTimes {
+  readonly ms: Record<string, number> = {};
+
+  async time<T>(step: string, work: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.ms[step] = Math.round(performance.now() - t0);
+    }
+  }
+}
+
 export class Reconciler {
   private readonly d: ReconcilerDeps;
   private readonly applier: Applier;
@@ -89,7 +103,8 @@ export class Reconciler {
     }
     // Lag sets the HPA floors (operator/controller/lag.ts); unmeasurable, they stay at minReplicas.
     // The Secrets' hashes go on the pod templates that read them (a rotation rolls those pods).
-    const [lag, secrets] = await Promise.all([measureLag(this.d, feed), readSecrets(this.d, feed)]);
+    const steps = new StepTimes();
+    const [lag, secrets] = await steps.time('read', () => Promise.all([measureLag(this.d, feed), readSecrets(this.d, feed)]));
     const desired = desiredObjects(feed, {
       marketOpen: market?.open ?? true,
       image: this.d.image,
@@ -98,12 +113,15 @@ export class Reconciler {
       ...(lag ? { lag: lag.byDeployment } : {}),
     });
     // One Dhan ingestion rollout per account at a time (the spare connection): the others wait.
-    const gated = await this.gate.filter(feed, desired, peers);
+    const gated = await steps.time('gate', () => this.gate.filter(feed, desired, peers));
     // Kafka topics and the objects are independent: do them side by side.
-    const [topicProblems, apply] = await Promise.all([this.topics.ensure(feed), this.applier.applyAll(feed, gated.objects)]);
+    const [topicProblems, apply] = await Promise.all([
+      steps.time('topics', () => this.topics.ensure(feed)),
+      steps.time('apply', () => this.applier.applyAll(feed, gated.objects)),
+    ]);
     const secretProblems = secrets.problems;
-    const drain = await drainRemovedShards(this.d, feed);
-    const restart = await stepRestart(this.d, feed, now);
+    const drain = await steps.time('drain', () => drainRemovedShards(this.d, feed));
+    const restart = await steps.time('restart', () => stepRestart(this.d, feed, now));
     const problems = [
       ...sortProblems([
         ...scheduleProblems,
@@ -129,7 +147,18 @@ export class Reconciler {
       lag: lag?.byShard ?? lastLag(feed),
       now,
     });
-    await publishStatus(this.d, feed, restart.status ? { ...status, restart: restart.status } : status);
+    await steps.time('status', () =>
+      publishStatus(this.d, feed, restart.status ? { ...status, restart: restart.status } : status),
+    );
+    this.d.log.debug(
+      {
+        feed: `${feed.metadata.namespace}/${feed.metadata.name}`,
+        objects: gated.objects.length,
+        applied: apply.applied,
+        stepsMs: steps.ms,
+      },
+      'reconcile steps',
+    );
 
     const delays: number[] = [];
     if (boundary) delays.push(Math.max(1, boundary.getTime() - now.getTime()));

@@ -32,7 +32,21 @@ import {
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 10_000);
 const cluster = new Cluster();
 const ns = uniqueName('stk-bench');
-const log = createLogger({ component: 'operator-bench', level: 'silent' });
+/** The operator's per-step times of each reconcile (its debug line 'reconcile steps'); nothing else is kept. */
+const stepLines: { feed: string; stepsMs: Record<string, number> }[] = [];
+const log = createLogger({
+  component: 'operator-bench',
+  level: 'debug',
+  destination: {
+    write(line: string) {
+      if (!line.includes('"reconcile steps"')) return;
+      const { feed, stepsMs } = JSON.parse(line) as { feed: string; stepsMs: Record<string, number> };
+      stepLines.push({ feed, stepsMs });
+    },
+  },
+});
+const stepsOf = (key: string, from = 0): Record<string, number> | undefined =>
+  stepLines.slice(from).find((l) => l.feed === key)?.stepsMs;
 const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
@@ -182,6 +196,7 @@ async function main(): Promise<void> {
       await waitFor('the creating reconcile to return', async () => reconciles.find((r) => r.key === key), 300_000, 10)
     ).ms;
     const cpu = process.cpuUsage(cpu0);
+    const createSteps = stepsOf(key);
     const createCpuMs = (cpu.user + cpu.system) / 1000;
     // Counted once the creating reconcile returned, not while it ran: seven LISTs every 100 ms
     // competed with it for the API server (on two cores, a sizeable share of the figure).
@@ -191,6 +206,7 @@ async function main(): Promise<void> {
 
     // 2. A change to every shard: the processor's memory request.
     await sleep(1_000);
+    const updateLines = stepLines.length;
     const t1 = performance.now();
     await cluster.applyFeed(
       manifest({ processor: { autoscaling: { minReplicas: 1, maxReplicas: 3 }, resources: { requests: { memory: '300Mi' } } } }),
@@ -210,6 +226,7 @@ async function main(): Promise<void> {
     );
     await waitFor('the queue to drain', async () => op.queueDepth() === 0, 60_000);
     const updateMs = Math.max(...reconciles.filter((r) => r.key === key && r.at > t1).map((r) => r.ms));
+    const updateSteps = stepsOf(key, updateLines);
     const applyMsAfter = await applyRoundTripMs();
     if (profile) {
       const { profile: p } = await profile.post('Profiler.stop');
@@ -250,7 +267,9 @@ async function main(): Promise<void> {
       loadAverageAtStart: loadAtStart,
       reconcileCreateMs32Shards: Math.round(createMs),
       reconcileCreateCpuMs32Shards: Math.round(createCpuMs),
+      reconcileCreateStepsMs32Shards: createSteps ?? null,
       reconcileUpdateMs32Shards: Math.round(updateMs),
+      reconcileUpdateStepsMs32Shards: updateSteps ?? null,
       reconcileSteadyMs32Shards: steady.length > 0 ? Math.round(median(steady) * 10) / 10 : null,
       applyToAllObjectsMs32Shards: Math.round(applyToReadyMs),
       objects32Shards: expected,
@@ -270,10 +289,18 @@ async function main(): Promise<void> {
     mkdirSync('.local/bench', { recursive: true });
     writeFileSync('.local/bench/operator.json', `${JSON.stringify(result, null, 2)}\n`);
     const perApply = (ms: number) => `${(ms / applyMs).toFixed(0)}× one server-side apply`;
+    const stepList = (steps: Record<string, number> | undefined) =>
+      steps
+        ? Object.entries(steps)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')
+        : 'not logged';
     process.stdout.write(
       `reference: one server-side apply ${result.serverSideApplyMs} ms before, ${result.serverSideApplyMsAfter} ms after (median); load average ${loadAtStart.toFixed(1)} at the start, ${result.loadAverage.toFixed(1)} at the end\n` +
         `32-shard MarketFeed: creating reconcile ${result.reconcileCreateMs32Shards} ms (${perApply(createMs)}; target ≤ 1500; operator CPU ${result.reconcileCreateCpuMs32Shards} ms); ${expected} objects present ${result.applyToAllObjectsMs32Shards} ms after apply\n` +
+        `  its steps (ms; topics and apply run side by side): ${stepList(createSteps)}\n` +
         `32-shard MarketFeed: reconcile of a change to every shard ${result.reconcileUpdateMs32Shards} ms (${perApply(updateMs)})\n` +
+        `  its steps (ms): ${stepList(updateSteps)}\n` +
         `steady state: ${steadyWrites} API writes in ${STEADY_MS} ms (must be 0${steadyWrites > 0 ? `: ${steadyWriteUrls.join(', ')}` : ''})${steady.length > 0 ? `; reconcile ${result.reconcileSteadyMs32Shards} ms` : ''}\n` +
         `RSS of \`stockify operator\` with 20 MarketFeeds: ${result.rssMiBWith20Feeds} MiB, peak ${result.peakRssMiBWith20Feeds} MiB (${child.reconciles} reconciles; reference: bare node ${nodeReference} MiB; target ≤ 200)\n` +
         `  in-process: bench process ${result.rssMiBInProcessWith20Feeds} MiB, heap used ${result.heapUsedMiBInProcessWith20Feeds} MiB (before the operator started ${result.rssMiBBeforeOperator} MiB)\n` +
