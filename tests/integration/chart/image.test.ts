@@ -119,18 +119,56 @@ describe('image: make image output', () => {
     assert.match(passwd, /^nonroot:x:65532:65532:/m);
   });
 
+  /** The image's filesystem, both layers unpacked (once). */
+  const rootfs = (): string => {
+    const dir = join(work, 'rootfs');
+    if (existsSync(dir)) return dir;
+    mkdirSync(dir);
+    for (const layer of manifest.layers) {
+      ok('sh', ['-c', 'tar -xOf "$1" "$2" | tar -xzf - -C "$3"', 'sh', archive, blobPath(layer.digest), dir]);
+    }
+    return dir;
+  };
+
   test('the image runs `stockify --help` as uid 65532 on its own libraries (chroot)', {
     skip: process.getuid?.() !== 0 && 'needs root for chroot',
   }, () => {
-    const rootfs = join(work, 'rootfs');
-    mkdirSync(rootfs);
-    for (const layer of manifest.layers) {
-      ok('sh', ['-c', 'tar -xOf "$1" "$2" | tar -xzf - -C "$3"', 'sh', archive, blobPath(layer.digest), rootfs]);
-    }
-    const r = run('chroot', ['--userspec=65532:65532', rootfs, '/usr/local/bin/node', '/app/services/stockify.js', '--help']);
+    const r = run('chroot', ['--userspec=65532:65532', rootfs(), '/usr/local/bin/node', '/app/services/stockify.js', '--help']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Usage: stockify <command>/);
     assert.match(r.stdout, /operator\s+run the MarketFeed operator/);
+  });
+
+  test('a feed pod (uid 10001) starts on the compile cache warmed at build time: every module from it, nothing written', {
+    skip: process.getuid?.() !== 0 && 'needs root for chroot (and the build warms the cache only as root)',
+  }, () => {
+    assert.ok(config.config.Env.includes('NODE_COMPILE_CACHE=/app/compile-cache'), config.config.Env.join(' '));
+    assert.ok(
+      [...files].some((f) => /^app\/compile-cache\/v24\.[^/]+-10001\/./.test(f)),
+      'no cache entries for uid 10001',
+    );
+    assert.ok(
+      [...files].some((f) => /^app\/compile-cache\/v24\.[^/]+-65532\/./.test(f)),
+      'no cache entries for uid 65532',
+    );
+    const r = run('env', [
+      '-i',
+      'NODE_COMPILE_CACHE=/app/compile-cache',
+      'NODE_DEBUG_NATIVE=COMPILE_CACHE',
+      ok('sh', ['-c', 'command -v chroot']).trim(), // env -i: no PATH to find it by
+      '--userspec=10001:10001',
+      rootfs(),
+      '/usr/local/bin/node',
+      '/app/services/stockify.js',
+      'processor',
+      '--help',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Usage: stockify processor/);
+    const accepted = r.stderr.split('\n').filter((l) => /V8 code cache for ESM file:\/\/\/app\/.* was accepted/.test(l));
+    const missed = r.stderr.split('\n').filter((l) => /no transpile cache|was not initialized|mismatch|was rejected/.test(l));
+    assert.ok(accepted.length > 100, `only ${accepted.length} modules came from the cache`);
+    assert.deepEqual(missed, [], 'modules the warmed cache should have held');
   });
 
   test('containerd imports and unpacks the archive (ctr -n k8s.io images import, private containerd)', {
