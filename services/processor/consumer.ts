@@ -2,7 +2,7 @@
 // writes enriched records to market.enriched.<ns>.<feed>.<i> and refused ones to
 // market.dlq.<ns>.<feed>. Every partition of the shard is consumed concurrently; when each batch
 // is sent and committed is the commit pipeline's business (commit-pipeline.ts).
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka, Producer, ProducerConfig } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createKafka, ensureTopics } from '../core/kafka.ts';
 import { type Logger, RateLimitedLog } from '../core/log.ts';
@@ -30,6 +30,22 @@ export interface ProcessorConsumerOptions {
   barOptions?: Partial<BarOptions>;
 }
 
+/** The processor's producer: idempotent, one request in flight (the order the pipeline relies on). */
+export const PROCESSOR_PRODUCER: ProducerConfig = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false };
+
+export const processorConsumer = (groupId: string): ConsumerConfig => ({ groupId, allowAutoTopicCreation: false });
+
+/**
+ * How the processor consumes: offsets committed by the pipeline once the output is acknowledged.
+ * Partitions are independent (bar state is per partition, records are processed whole between
+ * awaits), so every partition of the shard is consumed at once.
+ */
+export const processorRun = (partitions: number): Omit<ConsumerRunConfig, 'eachBatch' | 'eachMessage'> => ({
+  autoCommit: false,
+  eachBatchAutoResolve: false,
+  partitionsConsumedConcurrently: partitions,
+});
+
 export class ProcessorConsumer {
   private readonly o: ProcessorConsumerOptions;
   private readonly topics: ShardTopics;
@@ -56,11 +72,8 @@ export class ProcessorConsumer {
       dlq: dlqTopic(namespace, feed),
     };
     this.processor = new RecordProcessor(o.shard, o.barOptions);
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    this.consumer = kafka.consumer({
-      groupId: consumerGroup('processor', namespace, feed, shardIndex),
-      allowAutoTopicCreation: false,
-    });
+    this.producer = kafka.producer(PROCESSOR_PRODUCER);
+    this.consumer = kafka.consumer(processorConsumer(consumerGroup('processor', namespace, feed, shardIndex)));
     this.pipeline = new CommitPipeline(
       kafkaPort({ consumer: this.consumer, producer: this.producer }, this.topics, {
         dropState: (partition) => this.processor.dropPartition(partition),
@@ -108,11 +121,7 @@ export class ProcessorConsumer {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topics.source, fromBeginning: true });
     await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // Partitions are independent (bar state is per partition, records are processed whole between
-      // awaits), so every partition of the shard is consumed at once.
-      partitionsConsumedConcurrently: this.o.shard.kafka.partitionsPerShard,
+      ...processorRun(this.o.shard.kafka.partitionsPerShard),
       eachBatch: (payload) => this.eachBatch(payload),
     });
   }

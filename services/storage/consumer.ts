@@ -2,7 +2,7 @@
 // offsets committed only after that transaction commits → Redis live state, best-effort.
 // When PostgreSQL is slow or down the batch is held and retried with back-off while heartbeating:
 // nothing is dropped, nothing is committed, and the consumer catches up when it is back.
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from '../core/log.ts';
 import { RateLimitedLog } from '../core/log.ts';
 import type { DeadLetter, EnrichedRecord } from '../core/messages.ts';
@@ -77,6 +77,18 @@ export interface ConsumerOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Partitions a storage process writes at once (each in its own transaction), by default. */
+export const STORAGE_CONCURRENCY = 3;
+
+export const storageConsumer = (groupId: string): ConsumerConfig => ({
+  groupId,
+  maxWaitTimeInMs: MAX_BATCH_WAIT_MS,
+  // Short session: a killed replica's partitions move on quickly; a held batch heartbeats.
+  sessionTimeout: 10_000,
+  heartbeatInterval: 1_000,
+  maxBytesPerPartition: 4 * 1024 * 1024,
+});
+
 export class StorageConsumer {
   private readonly o: ConsumerOptions;
   private readonly consumer: Consumer;
@@ -86,14 +98,7 @@ export class StorageConsumer {
 
   constructor(o: ConsumerOptions) {
     this.o = o;
-    this.consumer = o.kafka.consumer({
-      groupId: o.groupId,
-      maxWaitTimeInMs: MAX_BATCH_WAIT_MS,
-      // Short session: a killed replica's partitions move on quickly; a held batch heartbeats.
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-    });
+    this.consumer = o.kafka.consumer(storageConsumer(o.groupId));
     this.producer = o.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     this.limited = new RateLimitedLog(o.log, 10_000);
   }
@@ -116,7 +121,7 @@ export class StorageConsumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.o.concurrency ?? 3,
+      partitionsConsumedConcurrently: this.o.concurrency ?? STORAGE_CONCURRENCY,
       eachBatch: (payload) => this.eachBatch(payload),
     });
     this.running = true;

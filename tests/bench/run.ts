@@ -17,6 +17,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../services/core/log.ts';
+import { runNullPipeline } from './e2e/null-pipeline.ts';
 import { runLatency, runThroughput } from './e2e/pipeline.ts';
 import { compareConsumer } from './kafka/consumer.ts';
 import { compareProducer } from './kafka/producer.ts';
@@ -467,6 +468,8 @@ await section('e2e', async () => {
   if (!E2E_PHASES.includes('throughput')) return;
   const env = e2eEnv;
   const t = await runThroughput(env, E2E_TICKS);
+  // The reference right after, on the same brokers: the same hops with no work per record.
+  const n = await runNullPipeline(env, E2E_TICKS);
   add({
     section: 'e2e',
     figure: 'End to end sustained, zero loss',
@@ -477,6 +480,17 @@ await section('e2e', async () => {
     target: '≥ 50,000 ticks/s',
     met: t.ticksPerSecond >= 50_000 && t.lost === 0,
     note: `${t.limit} ticks as fast as ingestion sends, 1 shard × 3 partitions`,
+  });
+  add({
+    section: 'e2e',
+    figure: 'End to end vs the null pipeline',
+    unit: 'ticks/s',
+    ours: t.ticksPerSecond,
+    reference: n.recordsPerSecond,
+    referenceIs: 'null pipeline: the same 3 Kafka hops and settings, no work per record',
+    target: '≥ 0.5 of null',
+    met: t.ticksPerSecond >= 0.5 * n.recordsPerSecond,
+    note: `null: ${n.committed} of ${n.sent} records through in ${n.seconds.toFixed(1)} s; CPU per record: source ${n.cpuUsPerRecord.source} µs, relay ${n.cpuUsPerRecord.relay} µs, sink ${n.cpuUsPerRecord.sink} µs`,
   });
   add({
     section: 'e2e',

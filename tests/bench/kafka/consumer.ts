@@ -24,7 +24,7 @@ export interface ConsumerComparison {
 }
 
 const rawCodec = codec<RawRecord>('RawRecord');
-const PARTITIONS = 3;
+export const PARTITIONS = 3;
 
 /** A shard of 50 equities: the instruments the pre-produced ticks are for. */
 export function benchShard(feed: string, namespace: string): ShardFile {
