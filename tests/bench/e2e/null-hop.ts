@@ -1,7 +1,7 @@
 // One hop of the null pipeline (null-pipeline.ts): the end-to-end bench's three Kafka hops with our
 // Kafka code and settings but no work per record, as its own process like each component.
 //   source  ingestion's publisher (ShardProducer, default flags) sends N pre-encoded raw ticks
-//   relay   the processor's consumer and commit pipeline pass each raw record on unchanged
+//   relay   the processor's consumer and commit pipeline pass each raw record on unchanged (null-relay.ts)
 //   sink    the storage consumer's settings; each chunk of a batch committed, nothing written
 // Prints JSON lines on stdout: {"event":"ready"} once joined (relay, sink); at the sink
 // {"event":"first"} after its first commit and {"event":"done"} once N are committed (with the
@@ -19,11 +19,9 @@ import { ingestionFlags } from '../../../services/ingestion/flags.ts';
 import { createIngestionMetrics } from '../../../services/ingestion/metrics.ts';
 import { flushPublisher, ShardProducer, startPublisher } from '../../../services/ingestion/shard-producer.ts';
 import { MarketSimulator } from '../../../services/ingestion/simulator/simulator.ts';
-import { CommitPipeline } from '../../../services/processor/commit-pipeline.ts';
-import { PROCESSOR_PRODUCER, processorConsumer, processorRun } from '../../../services/processor/consumer.ts';
-import { kafkaPort } from '../../../services/processor/kafka-port.ts';
 import { MAX_ROWS_PER_TRANSACTION, STORAGE_CONCURRENCY, storageConsumer } from '../../../services/storage/consumer.ts';
 import { benchShard, PARTITIONS } from '../kafka/consumer.ts';
+import { startNullRelay } from '../kafka/null-relay.ts';
 import { NULL_NAMESPACE } from './null-pipeline.ts';
 
 const role = process.argv[2];
@@ -76,48 +74,10 @@ async function source(): Promise<void> {
 }
 
 async function relay(): Promise<void> {
-  const consumer = kafka.consumer(processorConsumer(consumerGroup('processor', NULL_NAMESPACE, feed, 0)));
-  const producer = kafka.producer(PROCESSOR_PRODUCER);
-  const pipeline = new CommitPipeline(
-    kafkaPort(
-      { consumer, producer },
-      { source: raw, enriched, dlq: dlqTopic(NULL_NAMESPACE, feed) },
-      {
-        dropState: () => undefined,
-        rewound: (_p, _o, err) => log.error({ err }, 'relay rewound'),
-        acknowledged: () => undefined,
-      },
-    ),
-  );
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    pipeline.joined(e.payload.memberAssignment[raw] ?? []);
-    say({ event: 'ready' });
-  });
-  await producer.connect();
-  await consumer.connect();
-  await consumer.subscribe({ topic: raw, fromBeginning: true });
-  await consumer.run({
-    ...processorRun(PARTITIONS),
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-      if (pipeline.isStopping || !isRunning() || isStale()) return;
-      const first = batch.messages[0];
-      const last = batch.messages.at(-1);
-      if (first === undefined || last === undefined) return;
-      pipeline.fetched(batch.partition, Number(first.offset));
-      const lastOffset = Number(last.offset);
-      resolveOffset(last.offset);
-      await pipeline.enqueue(
-        {
-          partition: batch.partition,
-          lastOffset,
-          oldestHeld: undefined,
-          lag: Math.max(0, Number(batch.highWatermark) - (lastOffset + 1)),
-          output: { enriched: batch.messages.map((m) => ({ key: m.key, value: m.value })), dead: [] },
-        },
-        heartbeat,
-      );
-    },
-  });
+  const topics = { source: raw, enriched, dlq: dlqTopic(NULL_NAMESPACE, feed) };
+  const r = await startNullRelay(kafka, topics, consumerGroup('processor', NULL_NAMESPACE, feed, 0), PARTITIONS, log);
+  await r.ready;
+  say({ event: 'ready' });
 }
 
 async function sink(): Promise<void> {

@@ -1,7 +1,8 @@
 // Kafka consumer: our processor (startProcessor, in this process) consuming N pre-produced raw ticks
 // from a fresh feed's raw topic, timed from joining its group until every record is processed and
 // its enriched records are acknowledged by Kafka; against Kafka's ConsumerPerformance reading the
-// same topic (its fetch rate, which leaves out the group join too).
+// same topic (its fetch rate, which leaves out the group join too), and against the processor's own
+// Kafka path with no work per record (null-relay.ts) over the same records.
 import type { Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { createKafka } from '../../../services/core/kafka.ts';
@@ -13,6 +14,7 @@ import { parseShardFile, type ShardFile } from '../../../services/core/shardfile
 import { consumerGroup, dlqTopic, enrichedTopic, rawTopic } from '../../../services/core/topics.ts';
 import { MarketSimulator } from '../../../services/ingestion/simulator/simulator.ts';
 import { startProcessor } from '../../../services/processor/consumer.ts';
+import { startNullRelay } from './null-relay.ts';
 import { consumerPerformance, type PerfResult } from './perf-tools.ts';
 import { ensureTopicsRetried } from './topics.ts';
 
@@ -21,6 +23,8 @@ export interface ConsumerComparison {
   partitions: number;
   ours: { seconds: number; messagesPerSecond: number; megabytesPerSecond: number; enrichedRecords: number };
   reference: PerfResult;
+  /** The processor's Kafka path alone (null-relay.ts) over the same records: what kafkajs leaves. */
+  nullRelay: { seconds: number; messagesPerSecond: number };
 }
 
 const rawCodec = codec<RawRecord>('RawRecord');
@@ -83,6 +87,7 @@ export async function compareConsumer(brokers: string, records: number, log: Log
   const admin = kafka.admin();
   await admin.connect();
   const perfGroup = `bench.consumer-perf.${feed}`;
+  const relayGroup = `bench.null-relay.${feed}`;
   try {
     await ensureTopicsRetried(admin, [{ topic: raw, partitions: PARTITIONS, replicationFactor: 1 }]);
     const producer = kafka.producer({
@@ -116,6 +121,25 @@ export async function compareConsumer(brokers: string, records: number, log: Log
       await processor.stop();
     }
     const enrichedRecords = await counterValue(registry, 'stockify_processor_records_produced_total');
+    // The same records again through the same Kafka path with no work per record (own group; its
+    // copies go to the same enriched topic, deleted below).
+    const relay = await startNullRelay(
+      kafka,
+      { source: raw, enriched: enrichedTopic(namespace, feed, 0), dlq: dlqTopic(namespace, feed) },
+      relayGroup,
+      PARTITIONS,
+      log,
+    );
+    await relay.ready;
+    const r0 = performance.now();
+    const relayDeadline = Date.now() + 600_000;
+    while (relay.relayed() < records) {
+      if (Date.now() > relayDeadline) throw new Error(`null relay passed ${relay.relayed()} of ${records} records in 10 minutes`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await relay.drain(); // every relayed record acknowledged and committed
+    const relaySeconds = (performance.now() - r0) / 1000;
+    await relay.stop();
     return {
       records,
       partitions: PARTITIONS,
@@ -126,12 +150,13 @@ export async function compareConsumer(brokers: string, records: number, log: Log
         enrichedRecords,
       },
       reference,
+      nullRelay: { seconds: relaySeconds, messagesPerSecond: records / relaySeconds },
     };
   } finally {
     await admin
       .deleteTopics({ topics: [raw, enrichedTopic(namespace, feed, 0), dlqTopic(namespace, feed)] })
       .catch(() => undefined);
-    await admin.deleteGroups([consumerGroup('processor', namespace, feed, 0), perfGroup]).catch(() => undefined);
+    await admin.deleteGroups([consumerGroup('processor', namespace, feed, 0), perfGroup, relayGroup]).catch(() => undefined);
     await admin.disconnect();
   }
 }
