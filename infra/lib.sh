@@ -243,7 +243,7 @@ go_install() {
   local tmp="$bin.tmp.$$"
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp"
-  log "$name $version: go install from the Go module proxy (the first run downloads and compiles 1000–1500 packages)"
+  log "$name $version: go install from the Go module proxy (the first run downloads and compiles its packages: up to ~1500)"
   # `go install pkg@version` builds outside any main module, so GOFLAGS=-mod=mod must not be set.
   GOFLAGS=-buildvcs=false GOBIN="$tmp" CGO_ENABLED=0 run_progress "$name $version: packages compiled" \
     '^[^ #]+$' "" "$STOCKIFY_CACHE/logs/build-$name.log" \

@@ -9,17 +9,7 @@ GHZ_BIN="$STOCKIFY_CACHE/tools/ghz/$GHZ_VERSION/bin"
 
 build() {
   [ -x "$GHZ_BIN/ghz" ] && return 0
-  local go; go="$(find_go)"
-  local tmp="$GHZ_BIN.tmp.$$"
-  trap 'rm -rf "$tmp"' EXIT
-  mkdir -p "$tmp" "$STOCKIFY_CACHE/logs"
-  log "ghz $GHZ_VERSION: go install from the Go module proxy"
-  GOFLAGS=-buildvcs=false GOBIN="$tmp" CGO_ENABLED=0 \
-    "$go" install -trimpath -ldflags "-s -w -X main.version=$GHZ_VERSION" \
-    "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION" >"$STOCKIFY_CACHE/logs/build-ghz.log" 2>&1 \
-    || die "ghz $GHZ_VERSION: go install failed (see $STOCKIFY_CACHE/logs/build-ghz.log)"
-  rm -rf "$GHZ_BIN" && mv "$tmp" "$GHZ_BIN"
-  trap - EXIT
+  go_install ghz "$GHZ_VERSION" "$GHZ_BIN" "-s -w -X main.version=$GHZ_VERSION" "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
 }
 
 mkdir -p "$STOCKIFY_CACHE/tools/ghz"
