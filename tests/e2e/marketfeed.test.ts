@@ -677,15 +677,25 @@ describe('a MarketFeed on a real single-node cluster', { concurrency: false }, (
       // The new operator reconciles every feed when it starts; give it the time to do so (and to roll
       // anything it would roll) before judging.
       await sleep(20_000);
-      // Every pod Ready before the upgrade is still there and Ready: the upgrade disturbed none. (Not
-      // "every pod of the feed Ready": under load the HPA may add a processor pod meanwhile, and on
-      // this one CPU-full node it can stay Pending — the CPU's doing, not the upgrade's.)
+      // Every pod of a fixed-size component (ingestion, storage, gateway) Ready before the upgrade is
+      // still there and Ready: the upgrade disturbed none. Processors are the HPA's, between 2 and 3
+      // under this load: it may remove one (scale-in) or add one that stays Pending on this CPU-full
+      // node — the HPA's doing, not the upgrade's. For them: at least the floor of 2 Ready per shard,
+      // and (below) no new ReplicaSet, so none was rolled.
+      const hpaScaled = (name: string) => name.startsWith(`${FEED}-processor-`);
       const undisturbed = async (): Promise<true | undefined> => {
-        const ready = new Set((await feedPods()).filter(podReady).map((p) => p.metadata.name));
-        return readyBefore.every((n) => ready.has(n)) ? true : undefined;
+        const pods = (await feedPods()).filter(podReady).map((p) => p.metadata.name);
+        const ready = new Set(pods);
+        const fixedKept = readyBefore.filter((n) => !hpaScaled(n)).every((n) => ready.has(n));
+        const floorsKept = [0, 1, 2].every((i) => pods.filter((n) => n.startsWith(`${FEED}-processor-${i}-`)).length >= 2);
+        return fixedKept && floorsKept ? true : undefined;
       };
       try {
-        await waitFor('every pod Ready before the upgrade still Ready', undisturbed, 120_000);
+        await waitFor(
+          'every fixed-size pod Ready before the upgrade still Ready, and 2 Ready processors a shard',
+          undisturbed,
+          120_000,
+        );
       } catch (err) {
         const pods = (await feedPods()).map((p) => `${p.metadata.name}:${p.status.phase}${podReady(p) ? ':Ready' : ''}`);
         throw new Error(`${(err as Error).message}; before: ${readyBefore.join(' ')}; now: ${pods.join(' ')}`);
