@@ -200,18 +200,29 @@ describe('live option contracts from the Dhan double', () => {
           .map((i) => bySecurityId.get(i.SecurityId)?.strike),
       );
     try {
+      let quoted = 0;
       await waitFor(
         'quotes of all 40 contracts of the window',
         async () => {
           try {
-            return new Set((await quoteRows()).map((r) => r.instrument_id)).size >= 40;
+            quoted = new Set((await quoteRows()).map((r) => r.instrument_id)).size;
+            return quoted >= 40;
           } catch {
             return false;
           }
         },
         90_000,
         500,
-      );
+      ).catch((err: Error) => {
+        // Where it stalled (it did once in a full run): each stage's own account.
+        const tail = (text: string) => text.split('\n').slice(-15).join('\n');
+        const subscribed = [...strikesSubscribed(21)].length;
+        throw new Error(
+          `${err.message}: ${quoted} contracts quoted; double: ${dbl.requests.length} subscription requests ` +
+            `(${subscribed} strikes in full mode), ${dbl.streamed.length} packets streamed; processor status ` +
+            `${JSON.stringify(processor.status())}\n--- ingestion ---\n${tail(ingestion.output())}\n--- storage ---\n${tail(storage.output())}`,
+        );
+      });
       const window1 = [25_800, 25_850, 25_900, 25_950, 26_000, 26_050, 26_100, 26_150, 26_200, 26_250];
       assert.deepEqual([...strikesSubscribed(21)].sort(), window1, '10 strikes around 26,010, full mode (21)');
       const rows = await quoteRows();
