@@ -11,16 +11,13 @@
 import type { EachBatchPayload } from 'kafkajs';
 import { createKafka } from '../../../services/core/kafka.ts';
 import { createLogger } from '../../../services/core/log.ts';
-import type { RawRecord } from '../../../services/core/messages.ts';
 import { createRegistry } from '../../../services/core/metrics.ts';
-import { codec } from '../../../services/core/proto.ts';
 import { consumerGroup, dlqTopic, enrichedTopic, rawTopic } from '../../../services/core/topics.ts';
 import { ingestionFlags } from '../../../services/ingestion/flags.ts';
 import { createIngestionMetrics } from '../../../services/ingestion/metrics.ts';
 import { flushPublisher, ShardProducer, startPublisher } from '../../../services/ingestion/shard-producer.ts';
-import { MarketSimulator } from '../../../services/ingestion/simulator/simulator.ts';
 import { MAX_ROWS_PER_TRANSACTION, STORAGE_CONCURRENCY, storageConsumer } from '../../../services/storage/consumer.ts';
-import { benchShard, PARTITIONS } from '../kafka/consumer.ts';
+import { benchShard, benchTicks, PARTITIONS } from '../kafka/consumer.ts';
 import { startNullRelay } from '../kafka/null-relay.ts';
 import { NULL_NAMESPACE } from './null-pipeline.ts';
 
@@ -36,26 +33,9 @@ const say = (event: Record<string, unknown>): void => {
 const raw = rawTopic(NULL_NAMESPACE, feed, 0);
 const enriched = enrichedTopic(NULL_NAMESPACE, feed, 0);
 
-/** N raw ticks of the bench shard, encoded before the clock starts (no work per record while sending). */
-function preEncoded(n: number): { key: string; value: Buffer }[] {
-  const shard = benchShard(feed, NULL_NAMESPACE);
-  const rawCodec = codec<RawRecord>('RawRecord');
-  const sim = new MarketSimulator({
-    seed: 3,
-    ticksPerSecond: 50_000,
-    chainSnapshotsPerSecond: 1,
-    startTimeMs: Date.now() - 3_600_000,
-    instruments: shard.instruments,
-    pricing: shard.pricing,
-  });
-  return Array.from({ length: n }, () => {
-    const e = sim.next();
-    return { key: e.key, value: rawCodec.encode(e.record) };
-  });
-}
-
 async function source(): Promise<void> {
-  const messages = preEncoded(records);
+  // Encoded before the clock starts: no work per record while sending.
+  const messages = benchTicks(benchShard(feed, NULL_NAMESPACE), records);
   const producer = new ShardProducer(kafka);
   await producer.connect();
   const cpuUs = (): number => {

@@ -6,15 +6,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createKafka, ensureTopics } from '../../../services/core/kafka.ts';
+import { createKafka } from '../../../services/core/kafka.ts';
 import type { Logger } from '../../../services/core/log.ts';
 import { consumerGroup, shardTopicSpecs } from '../../../services/core/topics.ts';
 import { PARTITIONS } from '../kafka/consumer.ts';
-import { readCpuSeconds } from './processes.ts';
+import { ensureTopicsRetried } from '../kafka/topics.ts';
+import { BENCH_NAMESPACE, readCpuSeconds } from './processes.ts';
 
 const HOP = fileURLToPath(new URL('./null-hop.ts', import.meta.url));
-/** The namespace of the pseudo feed whose topic and group names the hops use. */
-export const NULL_NAMESPACE = 'bench';
+/** The namespace of the pseudo feed whose topic and group names the hops use: the bench's. */
+export const NULL_NAMESPACE = BENCH_NAMESPACE;
 const ROLES = ['source', 'relay', 'sink'] as const;
 type Role = (typeof ROLES)[number];
 
@@ -90,7 +91,15 @@ export async function runNullPipeline(env: { brokers: string; log: Logger }, rec
   const admin = kafka.admin();
   await admin.connect();
   const specs = shardTopicSpecs({ namespace: NULL_NAMESPACE, feed, partitionsPerShard: PARTITIONS, replicationFactor: 1 }, 0);
-  await ensureTopics(admin, specs);
+  await ensureTopicsRetried(admin, specs);
+  // The hops subscribe at once: wait until the broker's metadata has a leader for every partition
+  // (a just-started broker answers UNKNOWN_TOPIC_OR_PARTITION for a moment after creating a topic).
+  for (let i = 0; ; i++) {
+    const meta = await admin.fetchTopicMetadata({ topics: specs.map((t) => t.topic) }).catch(() => undefined);
+    if (meta?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) break;
+    if (i >= 40) throw new Error(`null pipeline: topics of ${feed} have no leaders after 10 s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
   const childEnv = { ...process.env, KAFKA_BROKERS: env.brokers, NULL_FEED: feed, NULL_RECORDS: String(records) };
   const hops: Hop[] = [];
   try {

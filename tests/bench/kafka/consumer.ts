@@ -48,7 +48,8 @@ export function benchShard(feed: string, namespace: string): ShardFile {
   });
 }
 
-async function produceTicks(producer: Producer, topic: string, shard: ShardFile, n: number): Promise<number> {
+/** N simulated raw ticks of the bench shard (a fixed seed), encoded as ingestion sends them. */
+export function benchTicks(shard: ShardFile, n: number): { key: string; value: Buffer }[] {
   const sim = new MarketSimulator({
     seed: 3,
     ticksPerSecond: 10_000,
@@ -57,18 +58,18 @@ async function produceTicks(producer: Producer, topic: string, shard: ShardFile,
     instruments: shard.instruments,
     pricing: shard.pricing,
   });
-  let bytes = 0;
-  for (let sent = 0; sent < n; ) {
-    const messages = [];
-    for (let i = 0; i < 5_000 && sent < n; i++, sent++) {
-      const e = sim.next();
-      const value = rawCodec.encode(e.record);
-      bytes += value.length;
-      messages.push({ key: e.key, value });
-    }
-    await producer.send({ topic, acks: -1, messages });
+  return Array.from({ length: n }, () => {
+    const e = sim.next();
+    return { key: e.key, value: rawCodec.encode(e.record) };
+  });
+}
+
+async function produceTicks(producer: Producer, topic: string, shard: ShardFile, n: number): Promise<number> {
+  const ticks = benchTicks(shard, n);
+  for (let i = 0; i < ticks.length; i += 5_000) {
+    await producer.send({ topic, acks: -1, messages: ticks.slice(i, i + 5_000) });
   }
-  return bytes;
+  return ticks.reduce((bytes, t) => bytes + t.value.length, 0);
 }
 
 async function counterValue(registry: ReturnType<typeof createRegistry>, name: string): Promise<number> {
