@@ -10,12 +10,14 @@
 //      node process's.
 // Prints a summary and writes .local/bench/operator.json.
 //   node tests/bench/operator/reconcile.bench.ts      BENCH_CPU_PROF=1: a CPU profile of the reconciles
+//   BENCH_OPERATOR_NODE_OPTIONS: the operator process's NODE_OPTIONS (default: the chart's nodeOptions)
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { PatchStrategy } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { startOperator } from '../../../operator/controller/operator.ts';
 import { createKafka } from '../../../services/core/kafka.ts';
 import { createLogger } from '../../../services/core/log.ts';
@@ -30,6 +32,10 @@ import {
 } from '../../integration/operator/helpers.ts';
 
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 10_000);
+/** The operator process runs with the chart's NODE_OPTIONS (its nodeOptions value), as it does in a cluster. */
+const OPERATOR_NODE_OPTIONS =
+  process.env.BENCH_OPERATOR_NODE_OPTIONS ??
+  String((parse(readFileSync('charts/stockify-operator/values.yaml', 'utf8')) as { nodeOptions?: string }).nodeOptions ?? '');
 const cluster = new Cluster();
 const ns = uniqueName('stk-bench');
 /** The operator's per-step times of each reconcile (its debug line 'reconcile steps'); nothing else is kept. */
@@ -121,7 +127,13 @@ async function bareNodeRss(): Promise<number> {
 async function operatorProcess(): Promise<{ rssMiB: number; peakMiB: number; reconciles: number }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['services/stockify.js', 'operator', '--leader-elect=false'], {
-    env: { ...process.env, WATCH_NAMESPACE: ns, METRICS_PORT: String(port), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      WATCH_NAMESPACE: ns,
+      METRICS_PORT: String(port),
+      LOG_LEVEL: 'warn',
+      NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const scrape = async (): Promise<{ queue: number; reconciles: number } | undefined> => {

@@ -72,6 +72,7 @@ describe('chart: lint and schema', () => {
     { set: 'metrics.port=70000', names: /port/, why: 'not a port' },
     { set: 'networkPolicy.apiServer.cidrs[0]=everywhere', names: /cidrs/, why: 'not a CIDR' },
     { set: 'resources.limits.memory=lots', names: /memory/, why: 'not a quantity' },
+    { set: 'nodeOptions=--max-semi-space-size=16 rm -rf', names: /nodeOptions/, why: 'not Node flags only' },
   ];
   for (const bad of BAD) {
     test(`--set ${bad.set} is rejected by values.schema.json, naming the value (${bad.why})`, () => {
@@ -126,6 +127,22 @@ describe('chart: what it renders', () => {
     assert.deepEqual(env.POD_NAME?.valueFrom, { fieldRef: { fieldPath: 'metadata.name' } });
     assert.deepEqual(env.POD_NAMESPACE?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
     assert.equal(env.STOCKIFY_IMAGE?.value, 'docker.io/stockify/stockify:0.1.0');
+  });
+
+  test('the operator container caps the young generation by NODE_OPTIONS (nodeOptions), none when it is empty', () => {
+    const envOf = (objects: KubeObject[]) =>
+      podSpecs(objects.filter((o) => o.kind === 'Deployment'))[0]?.spec.containers[0]?.env ?? [];
+    assert.equal(envOf(all).find((e) => e.name === 'NODE_OPTIONS')?.value, '--max-semi-space-size=16');
+    assert.equal(
+      envOf(template(['--set', 'nodeOptions=--max-semi-space-size=8 --max-old-space-size=300'])).find(
+        (e) => e.name === 'NODE_OPTIONS',
+      )?.value,
+      '--max-semi-space-size=8 --max-old-space-size=300',
+    );
+    assert.equal(
+      envOf(template(['--set', 'nodeOptions='])).find((e) => e.name === 'NODE_OPTIONS'),
+      undefined,
+    );
   });
 
   test('every pod it renders meets the restricted Pod Security Standard', () => {
