@@ -8,7 +8,7 @@ import type { Logger } from '../core/log.ts';
 import { AGGREGATE_INTERVALS, continuousAggregateSql, refreshPolicySql } from './bars.ts';
 import { gapsTableSql } from './gaps.ts';
 import { TABLE_SPECS, TABLES, type TableSpec } from './tables.ts';
-import { configureHypertables } from './timescale.ts';
+import { configureHypertables, createHypertable, dropUnusedTimeIndexes } from './timescale.ts';
 import { convertToHypertables } from './upgrade.ts';
 
 export type PartitionStrategy = 'timescaledb' | 'partman' | 'native';
@@ -80,10 +80,7 @@ const MIGRATIONS: Migration[] = [
         const spec = TABLE_SPECS[t];
         const table = `${info.schema}.${spec.name}`;
         if (info.strategy === 'timescaledb') {
-          await client.query(
-            `SELECT create_hypertable($1::regclass, $2::name, chunk_time_interval => interval '1 day', if_not_exists => true)`,
-            [qualified(info.schema, spec.name), spec.partitionColumn],
-          );
+          await createHypertable(client, info.schema, t);
         } else if (info.strategy === 'partman') {
           const p = ident(info.partmanSchema ?? 'partman');
           if ((info.partmanMajor ?? 4) >= 5) {
@@ -136,6 +133,14 @@ const MIGRATIONS: Migration[] = [
     name: 'ingestion gaps',
     async apply(client, info) {
       await client.query(gapsTableSql(info.schema));
+    },
+  },
+  {
+    version: 5,
+    // timescale.ts TIME_INDEX says why; schemas made before it have the index, newer ones never get it.
+    name: 'no time-only index on ticks and option_quotes',
+    async apply(client, info) {
+      if (info.strategy === 'timescaledb') await dropUnusedTimeIndexes(client, info.schema);
     },
   },
 ];

@@ -501,7 +501,7 @@ await section('e2e', async () => {
     referenceIs: 'null pipeline: the same 3 Kafka hops and settings, no work per record',
     target: '≥ 0.5 of null',
     met: t.ticksPerSecond >= 0.5 * n.recordsPerSecond,
-    note: `null: ${n.committed} of ${n.sent} records through in ${n.seconds.toFixed(1)} s; CPU per record: source ${n.cpuUsPerRecord.source} µs, relay ${n.cpuUsPerRecord.relay} µs, sink ${n.cpuUsPerRecord.sink} µs`,
+    note: `null: ${n.committed} of ${n.sent} records through in ${n.seconds.toFixed(1)} s; CPU per record: source ${n.cpuUsPerRecord.source} µs, relay ${n.cpuUsPerRecord.relay} µs, sink ${n.cpuUsPerRecord.sink} µs, Kafka broker ${n.brokerCpuUsPerRecord} µs, whole machine ${n.machineCpuUsPerRecord} µs`,
   });
   add({
     section: 'e2e',
@@ -525,7 +525,7 @@ await section('e2e', async () => {
       referenceIs: '—',
       target: 'reported',
       met: null,
-      note: 'user + system CPU of the process while the ticks flowed, over distinct stored ticks',
+      note: 'user + system CPU while the ticks flowed, over distinct stored ticks (a service: all its processes; the whole machine: every core, two on the reference machine)',
     });
   }
   for (const [component, mibs] of Object.entries(t.peakRssMiB)) {

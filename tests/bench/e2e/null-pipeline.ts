@@ -11,7 +11,7 @@ import type { Logger } from '../../../services/core/log.ts';
 import { consumerGroup, shardTopicSpecs } from '../../../services/core/topics.ts';
 import { PARTITIONS } from '../kafka/consumer.ts';
 import { ensureTopicsRetried } from '../kafka/topics.ts';
-import { BENCH_NAMESPACE, readCpuSeconds } from './processes.ts';
+import { BENCH_NAMESPACE, readCpuSeconds, readServiceCpu } from './processes.ts';
 
 const HOP = fileURLToPath(new URL('./null-hop.ts', import.meta.url));
 /** The namespace of the pseudo feed whose topic and group names the hops use: the bench's. */
@@ -27,6 +27,9 @@ export interface NullPipelineResult {
   recordsPerSecond: number;
   /** CPU time (user + system) per record of each hop's process, start-up included. */
   cpuUsPerRecord: Record<Role, number>;
+  /** The Kafka broker's CPU and the whole machine's (every core) per record while the records flowed. */
+  brokerCpuUsPerRecord: number;
+  machineCpuUsPerRecord: number;
 }
 
 interface HopEvent {
@@ -112,12 +115,16 @@ export async function runNullPipeline(env: { brokers: string; log: Logger }, rec
     hops.push(source);
     const consumersCpu0 = [readCpuSeconds(relay.proc.pid) ?? 0, readCpuSeconds(sink.proc.pid) ?? 0];
     const first = await sink.next('first', 300_000);
+    // The services' and the machine's CPU over the window the rate is taken in (first → done).
+    const services0 = readServiceCpu();
     const done = await sink.next('done', 300_000);
+    const services1 = readServiceCpu();
     const [relayCpu, sinkCpu] = [readCpuSeconds(relay.proc.pid) ?? 0, readCpuSeconds(sink.proc.pid) ?? 0];
     // The source's CPU counts from when its records are encoded and it starts sending (its own figure).
     const [sending, sent] = await Promise.all([source.next('sending', 60_000), source.next('sent', 60_000)]);
     const committed = done.count ?? 0;
     const perRecord = (us: number) => Math.round((us / Math.max(1, committed)) * 10) / 10;
+    const perWindowRecord = (us: number) => Math.round((us / Math.max(1, committed - (first.count ?? 0))) * 10) / 10;
     const seconds = ((done.atMs ?? 0) - (first.atMs ?? 0)) / 1000;
     return {
       records,
@@ -130,6 +137,8 @@ export async function runNullPipeline(env: { brokers: string; log: Logger }, rec
         relay: perRecord((relayCpu - (consumersCpu0[0] ?? 0)) * 1e6),
         sink: perRecord((sinkCpu - (consumersCpu0[1] ?? 0)) * 1e6),
       },
+      brokerCpuUsPerRecord: perWindowRecord((services1.services['Kafka broker'] - services0.services['Kafka broker']) * 1e6),
+      machineCpuUsPerRecord: perWindowRecord((services1.machineBusy - services0.machineBusy) * 1e6),
     };
   } finally {
     await Promise.all(hops.map(stopHop));

@@ -25,6 +25,8 @@ import {
   metric,
   planFeed,
   publishedFromLog,
+  readServiceCpu,
+  type Service,
   samplePeakRss,
   stopChild,
   waitReady,
@@ -209,6 +211,7 @@ export async function runThroughput(env: E2eEnv, limit: number): Promise<Through
     const storage = run.children.find((c) => c.component === 'storage') as Child;
     samplePeakRss(run.children);
     const cpuBefore = new Map(run.children.map((c) => [c.component, c.cpuSeconds]));
+    const servicesBefore = readServiceCpu();
     const ingestion = startIngestion(run);
     const tickRows = async () => (await metric(storage, 'stockify_storage_rows_written_total', { table: 'ticks' })) ?? 0;
     // The rate is taken between the first and the last stored rows seen (polled every 100 ms).
@@ -230,6 +233,7 @@ export async function runThroughput(env: E2eEnv, limit: number): Promise<Through
       if (Date.now() > deadline) throw new Error(`end to end: ${rows} of ${limit} ticks stored after 10 minutes`);
       await sleep(100);
     }
+    const servicesAfter = readServiceCpu();
     const code = await ingestion.exited;
     if (code !== 0) throw new Error(`ingestion exited with ${code}; see ${ingestion.logFile}`);
     const sent = publishedFromLog(ingestion.logFile);
@@ -238,12 +242,14 @@ export async function runThroughput(env: E2eEnv, limit: number): Promise<Through
     const seconds = first ? (last.at - first.at) / 1000 : Number.NaN;
     const ticksPerSecond = first ? (last.rows - first.rows) / seconds : 0;
     samplePeakRss(run.children);
+    const perTick = (cpuSeconds: number) => Math.round(((cpuSeconds * 1e6) / Math.max(1, counted.distinct)) * 10) / 10;
     const cpuUsPerTick = Object.fromEntries(
-      run.children.map((c) => [
-        c.component,
-        Math.round((((c.cpuSeconds - (cpuBefore.get(c.component) ?? 0)) * 1e6) / Math.max(1, counted.distinct)) * 10) / 10,
-      ]),
+      run.children.map((c) => [c.component, perTick(c.cpuSeconds - (cpuBefore.get(c.component) ?? 0))]),
     );
+    for (const service of Object.keys(servicesAfter.services) as Service[]) {
+      cpuUsPerTick[service] = perTick(servicesAfter.services[service] - servicesBefore.services[service]);
+    }
+    cpuUsPerTick['whole machine (every core)'] = perTick(servicesAfter.machineBusy - servicesBefore.machineBusy);
     const peakRssMiB = await finish(env, run, pool);
     return {
       limit,

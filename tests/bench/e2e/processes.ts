@@ -2,7 +2,7 @@
 // builders (standaloneProcesses) give each shard's args, env and shard file, services/up/plan.ts
 // turns them into local processes; here each runs as `node services/stockify.js <component> ...`.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { feedTopics } from '../../../operator/controller/topics.ts';
@@ -153,6 +153,49 @@ export function readCpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The services the pipeline runs on, told apart by their command (the Kafka broker is the java process running kafka.Kafka). */
+export type Service = 'PostgreSQL' | 'Kafka broker' | 'Redis';
+
+function serviceOf(pid: string, comm: string): Service | undefined {
+  if (comm === 'postgres') return 'PostgreSQL';
+  if (comm === 'redis-server') return 'Redis';
+  if (comm === 'java') {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka')) return 'Kafka broker';
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/**
+ * CPU seconds (user + system) of the services on this machine, summed over their live processes,
+ * and of the whole machine (every core's non-idle time, /proc/stat): where the cores go besides our
+ * own processes. A PostgreSQL backend that exits in between takes its time with it (storage keeps
+ * its connections, so its backends live through a run).
+ */
+export function readServiceCpu(): { services: Record<Service, number>; machineBusy: number } {
+  const services: Record<Service, number> = { PostgreSQL: 0, 'Kafka broker': 0, Redis: 0 };
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const service = serviceOf(pid, stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+    if (!service) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    services[service] += (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  }
+  // cpu  user nice system idle iowait irq softirq steal …
+  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const busy = (cpu[0] ?? 0) + (cpu[1] ?? 0) + (cpu[2] ?? 0) + (cpu[5] ?? 0) + (cpu[6] ?? 0) + (cpu[7] ?? 0);
+  return { services, machineBusy: busy / 100 };
 }
 
 /** Peak RSS and CPU time of each live child (the last values stay once it has exited). */
