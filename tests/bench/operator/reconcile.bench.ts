@@ -136,6 +136,13 @@ async function operatorProcess(): Promise<{ rssMiB: number; peakMiB: number; rec
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  // Fail fast when it dies (a wait for an 'exit' already emitted would never settle, and the bench would
+  // end without its clean-up).
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const died = exited.then(() => {
+    throw new Error(`stockify operator exited (${child.exitCode ?? child.signalCode}) before it reconciled the 20 feeds`);
+  });
+  died.catch(() => undefined);
   const scrape = async (): Promise<{ queue: number; reconciles: number } | undefined> => {
     try {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -149,15 +156,18 @@ async function operatorProcess(): Promise<{ rssMiB: number; peakMiB: number; rec
     }
   };
   try {
-    const done = await waitFor(
-      'the operator process to reconcile all 20 feeds',
-      async () => {
-        const m = await scrape();
-        return m && m.reconciles >= 20 && m.queue === 0 ? m : undefined;
-      },
-      120_000,
-      250,
-    );
+    const done = await Promise.race([
+      waitFor(
+        'the operator process to reconcile all 20 feeds',
+        async () => {
+          const m = await scrape();
+          return m && m.reconciles >= 20 && m.queue === 0 ? m : undefined;
+        },
+        120_000,
+        250,
+      ),
+      died,
+    ]);
     await sleep(5_000);
     return {
       rssMiB: mib(procStatus(child.pid, 'VmRSS')),
@@ -166,7 +176,7 @@ async function operatorProcess(): Promise<{ rssMiB: number; peakMiB: number; rec
     };
   } finally {
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
   }
 }
 
