@@ -78,7 +78,7 @@ export async function createHypertable(
 }
 
 /** The indexes of a table on its time column alone (qualified names). */
-export async function timeOnlyIndexes(client: pg.ClientBase, schema: string, table: TableName): Promise<string[]> {
+export async function timeOnlyIndexes(client: pg.ClientBase | pg.Pool, schema: string, table: TableName): Promise<string[]> {
   const r = await client.query<{ name: string }>(
     `SELECT format('%I.%I', n.nspname, ic.relname) AS name
 FROM pg_index x

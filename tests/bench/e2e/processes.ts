@@ -142,14 +142,18 @@ export function readPeakRss(pid: number | undefined): number {
   }
 }
 
+/** utime + stime from the text of /proc/<pid>/stat, seconds. */
+function statCpuSeconds(stat: string): number {
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+}
+
 /** utime + stime of a live process, seconds; undefined once it is gone. */
 export function readCpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
@@ -188,9 +192,7 @@ export function readServiceCpu(): { services: Record<Service, number>; machineBu
       continue;
     }
     const service = serviceOf(pid, stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
-    if (!service) continue;
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    services[service] += (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+    if (service) services[service] += statCpuSeconds(stat);
   }
   // cpu  user nice system idle iowait irq softirq steal …
   const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);

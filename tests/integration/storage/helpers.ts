@@ -1,10 +1,13 @@
 // Shared setup for storage integration tests: a unique schema per run in the shared database,
 // dropped afterwards together with its pg_partman bookkeeping.
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createLogger } from '../../../services/core/log.ts';
 import { createPool } from '../../../services/storage/database.ts';
+import { TABLES } from '../../../services/storage/tables.ts';
+import { TIME_INDEX, timeOnlyIndexes } from '../../../services/storage/timescale.ts';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://stockify:stockify@127.0.0.1:5432/stockify';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -55,5 +58,13 @@ export async function deleteRedisKeys(pattern: string): Promise<void> {
     // nothing to clean when Redis is away
   } finally {
     redis.disconnect();
+  }
+}
+
+/** Each history table has TimescaleDB's time-only index where TIME_INDEX keeps it, and none elsewhere. */
+export async function assertTimeOnlyIndexes(pool: pg.Pool, schema: string, when: string): Promise<void> {
+  for (const table of TABLES) {
+    const indexes = await timeOnlyIndexes(pool, schema, table);
+    assert.equal(indexes.length, TIME_INDEX[table] ? 1 : 0, `${table} ${when}: ${indexes.join(', ') || 'no time-only index'}`);
   }
 }

@@ -4,10 +4,10 @@ import type pg from 'pg';
 import { detectStrategy, migrate } from '../../../services/storage/migrations.ts';
 import { maintainPartitions } from '../../../services/storage/partitions.ts';
 import { addRecord, emptyBatch, TABLES } from '../../../services/storage/tables.ts';
-import { historyPolicy, TIME_INDEX, timeOnlyIndexes } from '../../../services/storage/timescale.ts';
+import { historyPolicy } from '../../../services/storage/timescale.ts';
 import { PgWriter } from '../../../services/storage/writer.ts';
 import { bar, gex, quote, rec, T0, tick } from '../../unit/storage/fixtures.ts';
-import { count, dropSchema, POLICY_30_DAYS, quietLog, testPool, uniqueName } from './helpers.ts';
+import { assertTimeOnlyIndexes, count, dropSchema, POLICY_30_DAYS, quietLog, testPool, uniqueName } from './helpers.ts';
 
 const N = 1_500;
 const DAY_MS = 86_400_000;
@@ -68,19 +68,7 @@ describe('upgrade in place from pg_partman to TimescaleDB', () => {
       ht.rows.map((r) => r.name),
       ['bars_1m', 'gex', 'option_quotes', 'ticks'],
     );
-    const client = await pool.connect();
-    try {
-      for (const table of TABLES) {
-        const indexes = await timeOnlyIndexes(client, schema, table);
-        assert.equal(
-          indexes.length,
-          TIME_INDEX[table] ? 1 : 0,
-          `${table} after the upgrade: ${indexes.join(', ') || 'no time-only index'}`,
-        );
-      }
-    } finally {
-      client.release();
-    }
+    await assertTimeOnlyIndexes(pool, schema, 'after the upgrade');
     const recorded = await pool.query<{ strategy: string }>(`SELECT DISTINCT strategy FROM "${schema}".schema_migrations`);
     assert.deepEqual(
       recorded.rows.map((r) => r.strategy),

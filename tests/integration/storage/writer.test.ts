@@ -4,11 +4,11 @@ import type pg from 'pg';
 import { LATEST_VERSION, migrate, type SchemaInfo } from '../../../services/storage/migrations.ts';
 import { maintainPartitions } from '../../../services/storage/partitions.ts';
 import { HistoryReader } from '../../../services/storage/queries.ts';
-import { addRecord, emptyBatch, TABLES } from '../../../services/storage/tables.ts';
-import { historyPolicy, TIME_INDEX, timeOnlyIndexes } from '../../../services/storage/timescale.ts';
+import { addRecord, emptyBatch } from '../../../services/storage/tables.ts';
+import { historyPolicy, timeOnlyIndexes } from '../../../services/storage/timescale.ts';
 import { PgWriter } from '../../../services/storage/writer.ts';
 import { bar, gex, quote, rec, T0, tick } from '../../unit/storage/fixtures.ts';
-import { count, dropSchema, POLICY_30_DAYS, quietLog, testPool, uniqueName } from './helpers.ts';
+import { assertTimeOnlyIndexes, count, dropSchema, POLICY_30_DAYS, quietLog, testPool, uniqueName } from './helpers.ts';
 
 const ctx = { timeoutMs: 10_000, onCancel: () => undefined };
 
@@ -48,41 +48,33 @@ describe('PostgreSQL writer', () => {
         ['bars_1m', 'gex', 'option_quotes', 'ticks'],
       );
       // No index on the time column alone where only the instrument or chain is ever queried (TIME_INDEX).
-      const client = await pool.connect();
+      await assertTimeOnlyIndexes(pool, schema, 'of a new schema');
+      // A schema made before migration 5 has TimescaleDB's default index on ticks (and its chunks);
+      // the migration drops it. In a schema of its own, so the rows of the tests below stay theirs.
+      const older = uniqueName('st_timeidx');
       try {
-        for (const table of TABLES) {
-          const indexes = await timeOnlyIndexes(client, schema, table);
-          assert.equal(indexes.length, TIME_INDEX[table] ? 1 : 0, `${table}: ${indexes.join(', ') || 'no time-only index'}`);
-        }
-        // A schema made before migration 5 has TimescaleDB's default index on ticks (and its chunks);
-        // the migration drops it. In a schema of its own, so the rows of the tests below stay theirs.
-        const older = uniqueName('st_timeidx');
-        try {
-          await migrate(pool, older, quietLog);
-          const b = emptyBatch();
-          addRecord(b, rec.tick(tick('IDX_I:5', 1)));
-          await new PgWriter(pool, older).write(b);
-          await client.query(`CREATE INDEX ticks_exchange_time_idx ON "${older}".ticks (exchange_time DESC)`);
-          await client.query(`DELETE FROM "${older}".schema_migrations WHERE version = 5`);
-          const onChunks = async () =>
-            (
-              await client.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM pg_index x WHERE x.indrelid IN (SELECT show_chunks($1::regclass)) AND x.indnatts = 1`,
-                [`"${older}".ticks`],
-              )
-            ).rows[0]?.n;
-          assert.deepEqual(await timeOnlyIndexes(client, older, 'ticks'), [`${older}.ticks_exchange_time_idx`]);
-          assert.equal(await onChunks(), 1, 'the chunk got the index');
-          await migrate(pool, older, quietLog);
-          assert.deepEqual(await timeOnlyIndexes(client, older, 'ticks'), []);
-          assert.equal(await onChunks(), 0, 'the index is gone from the chunk too');
-          const v5 = await client.query(`SELECT 1 FROM "${older}".schema_migrations WHERE version = 5`);
-          assert.equal(v5.rowCount, 1);
-        } finally {
-          await dropSchema(pool, older);
-        }
+        await migrate(pool, older, quietLog);
+        const b = emptyBatch();
+        addRecord(b, rec.tick(tick('IDX_I:5', 1)));
+        await new PgWriter(pool, older).write(b);
+        await pool.query(`CREATE INDEX ticks_exchange_time_idx ON "${older}".ticks (exchange_time DESC)`);
+        await pool.query(`DELETE FROM "${older}".schema_migrations WHERE version = 5`);
+        const onChunks = async () =>
+          (
+            await pool.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_index x WHERE x.indrelid IN (SELECT show_chunks($1::regclass)) AND x.indnatts = 1`,
+              [`"${older}".ticks`],
+            )
+          ).rows[0]?.n;
+        assert.deepEqual(await timeOnlyIndexes(pool, older, 'ticks'), [`${older}.ticks_exchange_time_idx`]);
+        assert.equal(await onChunks(), 1, 'the chunk got the index');
+        await migrate(pool, older, quietLog);
+        assert.deepEqual(await timeOnlyIndexes(pool, older, 'ticks'), []);
+        assert.equal(await onChunks(), 0, 'the index is gone from the chunk too');
+        const v5 = await pool.query(`SELECT 1 FROM "${older}".schema_migrations WHERE version = 5`);
+        assert.equal(v5.rowCount, 1);
       } finally {
-        client.release();
+        await dropSchema(pool, older);
       }
       return;
     }
